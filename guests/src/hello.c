@@ -1,0 +1,7 @@
+// hello: the smallest guest. Prints "hello, NAME" (argv[1] or "world").
+#include <stdio.h>
+
+int main(int argc, char **argv) {
+  printf("hello, %s\n", argc > 1 ? argv[1] : "world");
+  return 0;
+}
