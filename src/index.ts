@@ -1,0 +1,15 @@
+/**
+ * strata: run untrusted programs in sandboxes with their own filesystem root.
+ *
+ * @example
+ * import { Sandbox } from 'strata';
+ * const sandbox = await Sandbox.create();
+ * const { exitCode, stdout } = await sandbox.run('hello.wasm', { args: ['world'] });
+ */
+export { Sandbox, GuestError, RootMode, compileGuest, GuestModule, defaultMaxOutputBytes, defaultMemoryLimitBytes } from './sandbox/index.js';
+export type { CompileOptions, RunOptions, RunResult, SandboxOptions } from './sandbox/index.js';
+export { StrataError, ErrorCode } from './errors.js';
+export { FsError, Errno, defaultTmpfsLimits } from './vfs/index.js';
+export type { TmpfsLimits } from './vfs/index.js';
+export { defaultMaxFds, wasiFunctionNames } from './wasi/index.js';
+export type { StreamSink, StreamSource } from './wasi/index.js';

@@ -1,0 +1,56 @@
+/**
+ * POSIX error names used inside the VFS. They map to WASI numbers only at the
+ * ABI boundary (src/wasi/errno.ts), never here.
+ */
+export const Errno = {
+  EACCES: 'EACCES',
+  EBADF: 'EBADF',
+  EBUSY: 'EBUSY',
+  EEXIST: 'EEXIST',
+  EFBIG: 'EFBIG',
+  EINVAL: 'EINVAL',
+  EIO: 'EIO',
+  EISDIR: 'EISDIR',
+  ELOOP: 'ELOOP',
+  EMFILE: 'EMFILE',
+  EMLINK: 'EMLINK',
+  ENAMETOOLONG: 'ENAMETOOLONG',
+  ENOENT: 'ENOENT',
+  ENOSPC: 'ENOSPC',
+  ENOTDIR: 'ENOTDIR',
+  ENOTEMPTY: 'ENOTEMPTY',
+  ENOTSUP: 'ENOTSUP',
+  EPERM: 'EPERM',
+  EROFS: 'EROFS',
+  ESPIPE: 'ESPIPE',
+  EXDEV: 'EXDEV',
+} as const;
+export type Errno = (typeof Errno)[keyof typeof Errno];
+
+/**
+ * A filesystem error: a POSIX errno name, the operation and the path.
+ *
+ * The VFS throws only this. The WASI layer converts it to a WASI errno in
+ * one place; anything else reaching that place is a host bug and traps.
+ */
+export class FsError extends Error {
+  readonly errno: Errno;
+  /** The errno name again, as Node's fs errors carry it. */
+  readonly code: Errno;
+  readonly syscall: string;
+  readonly path: string | undefined;
+
+  constructor(errno: Errno, syscall: string, path?: string) {
+    super(path === undefined ? `${errno}: ${syscall}` : `${errno}: ${syscall} '${path}'`);
+    this.name = 'FsError';
+    this.errno = errno;
+    this.code = errno;
+    this.syscall = syscall;
+    this.path = path;
+  }
+}
+
+/** Shorthand used at throw sites: `throw fsError('ENOENT', 'open', p)`. */
+export function fsError(errno: Errno, syscall: string, path?: string): FsError {
+  return new FsError(errno, syscall, path);
+}

@@ -1,0 +1,333 @@
+import { fsError } from './errors.js';
+import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node, type Stat, type TimeChange } from './node.js';
+
+/** Symlinks followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
+export const maxSymlinks = 40;
+/** Longest path accepted, in bytes (PATH_MAX). */
+export const maxPathBytes = 4096;
+/** Longest single component, in bytes (NAME_MAX). */
+export const maxNameBytes = 255;
+
+/** Options of {@link Namespace.open}. */
+export interface OpenOptions {
+  /** Follow a symlink in the last component. */
+  readonly follow: boolean;
+  /** Create a regular file if the last component does not exist. */
+  readonly create?: boolean;
+  /** With `create`: fail with EEXIST if it exists. */
+  readonly exclusive?: boolean;
+  /** Fail with ENOTDIR unless the result is a directory. */
+  readonly directory?: boolean;
+  /** Mode of a created file. */
+  readonly mode?: number;
+}
+
+/** What {@link Namespace.open} found or made. */
+export interface Opened {
+  readonly node: Node;
+  readonly created: boolean;
+}
+
+/**
+ * A process's view of the filesystem: a root, the mounts over it, and path
+ * resolution by the contract in DESIGN.md.
+ *
+ * Resolution starts at the process root or a directory the caller holds.
+ * `..` at the root stays at the root; an absolute symlink restarts at the
+ * root; at most {@link maxSymlinks} symlinks are followed, then ELOOP;
+ * overlong names give ENAMETOOLONG. A filesystem never sees a path, only
+ * single names, so nothing it holds can resolve outside the root.
+ *
+ * Every method here follows the same error precedence as Linux: path
+ * errors (ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP) first, then the operation's.
+ */
+export class Namespace {
+  readonly root: DirNode;
+  /** mount point (the covered directory) → root of the mounted filesystem */
+  readonly #mounts = new Map<Node, DirNode>();
+  /** root of a mounted filesystem → the directory it covers */
+  readonly #coveredBy = new Map<Node, DirNode>();
+
+  constructor(root: DirNode) {
+    this.root = root;
+  }
+
+  /**
+   * Mount `fsRoot` over the directory at `path`.
+   * Errors: path errors, ENOTDIR, EBUSY (already a mount point).
+   */
+  mount(path: string, fsRoot: DirNode): void {
+    const at = this.resolve(this.root, path, true, 'mount');
+    if (at.type !== 'directory') throw fsError('ENOTDIR', 'mount', path);
+    if (this.#coveredBy.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
+    this.#mounts.set(at, fsRoot);
+    this.#coveredBy.set(fsRoot, at);
+  }
+
+  /** The directory `..` names from `dir`: clamped at the root, across mounts. */
+  parentOf(dir: DirNode): DirNode {
+    let d = dir;
+    for (;;) {
+      if (d === this.root) return d;
+      const covered = this.#coveredBy.get(d);
+      if (covered === undefined) return d.parent ?? d;
+      d = covered;
+    }
+  }
+
+  /**
+   * Resolve `path` from `start` (or the root, if absolute) to a node.
+   * Errors: EINVAL (NUL byte), ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP.
+   */
+  resolve(start: DirNode, path: string, followLast: boolean, syscall: string): Node {
+    checkPath(path, syscall);
+    let parts = path.split('/');
+    let cur: Node = path.charCodeAt(0) === 47 ? this.root : start;
+    let links = 0;
+    let i = 0;
+    while (i < parts.length) {
+      const name = parts[i++]!;
+      if (cur.type !== 'directory') throw fsError('ENOTDIR', syscall, path);
+      if (name === '' || name === '.') continue;
+      if (name === '..') {
+        cur = this.parentOf(cur);
+        continue;
+      }
+      checkName(name, syscall, path);
+      const child = this.#lookup(cur, name);
+      if (child === undefined) throw fsError('ENOENT', syscall, path);
+      if (child.type === 'symlink' && (i < parts.length || followLast)) {
+        if (++links > maxSymlinks) throw fsError('ELOOP', syscall, path);
+        const target = child.target;
+        if (target === '') throw fsError('ENOENT', syscall, path);
+        parts = target.split('/').concat(parts.slice(i));
+        i = 0;
+        if (target.charCodeAt(0) === 47) cur = this.root;
+        continue;
+      }
+      cur = child;
+    }
+    return cur;
+  }
+
+  /**
+   * Resolve all but the last component of `path`.
+   * Returns the parent directory, the last name (`.` for a path that names
+   * the start or the root itself) and whether the path ended in `/`.
+   * Errors: EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP.
+   */
+  resolveParent(start: DirNode, path: string, syscall: string): { dir: DirNode; name: string; trailingSlash: boolean } {
+    checkPath(path, syscall);
+    let end = path.length;
+    while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+    const trailingSlash = end < path.length;
+    const slash = path.lastIndexOf('/', end - 1);
+    let name = path.slice(slash + 1, end);
+    let dir: Node;
+    if (slash < 0) dir = start;
+    else if (slash === 0) dir = this.root;
+    else dir = this.resolve(start, path.slice(0, slash), true, syscall);
+    if (dir.type !== 'directory') throw fsError('ENOTDIR', syscall, path);
+    if (name === '' ) name = '.';
+    if (name !== '.' && name !== '..') checkName(name, syscall, path);
+    return { dir, name, trailingSlash };
+  }
+
+  /**
+   * Open (and with `create`, make) the node at `path`.
+   * Errors: path errors, EEXIST (exclusive), EISDIR (create on a directory
+   * or a trailing slash), ENOTDIR (`directory`), ELOOP (a symlink without
+   * `follow`), ENOSPC, EROFS.
+   */
+  open(start: DirNode, path: string, options: OpenOptions): Opened {
+    let node: Node;
+    let created = false;
+    if (options.create !== true) {
+      node = this.resolve(start, path, options.follow, 'open');
+    } else {
+      let links = 0;
+      let from = start;
+      let p = path;
+      for (;;) {
+        const { dir, name, trailingSlash } = this.resolveParent(from, p, 'open');
+        const existing = name === '.' || name === '..' ? this.resolve(dir, name, true, 'open') : this.#lookup(dir, name);
+        if (existing === undefined) {
+          if (trailingSlash) throw fsError('EISDIR', 'open', path);
+          node = dir.createFile(name, options.mode ?? 0o644);
+          created = true;
+          break;
+        }
+        if (options.exclusive === true) throw fsError('EEXIST', 'open', path);
+        if (existing.type === 'symlink' && (options.follow || trailingSlash)) {
+          if (++links > maxSymlinks) throw fsError('ELOOP', 'open', path);
+          if (existing.target === '') throw fsError('ENOENT', 'open', path);
+          from = dir;
+          p = existing.target;
+          continue;
+        }
+        if (existing.type === 'directory') throw fsError('EISDIR', 'open', path);
+        node = existing;
+        break;
+      }
+    }
+    if (node.type === 'symlink') throw fsError('ELOOP', 'open', path);
+    if (options.directory === true && node.type !== 'directory') throw fsError('ENOTDIR', 'open', path);
+    return { node, created };
+  }
+
+  /**
+   * Stat the node at `path`.
+   * Errors: path errors.
+   */
+  stat(start: DirNode, path: string, follow: boolean): Stat {
+    return this.resolve(start, path, follow, 'stat').stat();
+  }
+
+  /**
+   * Set the times of the node at `path`.
+   * Errors: path errors, EROFS.
+   */
+  setTimes(start: DirNode, path: string, follow: boolean, atime: TimeChange, mtime: TimeChange): void {
+    this.resolve(start, path, follow, 'utimensat').setTimes(atime, mtime);
+  }
+
+  /**
+   * Create a directory.
+   * Errors: path errors, EEXIST, ENOSPC, EROFS.
+   */
+  mkdir(start: DirNode, path: string, mode = 0o755): DirNode {
+    const { dir, name } = this.resolveParent(start, path, 'mkdir');
+    if (name === '.' || name === '..' || this.#lookup(dir, name) !== undefined) throw fsError('EEXIST', 'mkdir', path);
+    return dir.mkdir(name, mode);
+  }
+
+  /**
+   * Remove an empty directory.
+   * Errors: path errors, EINVAL (`.`), ENOTEMPTY (`..`), ENOTDIR, EBUSY
+   * (a mount point or the root), ENOTEMPTY, EROFS.
+   */
+  rmdir(start: DirNode, path: string): void {
+    const { dir, name } = this.resolveParent(start, path, 'rmdir');
+    if (name === '.') throw fsError(dir === this.root ? 'EBUSY' : 'EINVAL', 'rmdir', path);
+    if (name === '..') throw fsError('ENOTEMPTY', 'rmdir', path);
+    const child = dir.lookup(name);
+    if (child !== undefined && this.#mounts.has(child)) throw fsError('EBUSY', 'rmdir', path);
+    dir.rmdir(name);
+  }
+
+  /**
+   * Remove a non-directory.
+   * Errors: path errors, EISDIR, ENOTDIR (trailing slash on a non-directory), EROFS.
+   */
+  unlink(start: DirNode, path: string): void {
+    const { dir, name, trailingSlash } = this.resolveParent(start, path, 'unlink');
+    if (name === '.' || name === '..') throw fsError('EISDIR', 'unlink', path);
+    const child = this.#lookup(dir, name);
+    if (child === undefined) throw fsError('ENOENT', 'unlink', path);
+    if (child.type === 'directory') throw fsError('EISDIR', 'unlink', path);
+    if (trailingSlash) throw fsError('ENOTDIR', 'unlink', path);
+    dir.unlink(name);
+  }
+
+  /**
+   * Rename atomically, replacing the target.
+   * Errors: path errors, EINVAL (`.`/`..`, or into its own subtree), EBUSY
+   * (a mount point), EXDEV (across filesystems), EISDIR, ENOTDIR, ENOTEMPTY, EROFS.
+   */
+  rename(oldStart: DirNode, oldPath: string, newStart: DirNode, newPath: string): void {
+    const from = this.resolveParent(oldStart, oldPath, 'rename');
+    const to = this.resolveParent(newStart, newPath, 'rename');
+    if (from.name === '.' || from.name === '..' || to.name === '.' || to.name === '..') {
+      throw fsError(from.name === '..' || to.name === '..' ? 'EBUSY' : 'EINVAL', 'rename', oldPath);
+    }
+    const node = from.dir.lookup(from.name);
+    if (node === undefined) throw fsError('ENOENT', 'rename', oldPath);
+    const target = to.dir.lookup(to.name);
+    if (this.#mounts.has(node) || (target !== undefined && this.#mounts.has(target))) throw fsError('EBUSY', 'rename', oldPath);
+    if (node.type !== 'directory' && (from.trailingSlash || to.trailingSlash)) throw fsError('ENOTDIR', 'rename', oldPath);
+    if (from.dir.fs !== to.dir.fs) throw fsError('EXDEV', 'rename', newPath);
+    from.dir.rename(from.name, to.dir, to.name);
+  }
+
+  /**
+   * Make a hard link at `newPath` to the node at `oldPath`.
+   * Errors: path errors, EEXIST, EPERM (a directory), EXDEV, EROFS.
+   */
+  link(oldStart: DirNode, oldPath: string, follow: boolean, newStart: DirNode, newPath: string): void {
+    const node = this.resolve(oldStart, oldPath, follow, 'link');
+    const { dir, name, trailingSlash } = this.resolveParent(newStart, newPath, 'link');
+    if (name === '.' || name === '..' || this.#lookup(dir, name) !== undefined) throw fsError('EEXIST', 'link', newPath);
+    if (node.type === 'directory') throw fsError('EPERM', 'link', oldPath);
+    if (trailingSlash) throw fsError('ENOENT', 'link', newPath);
+    dir.link(name, node);
+  }
+
+  /**
+   * Create a symlink at `path` holding `target`.
+   * Errors: path errors, EEXIST, ENOENT (empty target), ENOSPC, EROFS.
+   */
+  symlink(target: string, start: DirNode, path: string): void {
+    const { dir, name, trailingSlash } = this.resolveParent(start, path, 'symlink');
+    if (name === '.' || name === '..' || this.#lookup(dir, name) !== undefined) throw fsError('EEXIST', 'symlink', path);
+    if (target === '') throw fsError('ENOENT', 'symlink', path);
+    if (trailingSlash) throw fsError('ENOENT', 'symlink', path);
+    dir.symlink(name, target);
+  }
+
+  /**
+   * Read a symlink's target.
+   * Errors: path errors, EINVAL (not a symlink).
+   */
+  readlink(start: DirNode, path: string): string {
+    const node = this.resolve(start, path, false, 'readlink');
+    if (node.type !== 'symlink') throw fsError('EINVAL', 'readlink', path);
+    return node.target;
+  }
+
+  /**
+   * List `dir` from `cookie`: `.` (cookie 0), `..` (cookie 1), then the
+   * directory's own entries. Mount points list the mounted root's inode.
+   */
+  readdir(dir: DirNode, cookie: number, take: (entry: DirEntry) => boolean): void {
+    if (cookie === 0 && !take({ name: '.', ino: dir.ino, type: 'directory', next: 1 })) return;
+    if (cookie <= 1) {
+      const parent = this.parentOf(dir);
+      if (!take({ name: '..', ino: parent.ino, type: 'directory', next: firstEntryCookie })) return;
+    }
+    if (this.#mounts.size === 0) {
+      dir.readdir(cookie, take);
+      return;
+    }
+    dir.readdir(cookie, (entry) => {
+      const node = this.#lookup(dir, entry.name);
+      return take(node === undefined ? entry : { ...entry, ino: node.ino, type: node.type });
+    });
+  }
+
+  /** The open-file view of a node, for callers that checked its type. */
+  static asFile(node: Node, syscall: string): FileNode {
+    if (node.type === 'directory') throw fsError('EISDIR', syscall);
+    if (node.type !== 'file') throw fsError('EINVAL', syscall);
+    return node;
+  }
+
+  #lookup(dir: DirNode, name: string): Node | undefined {
+    const child = dir.lookup(name);
+    if (child === undefined || this.#mounts.size === 0) return child;
+    return this.#mounts.get(child) ?? child;
+  }
+}
+
+function checkPath(path: string, syscall: string): void {
+  if (path === '') throw fsError('ENOENT', syscall, path);
+  if (path.length > maxPathBytes || (path.length * 3 > maxPathBytes && Buffer.byteLength(path) > maxPathBytes)) {
+    throw fsError('ENAMETOOLONG', syscall, path.slice(0, 64) + '…');
+  }
+  if (path.includes('\0')) throw fsError('EINVAL', syscall, path);
+}
+
+function checkName(name: string, syscall: string, path: string): void {
+  if (name.length > maxNameBytes || (name.length * 3 > maxNameBytes && Buffer.byteLength(name) > maxNameBytes)) {
+    throw fsError('ENAMETOOLONG', syscall, path.slice(0, 64) + '…');
+  }
+}

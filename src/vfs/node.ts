@@ -1,0 +1,165 @@
+/**
+ * The node interfaces every filesystem in the VFS implements.
+ *
+ * A filesystem is a tree of nodes. The resolver (resolve.ts) walks it one
+ * component at a time and never asks a filesystem to interpret a path, so
+ * `..`, symlinks and mount crossings are handled in exactly one place for
+ * every filesystem: tmpfs today, and the layer view, the overlay and host
+ * binds later, without the WASI layer changing.
+ *
+ * Names passed to a directory are single components: never empty, never
+ * `.` or `..`, never containing `/`. The resolver guarantees it.
+ */
+
+/** The kinds of node. Devices and sockets are never created in a VFS. */
+export const FileType = {
+  directory: 'directory',
+  file: 'file',
+  symlink: 'symlink',
+} as const;
+export type FileType = (typeof FileType)[keyof typeof FileType];
+
+/** What stat reports. Times are nanoseconds since the Unix epoch. */
+export interface Stat {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly type: FileType;
+  readonly mode: number;
+  readonly nlink: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+
+/** How a time is changed: an exact value, the current time, or left alone. */
+export type TimeChange = bigint | 'now' | undefined;
+
+/** Identity shared by the nodes of one filesystem instance. */
+export interface FileSystem {
+  /** Device number, unique within one namespace (assigned at mount). */
+  readonly dev: bigint;
+  /** True when every mutation fails with EROFS. */
+  readonly readonly: boolean;
+}
+
+interface NodeBase {
+  readonly fs: FileSystem;
+  /** Stable for the life of the node; never reused within its filesystem. */
+  readonly ino: bigint;
+  stat(): Stat;
+  /**
+   * Set access and modification times.
+   * Errors: EROFS.
+   */
+  setTimes(atime: TimeChange, mtime: TimeChange): void;
+}
+
+/** One entry returned by {@link DirNode.readdir}. */
+export interface DirEntry {
+  readonly name: string;
+  readonly ino: bigint;
+  readonly type: FileType;
+  /** The cookie that resumes the listing just after this entry. */
+  readonly next: number;
+}
+
+/**
+ * A directory.
+ *
+ * Cookies: entries are listed in a stable order, and the cookie of an entry
+ * stays valid while other entries are added or removed. The first real entry
+ * follows cookie {@link firstEntryCookie}; 0 and 1 are reserved for `.` and
+ * `..`, which the namespace adds.
+ */
+export interface DirNode extends NodeBase {
+  readonly type: 'directory';
+  /** The directory containing this one, or undefined for a filesystem root. */
+  readonly parent: DirNode | undefined;
+  /** The child named `name`, or undefined. */
+  lookup(name: string): Node | undefined;
+  /**
+   * Entries after `cookie`, in cookie order, while `take` returns true.
+   * `take` is called once per entry; returning false stops the listing
+   * without consuming that entry.
+   */
+  readdir(cookie: number, take: (entry: DirEntry) => boolean): void;
+  /** Number of entries other than `.` and `..`. */
+  readonly size: number;
+  /**
+   * Create an empty directory.
+   * Errors: EROFS, EEXIST, EMLINK, ENOSPC.
+   */
+  mkdir(name: string, mode: number): DirNode;
+  /**
+   * Create an empty regular file.
+   * Errors: EROFS, EEXIST, ENOSPC.
+   */
+  createFile(name: string, mode: number): FileNode;
+  /**
+   * Create a symbolic link holding `target` verbatim.
+   * Errors: EROFS, EEXIST, ENOSPC.
+   */
+  symlink(name: string, target: string): SymlinkNode;
+  /**
+   * Add a hard link to `node`.
+   * Errors: EROFS, EXDEV (other filesystem), EPERM (a directory), EEXIST, EMLINK.
+   */
+  link(name: string, node: Node): void;
+  /**
+   * Remove a non-directory entry.
+   * Errors: EROFS, ENOENT, EISDIR.
+   */
+  unlink(name: string): void;
+  /**
+   * Remove an empty directory entry.
+   * Errors: EROFS, ENOENT, ENOTDIR, ENOTEMPTY, EBUSY (a mount point).
+   */
+  rmdir(name: string): void;
+  /**
+   * Atomically move entry `oldName` to `newName` in `newDir`, replacing it.
+   * Errors: EROFS, EXDEV, ENOENT, EINVAL (into its own subtree), EISDIR,
+   * ENOTDIR, ENOTEMPTY.
+   */
+  rename(oldName: string, newDir: DirNode, newName: string): void;
+}
+
+/**
+ * A regular file.
+ *
+ * `read` and `write` copy between the caller's buffer and the file without
+ * allocating, so the WASI layer can pass guest memory directly.
+ */
+export interface FileNode extends NodeBase {
+  readonly type: 'file';
+  readonly size: number;
+  /** Copy up to `length` bytes at `position` into `dst[dstOffset…]`. Returns bytes read. */
+  read(dst: Uint8Array, dstOffset: number, length: number, position: number): number;
+  /**
+   * Copy `length` bytes from `src[srcOffset…]` into the file at `position`.
+   * Errors: EROFS, EFBIG, ENOSPC.
+   */
+  write(src: Uint8Array, srcOffset: number, length: number, position: number): number;
+  /**
+   * Set the size; growing fills with zeros.
+   * Errors: EROFS, EFBIG, ENOSPC.
+   */
+  truncate(size: number): void;
+  /** An open description now refers to the node (keeps unlinked data alive). */
+  retain(): void;
+  /** An open description no longer refers to the node. */
+  release(): void;
+}
+
+/** A symbolic link. Its target is resolved by the namespace, never by the host. */
+export interface SymlinkNode extends NodeBase {
+  readonly type: 'symlink';
+  readonly target: string;
+}
+
+export type Node = DirNode | FileNode | SymlinkNode;
+
+/** The cookie after `..`: where a directory's real entries start. */
+export const firstEntryCookie = 2;

@@ -1,0 +1,88 @@
+import type { Namespace } from '../vfs/index.js';
+import { Rights } from './abi.js';
+import { DirectoryDescriptor, FileDescriptor, type Descriptor } from './descriptor.js';
+import { wasiError } from './errno.js';
+import { FdTable } from './fd-table.js';
+import type { GuestMemory } from './memory.js';
+
+/** Signals that the guest called proc_exit (or was ended by proc_raise). */
+export class ProcExit extends Error {
+  readonly code: number;
+
+  constructor(code: number) {
+    super(`exit ${code}`);
+    this.name = 'ProcExit';
+    this.code = code;
+  }
+}
+
+/** Signals that the guest ran past its deadline (raised where the host blocks). */
+export class GuestDeadline extends Error {
+  constructor() {
+    super('guest ran past its deadline');
+    this.name = 'GuestDeadline';
+  }
+}
+
+/**
+ * The state of one process that the syscalls share: its memory, fd table,
+ * namespace, argv/environ and deadline. Nothing here is shared with
+ * another process.
+ */
+export class WasiContext {
+  readonly fds: FdTable;
+  readonly namespace: Namespace;
+  readonly args: readonly Uint8Array[];
+  readonly env: readonly Uint8Array[];
+  /** performance.now() value after which blocking calls give up; Infinity for none. */
+  readonly deadline: number;
+  /** performance.now() at start: the zero of the MONOTONIC clock. */
+  readonly startMs = performance.now();
+  /** The wall clock at start, in ns since the epoch. */
+  readonly epochNs = BigInt(Date.now()) * 1_000_000n;
+  #memory: GuestMemory | undefined;
+
+  constructor(options: { namespace: Namespace; args: readonly string[]; env: readonly string[]; maxFds: number; deadline: number }) {
+    this.namespace = options.namespace;
+    this.fds = new FdTable(options.maxFds);
+    const enc = new TextEncoder();
+    this.args = options.args.map((a) => enc.encode(a + '\0'));
+    this.env = options.env.map((e) => enc.encode(e + '\0'));
+    this.deadline = options.deadline;
+  }
+
+  get memory(): GuestMemory {
+    const m = this.#memory;
+    if (m === undefined) throw new Error('WASI call before the guest memory was bound');
+    m.refresh();
+    return m;
+  }
+
+  bindMemory(memory: GuestMemory): void {
+    this.#memory = memory;
+  }
+
+  /** The description at `fd`, which must hold every right in `rights`. Errors: EBADF, ENOTCAPABLE. */
+  fd(fd: number, rights: number): Descriptor {
+    const d = this.fds.get(fd);
+    if ((d.rightsBase & rights) !== rights) throw wasiError('ENOTCAPABLE');
+    return d;
+  }
+
+  /** A regular file at `fd`. Errors: EBADF, ENOTCAPABLE, EISDIR/EINVAL for other kinds. */
+  file(fd: number, rights: number): FileDescriptor {
+    const d = this.fd(fd, rights);
+    if (d instanceof FileDescriptor) return d;
+    throw wasiError(d instanceof DirectoryDescriptor ? 'EISDIR' : 'ESPIPE');
+  }
+
+  /** A directory at `fd` holding `rights`. Errors: EBADF, ENOTDIR, ENOTCAPABLE. */
+  dir(fd: number, rights: number): DirectoryDescriptor {
+    const d = this.fds.get(fd);
+    if (!(d instanceof DirectoryDescriptor)) throw wasiError('ENOTDIR');
+    if ((d.rightsBase & rights) !== rights) throw wasiError('ENOTCAPABLE');
+    return d;
+  }
+}
+
+export const R = Rights;

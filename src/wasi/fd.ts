@@ -1,0 +1,329 @@
+import type { DirEntry, Stat } from '../vfs/index.js';
+import { allFdFlags, FdFlags, Filetype, FstFlags, Layout, maxAdvice, PreopenType, Rights as R, Whence } from './abi.js';
+import type { WasiContext } from './context.js';
+import { DirectoryDescriptor, FileDescriptor, type Descriptor } from './descriptor.js';
+import { wasiError } from './errno.js';
+import type { GuestMemory } from './memory.js';
+
+/** Largest file offset a guest may ask for (fits a double exactly). */
+const maxOffset = Number.MAX_SAFE_INTEGER;
+
+/**
+ * File-descriptor calls: the 21 `fd_*` functions of preview1.
+ *
+ * Each checks, in order: the fd exists (EBADF), it holds the rights the
+ * call needs (ENOTCAPABLE), it is the right kind (EISDIR, ENOTDIR, ESPIPE),
+ * the guest's pointers (EFAULT), then the operation's own errors.
+ * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
+ */
+export function fdSyscalls(ctx: WasiContext) {
+  return {
+    /** Advice is accepted and ignored: everything is in memory. Errors: EBADF, ENOTCAPABLE, EINVAL. */
+    fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
+      ctx.fd(fd, R.FD_ADVISE);
+      if (advice < 0 || advice > maxAdvice) throw wasiError('EINVAL');
+      return 0;
+    },
+
+    /** Grow the file to at least offset+len. Errors: EBADF, ENOTCAPABLE, EISDIR, EINVAL, EFBIG, ENOSPC. */
+    fd_allocate(fd: number, offset: bigint, len: bigint): number {
+      const f = ctx.file(fd, R.FD_ALLOCATE);
+      const end = offset + len;
+      if (end > BigInt(maxOffset)) throw wasiError('EFBIG');
+      if (Number(end) > f.node.size) f.node.truncate(Number(end));
+      return 0;
+    },
+
+    /** Errors: EBADF. */
+    fd_close(fd: number): number {
+      ctx.fds.close(fd);
+      return 0;
+    },
+
+    /** In-memory data is always durable for the process. Errors: EBADF, ENOTCAPABLE. */
+    fd_datasync(fd: number): number {
+      ctx.fd(fd, R.FD_DATASYNC);
+      return 0;
+    },
+
+    /** Errors: EBADF, EFAULT. */
+    fd_fdstat_get(fd: number, buf: number): number {
+      const d = ctx.fds.get(fd);
+      const mem = ctx.memory;
+      const p = mem.check(buf, Layout.fdstatSize);
+      mem.u8.fill(0, p, p + Layout.fdstatSize);
+      mem.setU8(p, d.filetype);
+      mem.setU16(p + 2, d.fdflags);
+      mem.setU64n(p + 8, d.rightsBase);
+      mem.setU64n(p + 16, d.rightsInheriting);
+      return 0;
+    },
+
+    /** Only APPEND and NONBLOCK can change; the sync flags are accepted. Errors: EBADF, ENOTCAPABLE, EINVAL. */
+    fd_fdstat_set_flags(fd: number, flags: number): number {
+      const d = ctx.fd(fd, R.FD_FDSTAT_SET_FLAGS);
+      if ((flags & ~allFdFlags) !== 0) throw wasiError('EINVAL');
+      d.fdflags = flags;
+      return 0;
+    },
+
+    /** Rights can only be dropped. Errors: EBADF, ENOTCAPABLE (adding a right). */
+    fd_fdstat_set_rights(fd: number, base: bigint, inheriting: bigint): number {
+      const d = ctx.fds.get(fd);
+      const b = Number(base & 0x3fffffffn);
+      const i = Number(inheriting & 0x3fffffffn);
+      if ((b & ~d.rightsBase) !== 0 || (i & ~d.rightsInheriting) !== 0) throw wasiError('ENOTCAPABLE');
+      d.rightsBase = b;
+      d.rightsInheriting = i;
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EFAULT. */
+    fd_filestat_get(fd: number, buf: number): number {
+      const d = ctx.fd(fd, R.FD_FILESTAT_GET);
+      writeFilestat(ctx.memory, buf, statOf(d));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EISDIR, EINVAL (not a file), EFBIG, ENOSPC. */
+    fd_filestat_set_size(fd: number, size: bigint): number {
+      const f = ctx.file(fd, R.FD_FILESTAT_SET_SIZE);
+      if (size > BigInt(maxOffset)) throw wasiError('EFBIG');
+      f.node.truncate(Number(size));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EINVAL (both a time and _NOW). */
+    fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, flags: number): number {
+      const d = ctx.fd(fd, R.FD_FILESTAT_SET_TIMES);
+      const node = nodeOf(d);
+      const [a, m] = timeChanges(atim, mtim, flags);
+      node.setTimes(a, m);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EISDIR, ESPIPE, EINVAL, EFAULT. */
+    fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nread: number): number {
+      const f = ctx.file(fd, R.FD_READ | R.FD_SEEK);
+      const mem = ctx.memory;
+      mem.check(iovs, iovsLen * Layout.iovecSize);
+      let pos = positionOf(offset);
+      let total = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const buf = mem.u32(iovs + i * 8);
+        const len = mem.u32(iovs + i * 8 + 4);
+        const p = mem.check(buf, len);
+        const n = f.node.read(mem.u8, p, len, pos);
+        pos += n;
+        total += n;
+        if (n < len) break;
+      }
+      mem.setU32(nread, total);
+      return 0;
+    },
+
+    /** Errors: EBADF (not a preopen), EFAULT. */
+    fd_prestat_get(fd: number, buf: number): number {
+      const name = preopenName(ctx, fd);
+      const mem = ctx.memory;
+      const p = mem.check(buf, Layout.prestatSize);
+      mem.u8.fill(0, p, p + Layout.prestatSize);
+      mem.setU8(p, PreopenType.DIR);
+      mem.setU32(p + 4, name.length);
+      return 0;
+    },
+
+    /** Errors: EBADF (not a preopen), ENAMETOOLONG (buffer too small), EFAULT. */
+    fd_prestat_dir_name(fd: number, path: number, pathLen: number): number {
+      const name = preopenName(ctx, fd);
+      if ((pathLen >>> 0) < name.length) throw wasiError('ENAMETOOLONG');
+      ctx.memory.write(path, name);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EISDIR, ESPIPE, EFAULT, EFBIG, ENOSPC. */
+    fd_pwrite(fd: number, iovs: number, iovsLen: number, offset: bigint, nwritten: number): number {
+      const f = ctx.file(fd, R.FD_WRITE | R.FD_SEEK);
+      const mem = ctx.memory;
+      mem.check(iovs, iovsLen * Layout.iovecSize);
+      let pos = positionOf(offset);
+      let total = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const buf = mem.u32(iovs + i * 8);
+        const len = mem.u32(iovs + i * 8 + 4);
+        const p = mem.check(buf, len);
+        pos += f.node.write(mem.u8, p, len, pos);
+        total += len;
+      }
+      mem.setU32(nwritten, total);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EISDIR, EFAULT. */
+    fd_read(fd: number, iovs: number, iovsLen: number, nread: number): number {
+      const d = ctx.fd(fd, R.FD_READ);
+      if (d instanceof DirectoryDescriptor) throw wasiError('EISDIR');
+      const mem = ctx.memory;
+      mem.check(iovs, iovsLen * Layout.iovecSize);
+      let total = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const buf = mem.u32(iovs + i * 8);
+        const len = mem.u32(iovs + i * 8 + 4);
+        const p = mem.check(buf, len);
+        const n = d.read(mem.u8, p, len);
+        total += n;
+        if (n < len) break;
+      }
+      mem.setU32(nread, total);
+      return 0;
+    },
+
+    /**
+     * Fill `buf` with dirents from `cookie`; a last entry that does not fit is
+     * truncated and `bufused` equals `bufLen`, telling the guest to retry
+     * with a larger buffer. Errors: EBADF, ENOTCAPABLE, ENOTDIR, EFAULT.
+     */
+    fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufused: number): number {
+      const d = ctx.fds.get(fd);
+      if (!(d instanceof DirectoryDescriptor)) throw wasiError('ENOTDIR');
+      if ((d.rightsBase & R.FD_READDIR) === 0) throw wasiError('ENOTCAPABLE');
+      const mem = ctx.memory;
+      const start = mem.check(buf, bufLen);
+      const end = start + (bufLen >>> 0);
+      mem.check(bufused, 4);
+      let at = start;
+      if (cookie <= BigInt(maxOffset)) {
+        ctx.namespace.readdir(d.node, Number(cookie), (entry) => {
+          at += writeDirent(mem, at, end, entry);
+          return at < end;
+        });
+      }
+      mem.setU32(bufused, at - start);
+      return 0;
+    },
+
+    /** Errors: EBADF (either fd). */
+    fd_renumber(from: number, to: number): number {
+      ctx.fds.renumber(from, to);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, ESPIPE (not a file), EINVAL (bad whence or negative result), EFAULT. */
+    fd_seek(fd: number, offset: bigint, whence: number, newOffset: number): number {
+      const f = ctx.file(fd, offset === 0n && whence === Whence.CUR ? R.FD_TELL : R.FD_SEEK);
+      let base: number;
+      if (whence === Whence.SET) base = 0;
+      else if (whence === Whence.CUR) base = f.position;
+      else if (whence === Whence.END) base = f.node.size;
+      else throw wasiError('EINVAL');
+      const next = BigInt(base) + offset;
+      if (next < 0n) throw wasiError('EINVAL');
+      if (next > BigInt(maxOffset)) throw wasiError('EOVERFLOW');
+      ctx.memory.check(newOffset, 8);
+      f.position = Number(next);
+      ctx.memory.setU64n(newOffset, f.position);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE. */
+    fd_sync(fd: number): number {
+      ctx.fd(fd, R.FD_SYNC);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, ESPIPE, EFAULT. */
+    fd_tell(fd: number, offset: number): number {
+      const f = ctx.file(fd, R.FD_TELL);
+      ctx.memory.setU64n(offset, f.position);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTCAPABLE, EISDIR, EFAULT, EFBIG, ENOSPC. */
+    fd_write(fd: number, iovs: number, iovsLen: number, nwritten: number): number {
+      const d = ctx.fd(fd, R.FD_WRITE);
+      if (d instanceof DirectoryDescriptor) throw wasiError('EISDIR');
+      const mem = ctx.memory;
+      const dv = mem.dv;
+      const base = mem.check(iovs, iovsLen * Layout.iovecSize);
+      let total = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const buf = dv.getUint32(base + i * 8, true);
+        const len = dv.getUint32(base + i * 8 + 4, true);
+        const p = mem.check(buf, len);
+        total += d.write(mem.u8, p, len);
+      }
+      mem.setU32(nwritten, total);
+      return 0;
+    },
+  };
+}
+
+function preopenName(ctx: WasiContext, fd: number): Uint8Array {
+  const d = ctx.fds.get(fd);
+  if (!(d instanceof DirectoryDescriptor) || d.preopenPath === undefined) throw wasiError('EBADF');
+  return new TextEncoder().encode(d.preopenPath);
+}
+
+function positionOf(offset: bigint): number {
+  if (offset > BigInt(maxOffset)) throw wasiError('EINVAL');
+  return Number(offset);
+}
+
+function nodeOf(d: Descriptor) {
+  if (d instanceof FileDescriptor || d instanceof DirectoryDescriptor) return d.node;
+  throw wasiError('EBADF');
+}
+
+/** Stat of any descriptor; streams report a character device. */
+function statOf(d: Descriptor): Stat | 'stream' {
+  if (d instanceof FileDescriptor || d instanceof DirectoryDescriptor) return d.node.stat();
+  return 'stream';
+}
+
+const fileTypeCode = { directory: Filetype.DIRECTORY, file: Filetype.REGULAR_FILE, symlink: Filetype.SYMBOLIC_LINK } as const;
+
+/** Write a witx `filestat` at `buf`. */
+export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | 'stream'): void {
+  const p = mem.check(buf, Layout.filestatSize);
+  mem.u8.fill(0, p, p + Layout.filestatSize);
+  if (st === 'stream') {
+    mem.setU8(p + 16, Filetype.CHARACTER_DEVICE);
+    mem.setU64n(p + 24, 1);
+    return;
+  }
+  mem.setU64(p, st.dev);
+  mem.setU64(p + 8, st.ino);
+  mem.setU8(p + 16, fileTypeCode[st.type]);
+  mem.setU64n(p + 24, st.nlink);
+  mem.setU64n(p + 32, st.size);
+  mem.setU64(p + 40, st.atimeNs);
+  mem.setU64(p + 48, st.mtimeNs);
+  mem.setU64(p + 56, st.ctimeNs);
+}
+
+/** Decode fstflags into time changes. Errors: EINVAL (a time and _NOW together). */
+export function timeChanges(atim: bigint, mtim: bigint, flags: number): [bigint | 'now' | undefined, bigint | 'now' | undefined] {
+  if ((flags & FstFlags.ATIM && flags & FstFlags.ATIM_NOW) || (flags & FstFlags.MTIM && flags & FstFlags.MTIM_NOW)) {
+    throw wasiError('EINVAL');
+  }
+  if ((flags & ~15) !== 0) throw wasiError('EINVAL');
+  const a = flags & FstFlags.ATIM_NOW ? 'now' : flags & FstFlags.ATIM ? atim : undefined;
+  const m = flags & FstFlags.MTIM_NOW ? 'now' : flags & FstFlags.MTIM ? mtim : undefined;
+  return [a, m];
+}
+
+const direntScratch = new Uint8Array(Layout.direntSize + 4096);
+const direntView = new DataView(direntScratch.buffer);
+const nameEncoder = new TextEncoder();
+
+/** Write one dirent (header + name) at `at`, truncated at `end`. Returns bytes written. */
+function writeDirent(mem: GuestMemory, at: number, end: number, entry: DirEntry): number {
+  const { written } = nameEncoder.encodeInto(entry.name, direntScratch.subarray(Layout.direntSize));
+  direntView.setBigUint64(0, BigInt(entry.next), true);
+  direntView.setBigUint64(8, entry.ino, true);
+  direntView.setUint32(16, written, true);
+  direntView.setUint32(20, fileTypeCode[entry.type], true);
+  const size = Math.min(Layout.direntSize + written, end - at);
+  mem.u8.set(direntScratch.subarray(0, size), at);
+  return size;
+}

@@ -1,0 +1,174 @@
+import type { DirNode, Namespace } from '../vfs/index.js';
+import { Rights, streamRights, wasiErrnoName } from './abi.js';
+import { argsSyscalls } from './args.js';
+import { clockSyscalls } from './clock.js';
+import { WasiContext } from './context.js';
+import { DirectoryDescriptor, StreamDescriptor, type StreamSink, type StreamSource } from './descriptor.js';
+import { toErrno } from './errno.js';
+import { fdSyscalls } from './fd.js';
+import { defaultMaxFds } from './fd-table.js';
+import { GuestMemory } from './memory.js';
+import { pathSyscalls, preopenRights } from './path.js';
+import { pollSyscalls } from './poll.js';
+import { procSyscalls } from './proc.js';
+import { randomSyscalls } from './random.js';
+import { sockSyscalls } from './sock.js';
+import { formatCall, wasiSignatures } from './trace.js';
+
+/** The import module name of WASI preview1. */
+export const wasiModuleName = 'wasi_snapshot_preview1';
+
+/** A directory handed to the guest at start (fd 3 onwards), by the name it sees. */
+export interface Preopen {
+  readonly path: string;
+  readonly dir: DirNode;
+}
+
+/** Options of {@link WasiHost}. */
+export interface WasiHostOptions {
+  readonly namespace: Namespace;
+  /** argv, including argv[0]. */
+  readonly args: readonly string[];
+  /** Environment as `KEY=VALUE` strings. */
+  readonly env: readonly string[];
+  readonly preopens: readonly Preopen[];
+  readonly stdin?: StreamSource;
+  readonly stdout?: StreamSink;
+  readonly stderr?: StreamSink;
+  /** Most fds open at once (EMFILE past it). Default {@link defaultMaxFds}. */
+  readonly maxFds?: number;
+  /** performance.now() after which a blocking call gives up. */
+  readonly deadline?: number;
+  /** Receives one line per call, strace style, when set. */
+  readonly trace?: (line: string) => void;
+}
+
+type Syscall = (...args: never[]) => number;
+
+/**
+ * A WASI preview1 host for one process, over a VFS namespace.
+ *
+ * All 46 functions are provided. Each is wrapped once, here, so that an
+ * error thrown inside becomes its errno ({@link toErrno}); a host bug is
+ * rethrown and traps the guest. With `trace`, each call is also printed
+ * with its arguments and result.
+ *
+ * @example
+ * const host = new WasiHost({ namespace, args: ['hello'], env: [], preopens: [{ path: '/', dir: namespace.root }] });
+ * const instance = new WebAssembly.Instance(module, host.imports);
+ * const code = host.start(instance);
+ */
+export class WasiHost {
+  readonly context: WasiContext;
+  readonly imports: { [wasiModuleName]: Record<string, Syscall> };
+
+  constructor(options: WasiHostOptions) {
+    const ctx = new WasiContext({
+      namespace: options.namespace,
+      args: options.args,
+      env: options.env,
+      maxFds: options.maxFds ?? defaultMaxFds,
+      deadline: options.deadline ?? Infinity,
+    });
+    this.context = ctx;
+    ctx.fds.set(0, new StreamDescriptor(streamRights & ~Rights.FD_WRITE, options.stdin === undefined ? {} : { source: options.stdin }));
+    ctx.fds.set(1, new StreamDescriptor(streamRights & ~Rights.FD_READ, options.stdout === undefined ? {} : { sink: options.stdout }));
+    ctx.fds.set(2, new StreamDescriptor(streamRights & ~Rights.FD_READ, options.stderr === undefined ? {} : { sink: options.stderr }));
+    options.preopens.forEach((p, i) => {
+      ctx.fds.set(3 + i, new DirectoryDescriptor(p.dir, preopenRights.base, preopenRights.inheriting, p.path));
+    });
+
+    const syscalls: Record<string, Syscall> = {
+      ...argsSyscalls(ctx),
+      ...clockSyscalls(ctx),
+      ...fdSyscalls(ctx),
+      ...pathSyscalls(ctx),
+      ...pollSyscalls(ctx),
+      ...procSyscalls(ctx),
+      ...randomSyscalls(ctx),
+      ...sockSyscalls(ctx),
+    };
+    const imports: Record<string, Syscall> = {};
+    for (const [name, fn] of Object.entries(syscalls)) {
+      imports[name] = options.trace === undefined ? guard(fn) : traced(name, fn, ctx, options.trace);
+    }
+    this.imports = { [wasiModuleName]: imports };
+  }
+
+  /**
+   * Run a WASI command: bind its memory, call `_start`, close every fd.
+   * Returns the exit code: proc_exit's, or 0 when `_start` returns.
+   * Throws what the guest threw otherwise (a trap, a deadline).
+   */
+  start(instance: WebAssembly.Instance): number {
+    const memory = instance.exports['memory'];
+    const start = instance.exports['_start'];
+    if (!(memory instanceof WebAssembly.Memory) || typeof start !== 'function') {
+      throw new TypeError('not a WASI command: it must export "memory" and "_start"');
+    }
+    this.context.bindMemory(new GuestMemory(memory));
+    try {
+      (start as () => void)();
+      return 0;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ProcExit') return (error as Error & { code: number }).code;
+      throw error;
+    } finally {
+      this.context.fds.closeAll();
+    }
+  }
+}
+
+/** The names of all 46 preview1 functions strata provides. */
+export const wasiFunctionNames: readonly string[] = Object.keys(wasiSignatures).sort();
+
+/**
+ * Wrap a syscall so every error becomes an errno, in one place. A fixed
+ * arity per shape keeps the call monomorphic (no rest arguments).
+ */
+function guard(fn: Syscall): Syscall {
+  const f = fn as (...args: unknown[]) => number;
+  switch (fn.length) {
+    case 0:
+      return (() => { try { return f(); } catch (e) { return toErrno(e); } }) as Syscall;
+    case 1:
+      return ((a: unknown) => { try { return f(a); } catch (e) { return toErrno(e); } }) as Syscall;
+    case 2:
+      return ((a: unknown, b: unknown) => { try { return f(a, b); } catch (e) { return toErrno(e); } }) as Syscall;
+    case 3:
+      return ((a: unknown, b: unknown, c: unknown) => { try { return f(a, b, c); } catch (e) { return toErrno(e); } }) as Syscall;
+    case 4:
+      return ((a: unknown, b: unknown, c: unknown, d: unknown) => {
+        try { return f(a, b, c, d); } catch (e) { return toErrno(e); }
+      }) as Syscall;
+    case 5:
+      return ((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => {
+        try { return f(a, b, c, d, e); } catch (x) { return toErrno(x); }
+      }) as Syscall;
+    default:
+      return ((...args: unknown[]) => { try { return f(...args); } catch (e) { return toErrno(e); } }) as Syscall;
+  }
+}
+
+function traced(name: string, fn: Syscall, ctx: WasiContext, trace: (line: string) => void): Syscall {
+  const f = fn as (...args: unknown[]) => number;
+  return ((...args: unknown[]) => {
+    let result: number;
+    try {
+      result = f(...args);
+    } catch (e) {
+      if (e instanceof Error && e.name === 'ProcExit') {
+        trace(`${formatCall(name, args, ctx)} = exit(${(e as Error & { code: number }).code})`);
+        throw e;
+      }
+      try {
+        result = toErrno(e);
+      } catch (bug) {
+        trace(`${formatCall(name, args, ctx)} = HOST BUG ${String(bug)}`);
+        throw bug;
+      }
+    }
+    trace(`${formatCall(name, args, ctx)} = ${result === 0 ? '0' : `${result} ${wasiErrnoName[result] ?? '?'}`}`);
+    return result;
+  }) as Syscall;
+}

@@ -1,0 +1,127 @@
+/**
+ * Bounds-checked access to a guest's linear memory.
+ *
+ * Every guest pointer goes through here. An access that does not fit in
+ * memory throws {@link GuestFault}, which the syscall boundary turns into
+ * EFAULT; nothing ever reads or writes outside the guest's memory.
+ * The views are refreshed only when `memory.grow` has detached them.
+ */
+export class GuestMemory {
+  readonly #memory: WebAssembly.Memory;
+  u8: Uint8Array;
+  dv: DataView;
+
+  constructor(memory: WebAssembly.Memory) {
+    this.#memory = memory;
+    this.u8 = new Uint8Array(memory.buffer);
+    this.dv = new DataView(memory.buffer);
+  }
+
+  /** Fresh views if the memory grew (a detached view has length 0). */
+  refresh(): void {
+    if (this.u8.length === 0 || this.u8.buffer !== this.#memory.buffer) {
+      this.u8 = new Uint8Array(this.#memory.buffer);
+      this.dv = new DataView(this.#memory.buffer);
+    }
+  }
+
+  /** Throw GuestFault unless [ptr, ptr+len) lies in memory. Returns ptr as unsigned. */
+  check(ptr: number, len: number): number {
+    const p = ptr >>> 0;
+    if (p + (len >>> 0) > this.u8.length) throw new GuestFault(p, len >>> 0);
+    return p;
+  }
+
+  u32(ptr: number): number {
+    const p = ptr >>> 0;
+    if (p + 4 > this.u8.length) throw new GuestFault(p, 4);
+    return this.dv.getUint32(p, true);
+  }
+
+  setU8(ptr: number, value: number): void {
+    const p = ptr >>> 0;
+    if (p + 1 > this.u8.length) throw new GuestFault(p, 1);
+    this.u8[p] = value;
+  }
+
+  setU16(ptr: number, value: number): void {
+    const p = ptr >>> 0;
+    if (p + 2 > this.u8.length) throw new GuestFault(p, 2);
+    this.dv.setUint16(p, value, true);
+  }
+
+  setU32(ptr: number, value: number): void {
+    const p = ptr >>> 0;
+    if (p + 4 > this.u8.length) throw new GuestFault(p, 4);
+    this.dv.setUint32(p, value, true);
+  }
+
+  /** Store a non-negative integer below 2^53 as a u64 without BigInt. */
+  setU64n(ptr: number, value: number): void {
+    const p = ptr >>> 0;
+    if (p + 8 > this.u8.length) throw new GuestFault(p, 8);
+    this.dv.setUint32(p, value >>> 0, true);
+    this.dv.setUint32(p + 4, Math.floor(value / 4294967296), true);
+  }
+
+  setU64(ptr: number, value: bigint): void {
+    const p = ptr >>> 0;
+    if (p + 8 > this.u8.length) throw new GuestFault(p, 8);
+    this.dv.setBigUint64(p, value, true);
+  }
+
+  u64(ptr: number): bigint {
+    const p = ptr >>> 0;
+    if (p + 8 > this.u8.length) throw new GuestFault(p, 8);
+    return this.dv.getBigUint64(p, true);
+  }
+
+  /** Decode a UTF-8 string; invalid UTF-8 throws {@link GuestIllegalSequence}. */
+  string(ptr: number, len: number): string {
+    const p = this.check(ptr, len);
+    const n = len >>> 0;
+    const u8 = this.u8;
+    if (n <= 64) {
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        const c = u8[p + i]!;
+        if (c >= 0x80) return decodeUtf8(u8, p, n);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return decodeUtf8(u8, p, n);
+  }
+
+  /** Copy bytes into guest memory at ptr (checked). */
+  write(ptr: number, bytes: Uint8Array): void {
+    const p = this.check(ptr, bytes.length);
+    this.u8.set(bytes, p);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(u8: Uint8Array, p: number, n: number): string {
+  try {
+    return utf8.decode(u8.subarray(p, p + n));
+  } catch {
+    throw new GuestIllegalSequence();
+  }
+}
+
+/** A guest pointer or length outside its memory. Becomes EFAULT. */
+export class GuestFault extends Error {
+  constructor(ptr: number, len: number) {
+    super(`guest memory access out of bounds: ${len} bytes at 0x${ptr.toString(16)}`);
+    this.name = 'GuestFault';
+  }
+}
+
+/** A guest string that is not valid UTF-8. Becomes EILSEQ. */
+export class GuestIllegalSequence extends Error {
+  constructor() {
+    super('guest string is not valid UTF-8');
+    this.name = 'GuestIllegalSequence';
+  }
+}

@@ -1,0 +1,149 @@
+import { directoryInheritingRights, directoryRights, fileRights, LookupFlags, OFlags, Rights as R } from './abi.js';
+import type { WasiContext } from './context.js';
+import { DirectoryDescriptor, FileDescriptor } from './descriptor.js';
+import { wasiError } from './errno.js';
+import { timeChanges, writeFilestat } from './fd.js';
+
+/**
+ * Path calls: the 10 `path_*` functions of preview1.
+ *
+ * Paths are resolved by the VFS namespace from the directory fd, with `..`
+ * clamped at the process root and symlinks resolved inside it. Each call
+ * checks, in order: the fd (EBADF), that it is a directory (ENOTDIR), its
+ * rights (ENOTCAPABLE), the guest's pointers and UTF-8 (EFAULT, EILSEQ),
+ * then the VFS errors of the operation.
+ * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#path_open
+ */
+export function pathSyscalls(ctx: WasiContext) {
+  const ns = ctx.namespace;
+  const str = (ptr: number, len: number) => ctx.memory.string(ptr, len);
+
+  return {
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, then mkdir's. */
+    path_create_directory(fd: number, path: number, pathLen: number): number {
+      const d = ctx.dir(fd, R.PATH_CREATE_DIRECTORY);
+      ns.mkdir(d.node, str(path, pathLen));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, then resolution errors. */
+    path_filestat_get(fd: number, flags: number, path: number, pathLen: number, buf: number): number {
+      const d = ctx.dir(fd, R.PATH_FILESTAT_GET);
+      const p = str(path, pathLen);
+      ctx.memory.check(buf, 64);
+      writeFilestat(ctx.memory, buf, ns.stat(d.node, p, (flags & LookupFlags.SYMLINK_FOLLOW) !== 0));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EINVAL, EFAULT, then resolution errors. */
+    path_filestat_set_times(fd: number, flags: number, path: number, pathLen: number, atim: bigint, mtim: bigint, fst: number): number {
+      const d = ctx.dir(fd, R.PATH_FILESTAT_SET_TIMES);
+      const p = str(path, pathLen);
+      const [a, m] = timeChanges(atim, mtim, fst);
+      ns.setTimes(d.node, p, (flags & LookupFlags.SYMLINK_FOLLOW) !== 0, a, m);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE (either fd), EFAULT, then link's. */
+    path_link(oldFd: number, oldFlags: number, oldPath: number, oldLen: number, newFd: number, newPath: number, newLen: number): number {
+      const from = ctx.dir(oldFd, R.PATH_LINK_SOURCE);
+      const to = ctx.dir(newFd, R.PATH_LINK_TARGET);
+      ns.link(from.node, str(oldPath, oldLen), (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0, to.node, str(newPath, newLen));
+      return 0;
+    },
+
+    /**
+     * Open or create a file or directory. The new fd's rights are those
+     * asked for, which must be within the directory's inheriting rights,
+     * narrowed to what the node's kind supports.
+     * Errors: EBADF, ENOTDIR, ENOTCAPABLE, EINVAL (bad oflags), EFAULT,
+     * EMFILE, then the namespace's open errors (ENOENT, EEXIST, EISDIR…).
+     */
+    path_open(
+      fd: number,
+      dirflags: number,
+      path: number,
+      pathLen: number,
+      oflags: number,
+      rightsBase: bigint,
+      rightsInheriting: bigint,
+      fdflags: number,
+      opened: number,
+    ): number {
+      let needed = R.PATH_OPEN;
+      if (oflags & OFlags.CREAT) needed |= R.PATH_CREATE_FILE;
+      if (oflags & OFlags.TRUNC) needed |= R.PATH_FILESTAT_SET_SIZE;
+      const d = ctx.dir(fd, needed);
+      if ((oflags & ~15) !== 0) throw wasiError('EINVAL');
+      const base = Number(rightsBase & 0x3fffffffn);
+      const inheriting = Number(rightsInheriting & 0x3fffffffn);
+      if (((base | inheriting) & ~d.rightsInheriting) !== 0) throw wasiError('ENOTCAPABLE');
+      const p = str(path, pathLen);
+      ctx.memory.check(opened, 4);
+      ctx.fds.reserve();
+      const { node } = ns.open(d.node, p, {
+        follow: (dirflags & LookupFlags.SYMLINK_FOLLOW) !== 0,
+        create: (oflags & OFlags.CREAT) !== 0,
+        exclusive: (oflags & OFlags.EXCL) !== 0,
+        directory: (oflags & OFlags.DIRECTORY) !== 0,
+      });
+      let desc;
+      if (node.type === 'directory') {
+        if ((oflags & OFlags.TRUNC) !== 0 || (base & R.FD_WRITE) !== 0) throw wasiError('EISDIR');
+        desc = new DirectoryDescriptor(node, base & directoryRights, inheriting & directoryInheritingRights);
+      } else if (node.type === 'file') {
+        if ((oflags & OFlags.TRUNC) !== 0) node.truncate(0);
+        desc = new FileDescriptor(node, base & fileRights, inheriting & fileRights, fdflags);
+      } else {
+        throw wasiError('ELOOP');
+      }
+      ctx.memory.setU32(opened, ctx.fds.insert(desc));
+      return 0;
+    },
+
+    /** Writes at most `bufLen` bytes of the target. Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, EINVAL (not a symlink). */
+    path_readlink(fd: number, path: number, pathLen: number, buf: number, bufLen: number, bufused: number): number {
+      const d = ctx.dir(fd, R.PATH_READLINK);
+      const target = new TextEncoder().encode(ns.readlink(d.node, str(path, pathLen)));
+      const mem = ctx.memory;
+      mem.check(buf, bufLen);
+      mem.check(bufused, 4);
+      const n = Math.min(target.length, bufLen >>> 0);
+      mem.write(buf, target.subarray(0, n));
+      mem.setU32(bufused, n);
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, then rmdir's. */
+    path_remove_directory(fd: number, path: number, pathLen: number): number {
+      const d = ctx.dir(fd, R.PATH_REMOVE_DIRECTORY);
+      ns.rmdir(d.node, str(path, pathLen));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE (either fd), EFAULT, then rename's. */
+    path_rename(fd: number, oldPath: number, oldLen: number, newFd: number, newPath: number, newLen: number): number {
+      const from = ctx.dir(fd, R.PATH_RENAME_SOURCE);
+      const to = ctx.dir(newFd, R.PATH_RENAME_TARGET);
+      ns.rename(from.node, str(oldPath, oldLen), to.node, str(newPath, newLen));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, then symlink's. */
+    path_symlink(oldPath: number, oldLen: number, fd: number, newPath: number, newLen: number): number {
+      const d = ctx.dir(fd, R.PATH_SYMLINK);
+      ns.symlink(str(oldPath, oldLen), d.node, str(newPath, newLen));
+      return 0;
+    },
+
+    /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, then unlink's. */
+    path_unlink_file(fd: number, path: number, pathLen: number): number {
+      const d = ctx.dir(fd, R.PATH_UNLINK_FILE);
+      ns.unlink(d.node, str(path, pathLen));
+      return 0;
+    },
+  };
+}
+
+/** Rights of a preopened directory: everything a directory may hold and pass on. */
+export const preopenRights = { base: directoryRights, inheriting: directoryInheritingRights } as const;

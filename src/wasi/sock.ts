@@ -1,0 +1,23 @@
+import type { WasiContext } from './context.js';
+import { wasiError } from './errno.js';
+
+/**
+ * Sockets: `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown`.
+ *
+ * No socket is ever handed to a guest yet, so every call checks its fd
+ * (EBADF for a closed one) and then answers ENOTSUP. Networking is a later
+ * issue; see docs/decisions.md.
+ */
+export function sockSyscalls(ctx: WasiContext) {
+  const unsupported = (fd: number): number => {
+    ctx.fds.get(fd);
+    throw wasiError('ENOTSUP');
+  };
+  return {
+    sock_accept: (fd: number, _flags: number, _result: number) => unsupported(fd),
+    sock_recv: (fd: number, _riData: number, _riDataLen: number, _riFlags: number, _roDataLen: number, _roFlags: number) =>
+      unsupported(fd),
+    sock_send: (fd: number, _siData: number, _siDataLen: number, _siFlags: number, _soDataLen: number) => unsupported(fd),
+    sock_shutdown: (fd: number, _how: number) => unsupported(fd),
+  };
+}
