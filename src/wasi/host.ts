@@ -95,6 +95,11 @@ export class WasiHost {
     this.imports = { [wasiModuleName]: imports };
   }
 
+  /** Bind the guest memory the syscalls read and write (done by {@link start}). */
+  bindMemory(memory: WebAssembly.Memory): void {
+    this.context.bindMemory(new GuestMemory(memory));
+  }
+
   /**
    * Run a WASI command: bind its memory, call `_start`, close every fd.
    * Returns the exit code: proc_exit's, or 0 when `_start` returns.
@@ -106,7 +111,7 @@ export class WasiHost {
     if (!(memory instanceof WebAssembly.Memory) || typeof start !== 'function') {
       throw new TypeError('not a WASI command: it must export "memory" and "_start"');
     }
-    this.context.bindMemory(new GuestMemory(memory));
+    this.bindMemory(memory);
     try {
       (start as () => void)();
       return 0;
