@@ -144,8 +144,15 @@ export class Sandbox {
     }
     let dir: DirNode = this.namespace.root;
     for (const part of path.split('/').filter((p) => p !== '' && p !== '.')) {
-      const next = this.namespace.resolve(dir, part, true, 'mkdir');
-      dir = next.type === 'directory' ? next : this.namespace.mkdir(dir, part);
+      let next;
+      try {
+        next = this.namespace.resolve(dir, part, true, 'mkdir');
+      } catch (error) {
+        if (!(error instanceof FsError) || error.errno !== 'ENOENT') throw error;
+        next = this.namespace.mkdir(dir, part);
+      }
+      if (next.type !== 'directory') throw new FsError('ENOTDIR', 'mkdir', path);
+      dir = next;
     }
   }
 
