@@ -150,15 +150,16 @@ export class Namespace {
       let p = path;
       for (;;) {
         const { dir, name, trailingSlash } = this.resolveParent(from, p, 'open');
+        // Like Linux, a trailing slash with create is EISDIR whatever the name is.
+        if (trailingSlash) throw fsError('EISDIR', 'open', path);
         const existing = name === '.' || name === '..' ? this.resolve(dir, name, true, 'open') : this.#lookup(dir, name);
         if (existing === undefined) {
-          if (trailingSlash) throw fsError('EISDIR', 'open', path);
           node = dir.createFile(name, options.mode ?? 0o644);
           created = true;
           break;
         }
         if (options.exclusive === true) throw fsError('EEXIST', 'open', path);
-        if (existing.type === 'symlink' && (options.follow || trailingSlash)) {
+        if (existing.type === 'symlink' && options.follow) {
           if (++links > maxSymlinks) throw fsError('ELOOP', 'open', path);
           if (existing.target === '') throw fsError('ENOENT', 'open', path);
           from = dir;

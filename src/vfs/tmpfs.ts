@@ -294,6 +294,8 @@ class TmpFile extends TmpNode implements FileNode {
   }
 
   write(src: Uint8Array, srcOffset: number, length: number, position: number): number {
+    // Like Linux, an empty write changes nothing: no size past EOF, no times.
+    if (length === 0) return 0;
     const end = position + length;
     if (end > this.#size) this.#resize(end, 'write');
     const data = this.#data;
