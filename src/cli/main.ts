@@ -203,7 +203,6 @@ function bytes(flag: string, text: string): number {
 
 /** Blocking reads of the host's stdin, as a terminal or pipe would give them. */
 function stdinSource(): StreamSource {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   let ended = false;
   return {
     read(dst, offset, length) {
@@ -230,8 +229,9 @@ function stdinSource(): StreamSource {
   };
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 function writeAll(fd: number, chunk: Uint8Array): void {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   let at = 0;
   while (at < chunk.length) {
     try {

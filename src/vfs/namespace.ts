@@ -81,12 +81,17 @@ export class Namespace {
    */
   resolve(start: DirNode, path: string, followLast: boolean, syscall: string): Node {
     checkPath(path, syscall);
-    let parts = path.split('/');
+    // Walk the string in place (no split): `rest` is what is left to
+    // resolve, and a followed symlink replaces it with target + the rest.
+    let rest = path;
+    let pos = 0;
     let cur: Node = path.charCodeAt(0) === 47 ? this.root : start;
     let links = 0;
-    let i = 0;
-    while (i < parts.length) {
-      const name = parts[i++]!;
+    while (pos <= rest.length) {
+      let slash = rest.indexOf('/', pos);
+      if (slash < 0) slash = rest.length;
+      const name = rest.slice(pos, slash);
+      pos = slash + 1;
       if (cur.type !== 'directory') throw fsError('ENOTDIR', syscall, path);
       if (name === '' || name === '.') continue;
       if (name === '..') {
@@ -96,12 +101,12 @@ export class Namespace {
       checkName(name, syscall, path);
       const child = this.#lookup(cur, name);
       if (child === undefined) throw fsError('ENOENT', syscall, path);
-      if (child.type === 'symlink' && (i < parts.length || followLast)) {
+      if (child.type === 'symlink' && (pos <= rest.length || followLast)) {
         if (++links > maxSymlinks) throw fsError('ELOOP', syscall, path);
         const target = child.target;
         if (target === '') throw fsError('ENOENT', syscall, path);
-        parts = target.split('/').concat(parts.slice(i));
-        i = 0;
+        rest = pos <= rest.length ? `${target}/${rest.slice(pos)}` : target;
+        pos = 0;
         if (target.charCodeAt(0) === 47) cur = this.root;
         continue;
       }

@@ -78,19 +78,23 @@ export class WasiHost {
       ctx.fds.set(3 + i, new DirectoryDescriptor(p.dir, preopenRights.base, preopenRights.inheriting, p.path));
     });
 
-    const syscalls: Record<string, Syscall> = {
-      ...argsSyscalls(ctx),
-      ...clockSyscalls(ctx),
-      ...fdSyscalls(ctx),
-      ...pathSyscalls(ctx),
-      ...pollSyscalls(ctx),
-      ...procSyscalls(ctx),
-      ...randomSyscalls(ctx),
-      ...sockSyscalls(ctx),
-    };
+    const groups = [
+      argsSyscalls(ctx),
+      clockSyscalls(ctx),
+      fdSyscalls(ctx),
+      pathSyscalls(ctx),
+      pollSyscalls(ctx),
+      procSyscalls(ctx),
+      randomSyscalls(ctx),
+      sockSyscalls(ctx),
+    ] as Record<string, Syscall>[];
+    const trace = options.trace;
     const imports: Record<string, Syscall> = {};
-    for (const [name, fn] of Object.entries(syscalls)) {
-      imports[name] = options.trace === undefined ? guard(fn) : traced(name, fn, ctx, options.trace);
+    for (const group of groups) {
+      for (const name in group) {
+        const fn = group[name]!;
+        imports[name] = trace === undefined ? guard(fn) : traced(name, fn, ctx, trace);
+      }
     }
     this.imports = { [wasiModuleName]: imports };
   }

@@ -24,8 +24,6 @@ interface Ready {
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#poll_oneoff
  */
 export function pollSyscalls(ctx: WasiContext) {
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
   return {
     poll_oneoff(input: number, output: number, nsubs: number, nevents: number): number {
       const mem = ctx.memory;
@@ -78,11 +76,11 @@ export function pollSyscalls(ctx: WasiContext) {
           let ms = Number(wait) / 1e6;
           const untilDeadline = ctx.deadline - performance.now();
           if (ms > untilDeadline) {
-            Atomics.wait(sleeper, 0, 0, Math.max(0, untilDeadline));
+            Atomics.wait(sleeper(), 0, 0, Math.max(0, untilDeadline));
             throw new GuestDeadline();
           }
           while (ms > 0) {
-            Atomics.wait(sleeper, 0, 0, ms);
+            Atomics.wait(sleeper(), 0, 0, ms);
             wait = clocks.reduce((min, c) => {
               const left = c.deadline - clockNowNs(ctx, c.id);
               return left < min ? left : min;
@@ -108,4 +106,13 @@ export function pollSyscalls(ctx: WasiContext) {
       return 0;
     },
   };
+}
+
+// Atomics.wait needs a shared cell nobody ever notifies: a pure timed sleep.
+// It holds no state, so one cell serves every host; it is made on first use
+// because a SharedArrayBuffer per process start costs GC time.
+let sleepCell: Int32Array | undefined;
+function sleeper(): Int32Array {
+  sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
+  return sleepCell;
 }
