@@ -3,7 +3,7 @@ import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node
 
 /** Symlinks followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
 export const maxSymlinks = 40;
-/** Longest path accepted, in bytes (PATH_MAX). */
+/** PATH_MAX: a path must be shorter than this many bytes (the limit counts C's NUL, as Linux does). */
 export const maxPathBytes = 4096;
 /** Longest single component, in bytes (NAME_MAX). */
 export const maxNameBytes = 255;
@@ -214,7 +214,8 @@ export class Namespace {
    */
   rmdir(start: DirNode, path: string): void {
     const { dir, name } = this.resolveParent(start, path, 'rmdir');
-    if (name === '.') throw fsError(dir === this.root ? 'EBUSY' : 'EINVAL', 'rmdir', path);
+    // rmdir("/") is EBUSY; rmdir(".") is EINVAL everywhere, the root included.
+    if (name === '.') throw fsError(/^\/+$/.test(path) ? 'EBUSY' : 'EINVAL', 'rmdir', path);
     if (name === '..') throw fsError('ENOTEMPTY', 'rmdir', path);
     const child = dir.lookup(name);
     if (child !== undefined && this.#mounts.has(child)) throw fsError('EBUSY', 'rmdir', path);
@@ -326,7 +327,7 @@ export class Namespace {
 
 function checkPath(path: string, syscall: string): void {
   if (path === '') throw fsError('ENOENT', syscall, path);
-  if (path.length > maxPathBytes || (path.length * 3 > maxPathBytes && Buffer.byteLength(path) > maxPathBytes)) {
+  if (path.length >= maxPathBytes || (path.length * 3 >= maxPathBytes && Buffer.byteLength(path) >= maxPathBytes)) {
     throw fsError('ENAMETOOLONG', syscall, path.slice(0, 64) + '…');
   }
   if (path.includes('\0')) throw fsError('EINVAL', syscall, path);

@@ -69,11 +69,18 @@ export class WasiContext {
     return d;
   }
 
-  /** A regular file at `fd`. Errors: EBADF, ENOTCAPABLE, EISDIR/EINVAL for other kinds. */
+  /**
+   * A regular file at `fd` holding `rights`. Errors: EBADF, EISDIR (a
+   * directory) or ESPIPE (a stream), ENOTCAPABLE.
+   *
+   * The kind is checked before the rights, as in {@link dir}: a stream never
+   * holds FD_SEEK, and seeking it must say ESPIPE, as lseek on a tty does.
+   */
   file(fd: number, rights: number): FileDescriptor {
-    const d = this.fd(fd, rights);
-    if (d instanceof FileDescriptor) return d;
-    throw wasiError(d instanceof DirectoryDescriptor ? 'EISDIR' : 'ESPIPE');
+    const d = this.fds.get(fd);
+    if (!(d instanceof FileDescriptor)) throw wasiError(d instanceof DirectoryDescriptor ? 'EISDIR' : 'ESPIPE');
+    if ((d.rightsBase & rights) !== rights) throw wasiError('ENOTCAPABLE');
+    return d;
   }
 
   /** A directory at `fd` holding `rights`. Errors: EBADF, ENOTDIR, ENOTCAPABLE. */

@@ -11,23 +11,28 @@ const maxOffset = Number.MAX_SAFE_INTEGER;
 /**
  * File-descriptor calls: the 21 `fd_*` functions of preview1.
  *
- * Each checks, in order: the fd exists (EBADF), it holds the rights the
- * call needs (ENOTCAPABLE), it is the right kind (EISDIR, ENOTDIR, ESPIPE),
- * the guest's pointers (EFAULT), then the operation's own errors.
+ * Each checks, in order: the fd exists (EBADF), it is the right kind
+ * (EISDIR, ENOTDIR, ESPIPE), it holds the rights the call needs
+ * (ENOTCAPABLE), the guest's pointers (EFAULT), then the operation's own errors.
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
  */
 export function fdSyscalls(ctx: WasiContext) {
+  // One dirent is assembled here before it is copied, possibly truncated,
+  // into the guest's buffer (a name is at most 255 bytes of UTF-8).
+  const direntScratch = new Uint8Array(Layout.direntSize + 1024);
   return {
     /** Advice is accepted and ignored: everything is in memory. Errors: EBADF, ENOTCAPABLE, EINVAL. */
-    fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
+    fd_advise(fd: number, _offset: bigint, len: bigint, advice: number): number {
       ctx.fd(fd, R.FD_ADVISE);
-      if (advice < 0 || advice > maxAdvice) throw wasiError('EINVAL');
+      // i64 arguments arrive signed: a length past 2^63 is negative, as in posix_fadvise.
+      if (advice < 0 || advice > maxAdvice || len < 0n) throw wasiError('EINVAL');
       return 0;
     },
 
-    /** Grow the file to at least offset+len. Errors: EBADF, ENOTCAPABLE, EISDIR, EINVAL, EFBIG, ENOSPC. */
+    /** Grow the file to at least offset+len. Errors: EBADF, EISDIR, ESPIPE, ENOTCAPABLE, EINVAL, EFBIG, ENOSPC. */
     fd_allocate(fd: number, offset: bigint, len: bigint): number {
       const f = ctx.file(fd, R.FD_ALLOCATE);
+      if (offset < 0n || len < 0n) throw wasiError('EINVAL');
       const end = offset + len;
       if (end > BigInt(maxOffset)) throw wasiError('EFBIG');
       if (Number(end) > f.node.size) f.node.truncate(Number(end));
@@ -85,9 +90,10 @@ export function fdSyscalls(ctx: WasiContext) {
       return 0;
     },
 
-    /** Errors: EBADF, ENOTCAPABLE, EISDIR, EINVAL (not a file), EFBIG, ENOSPC. */
+    /** Errors: EBADF, EISDIR, ESPIPE, ENOTCAPABLE, EINVAL (negative size), EFBIG, ENOSPC. */
     fd_filestat_set_size(fd: number, size: bigint): number {
       const f = ctx.file(fd, R.FD_FILESTAT_SET_SIZE);
+      if (size < 0n) throw wasiError('EINVAL');
       if (size > BigInt(maxOffset)) throw wasiError('EFBIG');
       f.node.truncate(Number(size));
       return 0;
@@ -159,10 +165,12 @@ export function fdSyscalls(ctx: WasiContext) {
       return 0;
     },
 
-    /** Errors: EBADF, ENOTCAPABLE, EISDIR, EFAULT. */
+    /** Errors: EBADF, EISDIR, ENOTCAPABLE, EFAULT. */
     fd_read(fd: number, iovs: number, iovsLen: number, nread: number): number {
-      const d = ctx.fd(fd, R.FD_READ);
+      const d = ctx.fds.get(fd);
+      // Before the rights: a directory never holds FD_READ, and read(2) on one says EISDIR.
       if (d instanceof DirectoryDescriptor) throw wasiError('EISDIR');
+      if ((d.rightsBase & R.FD_READ) === 0) throw wasiError('ENOTCAPABLE');
       const mem = ctx.memory;
       mem.check(iovs, iovsLen * Layout.iovecSize);
       let total = 0;
@@ -192,9 +200,10 @@ export function fdSyscalls(ctx: WasiContext) {
       const end = start + (bufLen >>> 0);
       mem.check(bufused, 4);
       let at = start;
-      if (cookie <= BigInt(maxOffset)) {
+      // A cookie past 2^63 arrives negative; like one past the end, it lists nothing.
+      if (cookie >= 0n && cookie <= BigInt(maxOffset)) {
         ctx.namespace.readdir(d.node, Number(cookie), (entry) => {
-          at += writeDirent(mem, at, end, entry);
+          at += writeDirent(mem, at, end, entry, direntScratch);
           return at < end;
         });
       }
@@ -265,7 +274,8 @@ function preopenName(ctx: WasiContext, fd: number): Uint8Array {
 }
 
 function positionOf(offset: bigint): number {
-  if (offset > BigInt(maxOffset)) throw wasiError('EINVAL');
+  // i64 arguments arrive signed: an offset past 2^63 is negative, which pread(2) refuses.
+  if (offset < 0n || offset > BigInt(maxOffset)) throw wasiError('EINVAL');
   return Number(offset);
 }
 
@@ -312,12 +322,12 @@ export function timeChanges(atim: bigint, mtim: bigint, flags: number): [bigint 
   return [a, m];
 }
 
-const direntScratch = new Uint8Array(Layout.direntSize + 4096);
-const direntView = new DataView(direntScratch.buffer);
 const nameEncoder = new TextEncoder();
 
 /** Write one dirent (header + name) at `at`, truncated at `end`. Returns bytes written. */
-function writeDirent(mem: GuestMemory, at: number, end: number, entry: DirEntry): number {
+function writeDirent(mem: GuestMemory, at: number, end: number, entry: DirEntry, scratch: Uint8Array): number {
+  const direntScratch = scratch;
+  const direntView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
   const { written } = nameEncoder.encodeInto(entry.name, direntScratch.subarray(Layout.direntSize));
   direntView.setBigUint64(0, BigInt(entry.next), true);
   direntView.setBigUint64(8, entry.ino, true);

@@ -8,27 +8,40 @@
  */
 export class GuestMemory {
   readonly #memory: WebAssembly.Memory;
+  readonly #shared: boolean;
   u8: Uint8Array;
   dv: DataView;
 
   constructor(memory: WebAssembly.Memory) {
     this.#memory = memory;
+    this.#shared = !(memory.buffer instanceof ArrayBuffer);
     this.u8 = new Uint8Array(memory.buffer);
     this.dv = new DataView(memory.buffer);
   }
 
-  /** Fresh views if the memory grew (a detached view has length 0). */
+  /**
+   * Fresh views if the memory grew. Growing a non-shared memory detaches
+   * the old buffer, so a view of length 0 is the cheap signal; reading
+   * `memory.buffer` on every call would cost more than most syscalls. A
+   * shared memory never detaches, so its length is compared instead.
+   */
   refresh(): void {
-    if (this.u8.length === 0 || this.u8.buffer !== this.#memory.buffer) {
+    if (this.u8.length === 0 || (this.#shared && this.u8.length !== this.#memory.buffer.byteLength)) {
       this.u8 = new Uint8Array(this.#memory.buffer);
       this.dv = new DataView(this.#memory.buffer);
     }
   }
 
-  /** Throw GuestFault unless [ptr, ptr+len) lies in memory. Returns ptr as unsigned. */
+  /**
+   * Throw GuestFault unless [ptr, ptr+len) lies in memory. Returns ptr as unsigned.
+   * `len` is a guest u32 (negative when it came in as an i32) or a size the
+   * host computed, such as a count times a struct size, which may exceed 2^32
+   * and must not wrap.
+   */
   check(ptr: number, len: number): number {
     const p = ptr >>> 0;
-    if (p + (len >>> 0) > this.u8.length) throw new GuestFault(p, len >>> 0);
+    const n = len < 0 ? len >>> 0 : len;
+    if (p + n > this.u8.length) throw new GuestFault(p, n);
     return p;
   }
 
@@ -79,18 +92,15 @@ export class GuestMemory {
   /** Decode a UTF-8 string; invalid UTF-8 throws {@link GuestIllegalSequence}. */
   string(ptr: number, len: number): string {
     const p = this.check(ptr, len);
-    const n = len >>> 0;
+    const end = p + (len >>> 0);
     const u8 = this.u8;
-    if (n <= 64) {
-      let s = '';
-      for (let i = 0; i < n; i++) {
-        const c = u8[p + i]!;
-        if (c >= 0x80) return decodeUtf8(u8, p, n);
-        s += String.fromCharCode(c);
-      }
-      return s;
+    for (let i = p; i < end; i++) {
+      if (u8[i]! >= 0x80) return decodeUtf8(u8, p, end - p);
     }
-    return decodeUtf8(u8, p, n);
+    // ASCII: one native copy into a flat string. Strings built by
+    // concatenation are cons strings, and hashing them for a directory
+    // lookup would flatten them again.
+    return latin1Slice.call(u8, p, end);
   }
 
   /** Copy bytes into guest memory at ptr (checked). */
@@ -101,6 +111,8 @@ export class GuestMemory {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+// Node's native one-byte decoder; it accepts any Uint8Array as `this`.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 
 function decodeUtf8(u8: Uint8Array, p: number, n: number): string {
   try {

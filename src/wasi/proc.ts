@@ -2,8 +2,11 @@ import { maxSignal } from './abi.js';
 import { ProcExit, type WasiContext } from './context.js';
 import { wasiError } from './errno.js';
 
-/** Signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH). */
-const ignoredSignals = new Set([16, 18, 22, 28]);
+/**
+ * Signals whose default action is to do nothing, by their witx numbers
+ * (which are not Linux's): CHLD 16, CONT 17, URG 22, WINCH 27.
+ */
+const ignoredSignals = new Set([16, 17, 22, 27]);
 
 /**
  * Process control: `proc_exit`, `proc_raise`, `sched_yield`.

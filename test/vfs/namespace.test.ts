@@ -70,8 +70,8 @@ const resolution: Case[] = [
   { name: `a ${maxNameBytes}-byte name is accepted`, path: n255, want: 'ENOENT' },
   { name: `a ${maxNameBytes}-byte name of 2-byte characters`, path: e255, want: 'ENOENT' },
   { name: `a ${maxNameBytes}-byte name of 4-byte characters`, path: emoji255, want: 'ENOENT' },
-  { name: `a ${maxPathBytes}-byte path is accepted`, path: './'.repeat(maxPathBytes / 2), want: '/' },
-  { name: `a ${maxPathBytes}-byte path of multi-byte names`, path: './'.repeat(maxPathBytes / 2 - 2) + 'éé', want: 'ENOENT' },
+  { name: `a ${maxPathBytes - 1}-byte path is accepted`, path: './'.repeat(maxPathBytes / 2 - 1) + '.', want: '/' },
+  { name: `a ${maxPathBytes - 2}-byte path of multi-byte names`, path: './'.repeat(maxPathBytes / 2 - 3) + 'éé', want: 'ENOENT' },
 
   { name: 'an empty path', path: '', want: 'ENOENT' },
   { name: 'a NUL byte', path: 'a/\0b', want: 'EINVAL' },
@@ -90,6 +90,7 @@ const resolution: Case[] = [
   { name: `a ${maxNameBytes + 1}-byte name in the middle`, path: `a/${n256}/f`, want: 'ENAMETOOLONG' },
   { name: 'a 256-byte name of 2-byte characters (128 UTF-16 units)', path: e256, want: 'ENAMETOOLONG' },
   { name: 'a 259-byte name of 4-byte characters', path: emoji259, want: 'ENAMETOOLONG' },
+  { name: `a ${maxPathBytes}-byte path (PATH_MAX counts the NUL)`, path: './'.repeat(maxPathBytes / 2), want: 'ENAMETOOLONG' },
   { name: `a ${maxPathBytes + 1}-byte path`, path: './'.repeat(maxPathBytes / 2) + '.', want: 'ENAMETOOLONG' },
   // 4098 bytes in 4096 UTF-16 units: the limit is measured in bytes.
   { name: `a ${maxPathBytes + 2}-byte path in ${maxPathBytes} UTF-16 units`, path: './'.repeat(maxPathBytes / 2 - 1) + 'éé', want: 'ENAMETOOLONG' },
