@@ -19,7 +19,8 @@ const maxOffset = Number.MAX_SAFE_INTEGER;
 export function fdSyscalls(ctx: WasiContext) {
   // One dirent is assembled here before it is copied, possibly truncated,
   // into the guest's buffer (a name is at most 255 bytes of UTF-8).
-  const direntScratch = new Uint8Array(Layout.direntSize + 1024);
+  const direntBytes = new Uint8Array(Layout.direntSize + 1024);
+  const direntScratch: DirentScratch = { bytes: direntBytes, view: new DataView(direntBytes.buffer) };
   return {
     /** Advice is accepted and ignored: everything is in memory. Errors: EBADF, ENOTCAPABLE, EINVAL. */
     fd_advise(fd: number, _offset: bigint, len: bigint, advice: number): number {
@@ -324,10 +325,14 @@ export function timeChanges(atim: bigint, mtim: bigint, flags: number): [bigint 
 
 const nameEncoder = new TextEncoder();
 
+interface DirentScratch {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+}
+
 /** Write one dirent (header + name) at `at`, truncated at `end`. Returns bytes written. */
-function writeDirent(mem: GuestMemory, at: number, end: number, entry: DirEntry, scratch: Uint8Array): number {
-  const direntScratch = scratch;
-  const direntView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+function writeDirent(mem: GuestMemory, at: number, end: number, entry: DirEntry, scratch: DirentScratch): number {
+  const { bytes: direntScratch, view: direntView } = scratch;
   const { written } = nameEncoder.encodeInto(entry.name, direntScratch.subarray(Layout.direntSize));
   direntView.setBigUint64(0, BigInt(entry.next), true);
   direntView.setBigUint64(8, entry.ino, true);
