@@ -91,9 +91,15 @@ export function fdSyscalls(ctx: WasiContext) {
       return 0;
     },
 
-    /** Errors: EBADF, EISDIR, ESPIPE, ENOTCAPABLE, EINVAL (negative size), EFBIG, ENOSPC. */
+    /**
+     * Errors: EBADF, EISDIR, ESPIPE, EINVAL (not open for writing, or a
+     * negative size), EFBIG, ENOSPC. A file opened read-only lacks
+     * FD_FILESTAT_SET_SIZE; POSIX ftruncate says EINVAL for that, and a C
+     * program cannot make sense of ENOTCAPABLE, so EINVAL it is.
+     */
     fd_filestat_set_size(fd: number, size: bigint): number {
-      const f = ctx.file(fd, R.FD_FILESTAT_SET_SIZE);
+      const f = ctx.file(fd, 0);
+      if ((f.rightsBase & R.FD_FILESTAT_SET_SIZE) === 0) throw wasiError('EINVAL');
       if (size < 0n) throw wasiError('EINVAL');
       if (size > BigInt(maxOffset)) throw wasiError('EFBIG');
       f.node.truncate(Number(size));

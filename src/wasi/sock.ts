@@ -4,14 +4,15 @@ import { wasiError } from './errno.js';
 /**
  * Sockets: `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown`.
  *
- * No socket is ever handed to a guest yet, so every call checks its fd
- * (EBADF for a closed one) and then answers ENOTSUP. Networking is a later
- * issue; see docs/decisions.md.
+ * Sockets are not supported yet: no socket fd is ever handed to a guest.
+ * So every call checks its fd (EBADF for a closed one) and then answers
+ * ENOTSOCK, POSIX's answer for an fd that is not a socket, which every
+ * open fd is. Networking is a later issue; see docs/decisions.md.
  */
 export function sockSyscalls(ctx: WasiContext) {
   const unsupported = (fd: number): number => {
     ctx.fds.get(fd);
-    throw wasiError('ENOTSUP');
+    throw wasiError('ENOTSOCK');
   };
   return {
     sock_accept: (fd: number, _flags: number, _result: number) => unsupported(fd),

@@ -68,7 +68,7 @@ const ownErrors: Readonly<Record<WasiName, readonly Outcome[]>> = {
   fd_fdstat_set_flags: ['ENOTCAPABLE', 'EINVAL'],
   fd_fdstat_set_rights: ['ENOTCAPABLE'],
   fd_filestat_get: ['ENOTCAPABLE'],
-  fd_filestat_set_size: ['ENOTCAPABLE', 'EISDIR', 'EINVAL', 'EFBIG', 'ENOSPC'],
+  fd_filestat_set_size: ['EISDIR', 'EINVAL', 'EFBIG', 'ENOSPC'],
   fd_filestat_set_times: ['ENOTCAPABLE', 'EINVAL'],
   fd_pread: ['ENOTCAPABLE', 'EISDIR', 'ESPIPE', 'EINVAL'],
   fd_prestat_get: [],
@@ -100,13 +100,13 @@ const ownErrors: Readonly<Record<WasiName, readonly Outcome[]>> = {
   proc_raise: ['exit', 'EINVAL'],
   sched_yield: [],
   random_get: [],
-  sock_accept: ['ENOTSUP'],
-  sock_recv: ['ENOTSUP'],
-  sock_send: ['ENOTSUP'],
-  sock_shutdown: ['ENOTSUP'],
+  sock_accept: ['ENOTSOCK'],
+  sock_recv: ['ENOTSOCK'],
+  sock_send: ['ENOTSOCK'],
+  sock_shutdown: ['ENOTSOCK'],
 };
 
-/** Functions with no guest pointer to dereference (sockets check the fd, then answer ENOTSUP). */
+/** Functions with no guest pointer to dereference (sockets check the fd, then answer ENOTSOCK). */
 const noPointer = new Set<WasiName>([
   'fd_advise', 'fd_allocate', 'fd_close', 'fd_datasync', 'fd_fdstat_set_flags', 'fd_fdstat_set_rights',
   'fd_filestat_set_size', 'fd_filestat_set_times', 'fd_renumber', 'fd_sync', 'proc_exit', 'proc_raise', 'sched_yield',

@@ -1,7 +1,7 @@
 /**
  * Sockets: sock_accept, sock_recv, sock_send, sock_shutdown.
  * No socket is ever handed to a guest yet: every call checks its fd (EBADF)
- * and then answers ENOTSUP, without touching guest memory.
+ * and then answers ENOTSOCK (no fd is a socket), without touching guest memory.
  */
 import { describe, expect } from 'vitest';
 import { badFd, badPtr, checkCoverage, out, rootFd, row, runCases, type Case, type Fixture, type WasiName } from './harness.js';
@@ -29,14 +29,14 @@ const cases: Case[] = Object.entries(calls).flatMap(([fn, call]) => [
     call: (f, fd) => call(f, fd, out),
     errno: 'EBADF',
   }),
-  row({ fn: fn as SockName, name: 'stdout is not a socket', call: (f) => call(f, 1, out), errno: 'ENOTSUP' }),
-  row({ fn: fn as SockName, name: 'the root directory is not a socket', call: (f) => call(f, rootFd, out), errno: 'ENOTSUP' }),
-  row({ fn: fn as SockName, name: 'a file is not a socket', setup: (f) => f.open('file.txt'), call: (f, fd) => call(f, fd, out), errno: 'ENOTSUP' }),
+  row({ fn: fn as SockName, name: 'stdout is not a socket', call: (f) => call(f, 1, out), errno: 'ENOTSOCK' }),
+  row({ fn: fn as SockName, name: 'the root directory is not a socket', call: (f) => call(f, rootFd, out), errno: 'ENOTSOCK' }),
+  row({ fn: fn as SockName, name: 'a file is not a socket', setup: (f) => f.open('file.txt'), call: (f, fd) => call(f, fd, out), errno: 'ENOTSOCK' }),
   row({
     fn: fn as SockName,
     name: 'pointers 0xFFFFFFF0 are never dereferenced',
     call: (f) => call(f, 1, badPtr),
-    errno: 'ENOTSUP',
+    errno: 'ENOTSOCK',
     effect: (f) => expect(f.u32(out)).toBe(0),
   }),
 ]);
