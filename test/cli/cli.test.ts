@@ -79,3 +79,50 @@ describe('strata run', () => {
     expect(r.stderr).toMatch(/ERR_BAD_PATH: workdir '\/nowhere': ENOENT/);
   });
 });
+
+describe('strata run: stdio, exit codes and limits', () => {
+  it('streams stdin to the guest and its stdout back', () => {
+    const input = 'line one\nline two\n'.repeat(1000);
+    const r = strata(['run', guestPath('cat')], input);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(input);
+  });
+
+  it.each([0, 3, 42, 255])('exits with the guest code %i', (code) => {
+    expect(strata(['run', guestPath('exit-code'), String(code)]).status).toBe(code);
+  });
+
+  it('exits 124 when --timeout stops the guest', () => {
+    const r = strata(['run', '--timeout', '200', guestPath('spin')]);
+    expect(r.status).toBe(124);
+    expect(r.stderr).toMatch(/ERR_TIMEOUT: 'spin.wasm' ran longer than 200 ms/);
+  });
+
+  it('exits 134 when the guest traps', () => {
+    const r = strata(['run', guestPath('trap')]);
+    expect(r.status).toBe(134);
+    expect(r.stderr).toMatch(/ERR_GUEST_TRAP/);
+  });
+
+  it('passes --env and the workdir as PWD, and nothing of the host environment', () => {
+    const r = strata(['run', '-e', 'GREETING=hi', '--workdir', '/', guestPath('args-env'), 'x']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('GREETING=hi');
+    expect(r.stdout).toContain('PWD=/');
+    expect(r.stdout).not.toContain('PATH=');
+  });
+
+  it('applies --tmpfs-size: the guest sees ENOSPC', () => {
+    expect(strata(['run', '--tmpfs-size', '256K', guestPath('fill')]).stdout).toBe(`wrote ${256 * 1024} bytes then ENOSPC\n`);
+  });
+
+  it('applies --max-fds: the guest sees EMFILE', () => {
+    expect(strata(['run', '--max-fds', '10', guestPath('fd-exhaust')]).stdout).toBe('opened 6 then EMFILE\n');
+  });
+
+  it('applies --memory-limit: malloc fails inside the guest', () => {
+    const r = strata(['run', '--memory-limit', '16M', guestPath('mem-bomb')]);
+    expect(r.status).toBe(0);
+    expect(Number(/allocated (\d+) MiB/.exec(r.stdout)?.[1])).toBeLessThan(16);
+  });
+});
