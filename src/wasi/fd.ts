@@ -302,20 +302,25 @@ const fileTypeCode = { directory: Filetype.DIRECTORY, file: Filetype.REGULAR_FIL
 /** Write a witx `filestat` at `buf`. */
 export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | 'stream'): void {
   const p = mem.check(buf, Layout.filestatSize);
-  mem.u8.fill(0, p, p + Layout.filestatSize);
+  const dv = mem.dv;
   if (st === 'stream') {
-    mem.setU8(p + 16, Filetype.CHARACTER_DEVICE);
-    mem.setU64n(p + 24, 1);
+    mem.u8.fill(0, p, p + Layout.filestatSize);
+    dv.setUint8(p + 16, Filetype.CHARACTER_DEVICE);
+    dv.setUint32(p + 24, 1, true);
     return;
   }
-  mem.setU64(p, st.dev);
-  mem.setU64(p + 8, st.ino);
-  mem.setU8(p + 16, fileTypeCode[st.type]);
-  mem.setU64n(p + 24, st.nlink);
-  mem.setU64n(p + 32, st.size);
-  mem.setU64(p + 40, st.atimeNs);
-  mem.setU64(p + 48, st.mtimeNs);
-  mem.setU64(p + 56, st.ctimeNs);
+  // One bounds check above; every byte is written below, padding included.
+  dv.setBigUint64(p, st.dev, true);
+  dv.setBigUint64(p + 8, st.ino, true);
+  dv.setUint32(p + 16, fileTypeCode[st.type], true);
+  dv.setUint32(p + 20, 0, true);
+  dv.setUint32(p + 24, st.nlink, true);
+  dv.setUint32(p + 28, 0, true);
+  dv.setUint32(p + 32, st.size >>> 0, true);
+  dv.setUint32(p + 36, Math.floor(st.size / 4294967296), true);
+  dv.setBigUint64(p + 40, st.atimeNs, true);
+  dv.setBigUint64(p + 48, st.mtimeNs, true);
+  dv.setBigUint64(p + 56, st.ctimeNs, true);
 }
 
 /** Decode fstflags into time changes. Errors: EINVAL (a time and _NOW together). */

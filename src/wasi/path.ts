@@ -75,8 +75,8 @@ export function pathSyscalls(ctx: WasiContext) {
       if (oflags & OFlags.TRUNC) needed |= R.PATH_FILESTAT_SET_SIZE;
       const d = ctx.dir(fd, needed);
       if ((oflags & ~15) !== 0) throw wasiError('EINVAL');
-      const base = Number(rightsBase & 0x3fffffffn);
-      const inheriting = Number(rightsInheriting & 0x3fffffffn);
+      const base = rightsBits(rightsBase);
+      const inheriting = rightsBits(rightsInheriting);
       if (((base | inheriting) & ~d.rightsInheriting) !== 0) throw wasiError('ENOTCAPABLE');
       const p = str(path, pathLen);
       ctx.memory.check(opened, 4);
@@ -147,3 +147,8 @@ export function pathSyscalls(ctx: WasiContext) {
 
 /** Rights of a preopened directory: everything a directory may hold and pass on. */
 export const preopenRights = { base: directoryRights, inheriting: directoryInheritingRights } as const;
+
+/** The rights strata knows (30 bits) of a guest's u64, without BigInt arithmetic in the common case. */
+export function rightsBits(rights: bigint): number {
+  return rights >= 0n && rights <= 0x3fffffffn ? Number(rights) : Number(BigInt.asUintN(30, rights));
+}
