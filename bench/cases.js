@@ -235,6 +235,26 @@ const p1 = {
     ctx.notes.push(
       `P1 floor: bare new WebAssembly.Instance(hello.wasm, no-op imports), no WASI host: p50 ${fmtNs(f.median)} [${fmtNs(f.min)}–${fmtNs(f.max)}], p99 ${fmtNs(p99)} (${f.n} runs)`,
     );
+    // strata only: the same fresh-root run with a timeout armed, which starts
+    // V8's watchdog thread for the run. No peer has a timeout to compare.
+    const strata = ctx.peers.find((p) => p.id === 'strata' && !p.initError);
+    if (strata) {
+      const h = await ctx.handle(strata, ctx.guests.hello);
+      /** @type {number[]} */
+      const timed = [];
+      for (let i = 0; i < n.warm + n.runs; i++) {
+        const t0 = performance.now();
+        const root = await strata.createRoot();
+        const r = await strata.run(root, h, [], { timeoutMs: 60_000 });
+        const ns = (performance.now() - t0) * 1e6;
+        check(r, []);
+        if (i >= n.warm) timed.push(ns);
+      }
+      const t = summary(timed);
+      ctx.notes.push(
+        `P1 strata with timeoutMs set (arms V8's watchdog thread per run): p50 ${fmtNs(t.median)} [${fmtNs(t.min)}–${fmtNs(t.max)}] (${t.n} runs)`,
+      );
+    }
     return [...fresh, ...shared];
   },
 };
