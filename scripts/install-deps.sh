@@ -5,6 +5,12 @@ set -euo pipefail
 PACKAGES=(
   # guests: C -> wasm32-wasi
   clang lld wasi-libc libclang-rt-14-dev-wasm32
+  # images: build them (umoci), convert and push them (skopeo), serve them (docker-registry)
+  umoci skopeo docker-registry
+  # benchmarks: zstd layers for the decompression figure, tar -xzf for the P4 comparison
+  zstd tar gzip
+  # registry tests: the token server's signing certificate (bcrypt for htpasswd comes from perl-base, script from bsdutils)
+  openssl
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -37,5 +37,71 @@ export const ErrorCode = {
   badPath: 'ERR_BAD_PATH',
   /** The guest wrote more output than the configured limit. */
   outputLimit: 'ERR_OUTPUT_LIMIT',
+
+  // Images: references, registries, manifests, the image store.
+  /** An image reference cannot be parsed; the message names it. */
+  badReference: 'ERR_BAD_REFERENCE',
+  /** The registry speaks plain HTTP and --insecure was not given (or a redirect would leave https). */
+  registryInsecure: 'ERR_REGISTRY_INSECURE',
+  /** The registry or its token server cannot be reached (refused, DNS, TLS, reset). */
+  registryUnreachable: 'ERR_REGISTRY_UNREACHABLE',
+  /** Authentication failed: no or wrong credentials, or the token server refused. */
+  registryAuth: 'ERR_REGISTRY_AUTH',
+  /** The registry answered an unexpected HTTP status; the message has its error code. */
+  registry: 'ERR_REGISTRY',
+  /** A blob the manifest names is not on the registry (HTTP 404). */
+  registryBlobNotFound: 'ERR_REGISTRY_BLOB_NOT_FOUND',
+  /** No manifest for that tag or digest (registry 404, or no such tag in a layout). */
+  manifestNotFound: 'ERR_MANIFEST_NOT_FOUND',
+  /** A manifest, index or config is not valid JSON of the right schema. */
+  badManifest: 'ERR_BAD_MANIFEST',
+  /** A manifest, config or layer media type strata does not read (e.g. Docker schema1). */
+  unsupportedMediaType: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** An index has no image for the wanted platforms; the message lists what it has. */
+  noMatchingPlatform: 'ERR_NO_MATCHING_PLATFORM',
+  /** An OCI layout or docker archive is malformed or lacks a blob. */
+  badImageLayout: 'ERR_BAD_IMAGE_LAYOUT',
+  /** The image has not been pulled (inspect, rmi). */
+  imageNotFound: 'ERR_IMAGE_NOT_FOUND',
+  /** The image store is locked: a gc is running, or pulls are while gc waits. */
+  storeBusy: 'ERR_STORE_BUSY',
+  /** Content does not match its digest; the message names both digests. Nothing is stored. */
+  digestMismatch: 'ERR_DIGEST_MISMATCH',
+  /** Content is not the size its descriptor says. Nothing is stored. */
+  sizeMismatch: 'ERR_SIZE_MISMATCH',
+  /** A blob or manifest is over its size limit. */
+  blobTooLarge: 'ERR_BLOB_TOO_LARGE',
+  /** A digest is not `sha256:` and 64 lowercase hex digits. */
+  badDigest: 'ERR_BAD_DIGEST',
+  /** A blob is not in the local store. */
+  blobNotFound: 'ERR_BLOB_NOT_FOUND',
+
+  // Layers: tar parsing, decompression, indexing, application.
+  /** A tar header is malformed (bad checksum, bad number field). */
+  tarHeader: 'ERR_TAR_HEADER',
+  /** A tar stream ends inside a header or an entry's data. */
+  tarTruncated: 'ERR_TAR_TRUNCATED',
+  /** A pax or GNU long-name header is over its cap (1 MiB by default). */
+  tarPaxTooLarge: 'ERR_TAR_PAX_TOO_LARGE',
+  /** A tar feature strata does not read (e.g. GNU sparse files). */
+  tarUnsupported: 'ERR_TAR_UNSUPPORTED',
+  /** A compressed layer cannot be decompressed (bad magic, corrupt stream). */
+  layerDecompress: 'ERR_LAYER_DECOMPRESS',
+  /** A layer decompresses past its cap (8 GiB by default): a compression bomb. */
+  layerTooLarge: 'ERR_LAYER_TOO_LARGE',
+  /** The uncompressed layer's digest is not the config's diffID; the message names both. */
+  diffIdMismatch: 'ERR_DIFFID_MISMATCH',
+  /** An entry's path is over 4096 bytes, 1024 components or a 255-byte name. */
+  layerPathTooLong: 'ERR_LAYER_PATH_TOO_LONG',
+  /** A whiteout names nothing a layer can remove (`.wh.`, `.wh..`, `.wh...`). */
+  layerBadWhiteout: 'ERR_LAYER_BAD_WHITEOUT',
+  /** A hard link's target is missing or a directory. */
+  layerHardlink: 'ERR_LAYER_HARDLINK',
+  /** An entry needs a parent that is not a directory. */
+  layerNotDir: 'ERR_LAYER_NOT_DIR',
+  /** Resolving a parent directory meets a symlink loop. */
+  layerSymlinkLoop: 'ERR_LAYER_SYMLINK_LOOP',
+  /** Writing an entry to the host directory failed; the message names the entry. */
+  layerApply: 'ERR_LAYER_APPLY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

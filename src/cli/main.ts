@@ -1,8 +1,11 @@
-import { readFileSync, readSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../errors.js';
 import { FsError } from '../vfs/index.js';
-import { GuestError, Sandbox, type RunOptions } from '../sandbox/index.js';
-import type { StreamSource } from '../wasi/index.js';
+import { GuestError } from '../sandbox/index.js';
+import { gcCommand, gcHelp, imagesCommand, imagesHelp, inspectCommand, inspectHelp, rmiCommand, rmiHelp } from './images.js';
+import { err, out, UsageError } from './io.js';
+import { pullCommand, pullHelp } from './pull.js';
+import { run, runHelp } from './run.js';
 
 /** Exit statuses of the CLI itself, beside the guest's own code. */
 export const CliExit = {
@@ -20,45 +23,26 @@ const mainHelp = `strata: run untrusted programs in sandboxes with their own fil
 
 Usage:
   strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
+  strata pull [OPTIONS] REF
+  strata images [--json]
+  strata inspect REF
+  strata rmi REF...
+  strata gc [--json]
   strata help [COMMAND]
   strata --version
 
 Commands:
   run       run a WASI preview1 command module in a fresh sandbox
+  pull      fetch an image (registry, oci:DIR, docker-archive:FILE) into the store
+  images    list pulled images
+  inspect   print a pulled image's manifest digest, platform, config and layers as JSON
+  rmi       remove pulled images from the catalogue
+  gc        delete blobs and layer caches no pulled image uses
 
-Run 'strata run --help' for its options.
+Run 'strata COMMAND --help' for a command's options.
 `;
 
-const runHelp = `Usage: strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
-
-Runs a WASI preview1 command in a fresh sandbox. The guest's root is private:
-it sees only its own filesystem, preopened as '/'. stdin, stdout and stderr are
-streamed; strata exits with the guest's exit code.
-
-Options:
-  --root MODE          root filesystem: tmpfs (default; a private in-memory root)
-  --env, -e K=V        set an environment variable (repeatable); the host's
-                       environment is never passed through
-  --workdir, -w DIR    working directory inside the sandbox (must exist; passed
-                       to the guest as PWD)
-  --timeout MS         stop the guest after MS milliseconds (exit 124)
-  --memory-limit BYTES cap the guest's linear memory (default 1 GiB; K/M/G ok)
-  --tmpfs-size BYTES   byte quota of the tmpfs root (default 1 GiB; K/M/G ok)
-  --tmpfs-inodes N     inode quota of the tmpfs root (default 1048576)
-  --max-fds N          most open fds in the guest; EMFILE past it (default 1024)
-  --trace              print every WASI call and its result to stderr
-  -h, --help           show this help
-
-Options go before MODULE; everything after MODULE (or after --) is passed to
-the guest as its arguments.
-
-Exit status: the guest's code; 124 on timeout; 134 if the guest trapped;
-1 if strata could not run it (not wasm, unknown import, missing file);
-2 for a bad command line.
-
-Example:
-  strata run --env NAME=world guests/bin/hello.wasm -- strata
-`;
+const helps: Readonly<Record<string, string>> = { run: runHelp, pull: pullHelp, images: imagesHelp, inspect: inspectHelp, rmi: rmiHelp, gc: gcHelp };
 
 /** Run the CLI with `argv` (without node and the script). Returns the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -69,8 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'help':
       case '-h':
       case '--help':
-        if (rest[0] === 'run') out(runHelp);
-        else out(mainHelp);
+        out(rest[0] !== undefined && Object.hasOwn(helps, rest[0]) ? helps[rest[0]]! : mainHelp);
         return command === undefined ? CliExit.usage : 0;
       case '--version':
       case 'version':
@@ -78,6 +61,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case 'run':
         return await run(rest);
+      case 'pull':
+        return await pullCommand(rest);
+      case 'images':
+        return await imagesCommand(rest);
+      case 'inspect':
+        return await inspectCommand(rest);
+      case 'rmi':
+        return await rmiCommand(rest);
+      case 'gc':
+        return await gcCommand(rest);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -86,169 +79,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
-interface RunArgs {
-  module: string;
-  guestArgs: string[];
-  options: RunOptions;
-  root: 'tmpfs';
-  tmpfs: { maxBytes?: number; maxInodes?: number };
-}
-
-async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseRun(argv);
-  if (parsed === 'help') {
-    out(runHelp);
-    return 0;
-  }
-  const sandbox = await Sandbox.create({ root: parsed.root, tmpfs: parsed.tmpfs });
-  const result = await sandbox.run(parsed.module, {
-    ...parsed.options,
-    args: parsed.guestArgs,
-    stdin: stdinSource(),
-    stdout: (chunk) => writeAll(1, chunk),
-    stderr: (chunk) => writeAll(2, chunk),
-  });
-  return result.exitCode;
-}
-
-function parseRun(argv: readonly string[]): RunArgs | 'help' {
-  const env: Record<string, string> = {};
-  const tmpfs: { maxBytes?: number; maxInodes?: number } = {};
-  let options: RunOptions = {};
-  let root: 'tmpfs' = 'tmpfs';
-  let i = 0;
-  const value = (flag: string): string => {
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      i++;
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') break;
-    const eq = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const take = () => inline ?? value(flag);
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--root': {
-        const mode = take();
-        if (mode !== 'tmpfs') throw new UsageError(`--root ${mode}: only 'tmpfs' is available until images land (readonly and overlay need an image)`);
-        root = mode;
-        break;
-      }
-      case '-e':
-      case '--env': {
-        const kv = take();
-        const at = kv.indexOf('=');
-        if (at <= 0) throw new UsageError(`--env ${kv}: expected KEY=VALUE`);
-        env[kv.slice(0, at)] = kv.slice(at + 1);
-        break;
-      }
-      case '-w':
-      case '--workdir':
-        options = { ...options, workdir: take() };
-        break;
-      case '--timeout':
-        options = { ...options, timeoutMs: positive(flag, take()) };
-        break;
-      case '--memory-limit':
-        options = { ...options, memoryLimitBytes: bytes(flag, take()) };
-        break;
-      case '--tmpfs-size':
-        tmpfs.maxBytes = bytes(flag, take());
-        break;
-      case '--tmpfs-inodes':
-        tmpfs.maxInodes = positive(flag, take());
-        break;
-      case '--max-fds':
-        options = { ...options, maxFds: positive(flag, take()) };
-        break;
-      case '--trace':
-        options = { ...options, trace: (line) => writeAll(2, new TextEncoder().encode(`[trace] ${line}\n`)) };
-        break;
-      default:
-        throw new UsageError(`unknown option '${arg}' (see 'strata run --help')`);
-    }
-  }
-  const module = argv[i];
-  if (module === undefined) throw new UsageError('missing MODULE.wasm (see \'strata run --help\')');
-  let guestArgs = argv.slice(i + 1);
-  if (guestArgs[0] === '--') guestArgs = guestArgs.slice(1);
-  return { module, guestArgs, options: { ...options, env }, root, tmpfs };
-}
-
-function positive(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} ${text}: expected a positive integer`);
-  return n;
-}
-
-function bytes(flag: string, text: string): number {
-  const m = /^(\d+)([kmg]i?b?)?$/i.exec(text);
-  if (m === null) throw new UsageError(`${flag} ${text}: expected a size such as 65536, 64M or 1G`);
-  const unit = (m[2] ?? '').charAt(0).toLowerCase();
-  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
-  const n = Number(m[1]) * scale;
-  if (n <= 0) throw new UsageError(`${flag} ${text}: must be positive`);
-  return n;
-}
-
-/** Blocking reads of the host's stdin, as a terminal or pipe would give them. */
-function stdinSource(): StreamSource {
-  let ended = false;
-  return {
-    read(dst, offset, length) {
-      if (ended || length === 0) return 0;
-      for (;;) {
-        try {
-          const n = readSync(0, dst, offset, length, null);
-          if (n === 0) ended = true;
-          return n;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'EAGAIN') {
-            Atomics.wait(pause, 0, 0, 5);
-            continue;
-          }
-          if (code === 'EOF' || code === 'EBADF' || code === 'ENXIO') {
-            ended = true;
-            return 0;
-          }
-          throw error;
-        }
-      }
-    },
-  };
-}
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-function writeAll(fd: number, chunk: Uint8Array): void {
-  let at = 0;
-  while (at < chunk.length) {
-    try {
-      at += writeSync(fd, chunk, at, chunk.length - at);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      Atomics.wait(pause, 0, 0, 1);
-    }
-  }
-}
-
-function out(text: string): void {
-  writeAll(1, new TextEncoder().encode(text));
-}
+/** Codes that mean the command line named something badly: exit 2, like a usage error. */
+const usageCodes: ReadonlySet<string> = new Set([ErrorCode.invalidOption, ErrorCode.badReference]);
 
 function report(error: unknown): number {
-  const say = (text: string) => writeAll(2, new TextEncoder().encode(`strata: ${text}\n`));
+  const say = (text: string) => err(`strata: ${text}\n`);
   if (error instanceof UsageError) {
     say(error.message);
     return CliExit.usage;
@@ -261,7 +96,7 @@ function report(error: unknown): number {
   }
   if (error instanceof StrataError || error instanceof FsError) {
     say(`${error.code}: ${error.message}`);
-    return error instanceof StrataError && error.code === ErrorCode.invalidOption ? CliExit.usage : CliExit.error;
+    return error instanceof StrataError && usageCodes.has(error.code) ? CliExit.usage : CliExit.error;
   }
   throw error;
 }
