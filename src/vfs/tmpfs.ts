@@ -1,5 +1,6 @@
 import { coarseNowNs } from './clock.js';
 import { DirEntries } from './dir-entries.js';
+import { FileData } from './file-data.js';
 import { fsError } from './errors.js';
 import type { DirEntry, DirNode, FileNode, FileSystem, Node, Stat, SymlinkNode, TimeChange } from './node.js';
 
@@ -269,41 +270,26 @@ class TmpDir extends TmpNode implements DirNode {
   }
 }
 
-const emptyData = new Uint8Array(0);
-
 class TmpFile extends TmpNode implements FileNode {
   readonly type = 'file';
-  #data: Uint8Array = emptyData;
-  #size = 0;
+  readonly #data = new FileData();
   #opens = 0;
 
   get size(): number {
-    return this.#size;
+    return this.#data.size;
   }
 
   read(dst: Uint8Array, dstOffset: number, length: number, position: number): number {
-    const n = Math.min(length, this.#size - position);
-    if (n <= 0) return 0;
-    const data = this.#data;
-    if (n <= 32) {
-      for (let i = 0; i < n; i++) dst[dstOffset + i] = data[position + i]!;
-    } else {
-      dst.set(data.subarray(position, position + n), dstOffset);
-    }
-    return n;
+    return this.#data.read(dst, dstOffset, length, position);
   }
 
   write(src: Uint8Array, srcOffset: number, length: number, position: number): number {
     // Like Linux, an empty write changes nothing: no size past EOF, no times.
     if (length === 0) return 0;
     const end = position + length;
-    if (end > this.#size) this.#resize(end, 'write');
-    const data = this.#data;
-    if (length <= 32) {
-      for (let i = 0; i < length; i++) data[position + i] = src[srcOffset + i]!;
-    } else {
-      data.set(src.subarray(srcOffset, srcOffset + length), position);
-    }
+    if (end > maxFileSize) throw fsError('EFBIG', 'write');
+    if (end > this.#data.size) this.fs.chargeBytes(end - this.#data.size, 'write');
+    this.#data.write(src, srcOffset, length, position);
     const now = coarseNowNs();
     this.mtimeNs = now;
     this.ctimeNs = now;
@@ -311,7 +297,9 @@ class TmpFile extends TmpNode implements FileNode {
   }
 
   truncate(size: number): void {
-    this.#resize(size, 'truncate');
+    if (size > maxFileSize) throw fsError('EFBIG', 'truncate');
+    this.fs.chargeBytes(size - this.#data.size, 'truncate');
+    this.#data.truncate(size);
     const now = coarseNowNs();
     this.mtimeNs = now;
     this.ctimeNs = now;
@@ -333,28 +321,9 @@ class TmpFile extends TmpNode implements FileNode {
   }
 
   #free(): void {
-    this.fs.chargeBytes(-this.#size, 'unlink');
+    this.fs.chargeBytes(-this.#data.size, 'unlink');
     this.fs.freeInode();
-    this.#data = emptyData;
-    this.#size = 0;
-  }
-
-  #resize(size: number, syscall: string): void {
-    if (size > maxFileSize) throw fsError('EFBIG', syscall);
-    const old = this.#size;
-    if (size === old) return;
-    this.fs.chargeBytes(size - old, syscall);
-    if (size > this.#data.length) {
-      // Grow geometrically so appends stay O(1) amortised.
-      const capacity = Math.min(maxFileSize, Math.max(size, this.#data.length * 2, 64));
-      const next = new Uint8Array(capacity);
-      next.set(this.#data.subarray(0, old));
-      this.#data = next;
-    } else if (size < old) {
-      // Keep the invariant that bytes past the size are zero.
-      this.#data.fill(0, size, old);
-    }
-    this.#size = size;
+    this.#data.clear();
   }
 }
 

@@ -1,0 +1,102 @@
+/** Size of a page of file data: 1 MiB. */
+export const pageSize = 1 << 20;
+const pageMask = pageSize - 1;
+
+/**
+ * The bytes of a regular file, in pages.
+ *
+ * A small file is one buffer that grows geometrically (appends stay O(1)
+ * amortised) up to a page. Past a page, the file is a list of 1 MiB pages,
+ * so growing never copies what is already written, and a page never written
+ * (a hole left by a seek or a truncate) takes no memory and reads as zeros.
+ *
+ * Invariant: bytes of an allocated page past the file's size are zero, so
+ * growing the file needs no clearing.
+ */
+export class FileData {
+  /** Page 0 may be shorter than a page; every other allocated page is full. */
+  #pages: (Uint8Array | undefined)[] = [];
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Copy up to `length` bytes at `position` into `dst[dstOffset…]`. Returns the count. */
+  read(dst: Uint8Array, dstOffset: number, length: number, position: number): number {
+    const n = Math.min(length, this.#size - position);
+    if (n <= 0) return 0;
+    let done = 0;
+    while (done < n) {
+      const at = position + done;
+      const page = this.#pages[Math.floor(at / pageSize)];
+      const offset = at & pageMask;
+      const take = Math.min(n - done, pageSize - offset);
+      const have = page === undefined ? 0 : Math.max(0, Math.min(take, page.length - offset));
+      if (have > 0) copy(page!, offset, dst, dstOffset + done, have);
+      if (have < take) dst.fill(0, dstOffset + done + have, dstOffset + done + take);
+      done += take;
+    }
+    return n;
+  }
+
+  /** Copy `length` bytes from `src[srcOffset…]` to `position`, growing the file as needed. */
+  write(src: Uint8Array, srcOffset: number, length: number, position: number): void {
+    const end = position + length;
+    if (end > this.#size) this.#size = end;
+    let done = 0;
+    while (done < length) {
+      const at = position + done;
+      const index = Math.floor(at / pageSize);
+      const offset = at & pageMask;
+      const take = Math.min(length - done, pageSize - offset);
+      const page = this.#page(index, offset + take);
+      copy(src, srcOffset + done, page, offset, take);
+      done += take;
+    }
+  }
+
+  /** Set the size: shrinking drops whole pages and zeroes the rest of the last one. */
+  truncate(size: number): void {
+    if (size < this.#size) {
+      const keep = Math.ceil(size / pageSize);
+      this.#pages.length = Math.min(this.#pages.length, keep);
+      const last = this.#pages[keep - 1];
+      if (last !== undefined && (size & pageMask) !== 0) last.fill(0, size & pageMask);
+      if (size === 0) this.#pages.length = 0;
+    }
+    this.#size = size;
+  }
+
+  /** Release every page. */
+  clear(): void {
+    this.#pages = [];
+    this.#size = 0;
+  }
+
+  /** Page `index`, allocated and, for page 0, at least `need` bytes long. */
+  #page(index: number, need: number): Uint8Array {
+    const page = this.#pages[index];
+    if (index > 0) {
+      if (page !== undefined) return page;
+      const fresh = new Uint8Array(pageSize);
+      this.#pages[index] = fresh;
+      return fresh;
+    }
+    if (page !== undefined && page.length >= need) return page;
+    const length = Math.min(pageSize, Math.max(need, (page?.length ?? 0) * 2, 64));
+    const grown = new Uint8Array(length);
+    if (page !== undefined) grown.set(page);
+    this.#pages[0] = grown;
+    return grown;
+  }
+}
+
+/** Copy `n` bytes; a loop beats `set(subarray())` for the small writes guests make most. */
+function copy(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, n: number): void {
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) dst[dstOffset + i] = src[srcOffset + i]!;
+  } else {
+    dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
+  }
+}
