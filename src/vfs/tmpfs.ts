@@ -122,7 +122,7 @@ abstract class TmpNode {
   }
 
   /** Called when the last directory entry naming this node goes away. */
-  abstract dropLink(): void;
+  abstract dropLink(now: bigint): void;
 }
 
 class TmpDir extends TmpNode implements DirNode {
@@ -163,7 +163,7 @@ class TmpDir extends TmpNode implements DirNode {
     const dir = new TmpDir(this.fs, mode, this);
     this.entries.set(name, dir);
     this.subdirs++;
-    this.#touch();
+    this.#touch(dir.ctimeNs);
     return dir;
   }
 
@@ -171,7 +171,7 @@ class TmpDir extends TmpNode implements DirNode {
     this.#checkCreate('open', name);
     const file = new TmpFile(this.fs, mode);
     this.entries.set(name, file);
-    this.#touch();
+    this.#touch(file.ctimeNs);
     return file;
   }
 
@@ -185,7 +185,7 @@ class TmpDir extends TmpNode implements DirNode {
       throw error;
     }
     this.entries.set(name, link);
-    this.#touch();
+    this.#touch(link.ctimeNs);
     return link;
   }
 
@@ -193,10 +193,11 @@ class TmpDir extends TmpNode implements DirNode {
     if (!(node instanceof TmpNode) || node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
     if (node instanceof TmpDir) throw fsError('EPERM', 'link', name);
     this.#checkCreate('link', name);
+    const now = coarseNowNs();
     node.nlink++;
-    node.ctimeNs = coarseNowNs();
+    node.ctimeNs = now;
     this.entries.set(name, node);
-    this.#touch();
+    this.#touch(now);
   }
 
   unlink(name: string): void {
@@ -204,8 +205,9 @@ class TmpDir extends TmpNode implements DirNode {
     if (node === undefined) throw fsError('ENOENT', 'unlink', name);
     if (node instanceof TmpDir) throw fsError('EISDIR', 'unlink', name);
     this.entries.delete(name);
-    node.dropLink();
-    this.#touch();
+    const now = coarseNowNs();
+    node.dropLink(now);
+    this.#touch(now);
   }
 
   rmdir(name: string): void {
@@ -215,8 +217,9 @@ class TmpDir extends TmpNode implements DirNode {
     if (node.entries.size > 0) throw fsError('ENOTEMPTY', 'rmdir', name);
     this.entries.delete(name);
     this.subdirs--;
-    node.dropLink();
-    this.#touch();
+    const now = coarseNowNs();
+    node.dropLink(now);
+    this.#touch(now);
   }
 
   rename(oldName: string, newDir: DirNode, newName: string): void {
@@ -235,10 +238,11 @@ class TmpDir extends TmpNode implements DirNode {
     } else if (existing instanceof TmpDir) {
       throw fsError('EISDIR', 'rename', newName);
     }
+    const now = coarseNowNs();
     if (existing !== undefined) {
       newDir.entries.delete(newName);
       if (existing instanceof TmpDir) newDir.subdirs--;
-      existing.dropLink();
+      existing.dropLink(now);
     }
     this.entries.delete(oldName);
     newDir.entries.set(newName, node);
@@ -247,12 +251,12 @@ class TmpDir extends TmpNode implements DirNode {
       newDir.subdirs++;
       node.parentDir = newDir;
     }
-    node.ctimeNs = coarseNowNs();
-    this.#touch();
-    if (newDir !== this) newDir.#touch();
+    node.ctimeNs = now;
+    this.#touch(now);
+    if (newDir !== this) newDir.#touch(now);
   }
 
-  dropLink(): void {
+  dropLink(_now: bigint): void {
     this.removed = true;
     this.nlink = 0;
     this.fs.freeInode();
@@ -263,8 +267,7 @@ class TmpDir extends TmpNode implements DirNode {
     if (this.entries.has(name)) throw fsError('EEXIST', syscall, name);
   }
 
-  #touch(): void {
-    const now = coarseNowNs();
+  #touch(now: bigint): void {
     this.mtimeNs = now;
     this.ctimeNs = now;
   }
@@ -314,9 +317,9 @@ class TmpFile extends TmpNode implements FileNode {
     if (this.#opens === 0 && this.nlink === 0) this.#free();
   }
 
-  dropLink(): void {
+  dropLink(now: bigint): void {
     this.nlink--;
-    this.ctimeNs = coarseNowNs();
+    this.ctimeNs = now;
     if (this.nlink === 0 && this.#opens === 0) this.#free();
   }
 
@@ -340,8 +343,9 @@ class TmpSymlink extends TmpNode implements SymlinkNode {
     this.size = utf8.encode(target).length;
   }
 
-  dropLink(): void {
+  dropLink(now: bigint): void {
     this.nlink--;
+    this.ctimeNs = now;
     if (this.nlink === 0) {
       this.fs.chargeBytes(-this.size, 'unlink');
       this.fs.freeInode();
