@@ -13,3 +13,8 @@ export { FsError, Errno, defaultTmpfsLimits } from './vfs/index.js';
 export type { TmpfsLimits } from './vfs/index.js';
 export { defaultMaxFds, wasiFunctionNames } from './wasi/index.js';
 export type { StreamSink, StreamSource } from './wasi/index.js';
+
+// Images: pull into the local store, look them up, index and view their layers.
+export { pull, ImageStore, parseReference, formatReference, defaultStoreRoot, indexLayer, viewLayers, applyLayers, parsePlatform } from './oci/index.js';
+export type { PullOptions, PullEvent, ImageRecord, LayerRecord, ImageReference, Platform, ApplyOptions, ApplyResult, LayerIndex } from './oci/index.js';
+export type { LayerView } from './vfs/index.js';
