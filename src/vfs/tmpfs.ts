@@ -239,13 +239,15 @@ class TmpDir extends TmpNode implements DirNode {
       throw fsError('EISDIR', 'rename', newName);
     }
     const now = coarseNowNs();
+    // The new name first, the old one last: if this is ever cut short (a
+    // timeout can land between two calls), the file has a name too many,
+    // never none.
+    newDir.entries.set(newName, node);
     if (existing !== undefined) {
-      newDir.entries.delete(newName);
       if (existing instanceof TmpDir) newDir.subdirs--;
       existing.dropLink(now);
     }
     this.entries.delete(oldName);
-    newDir.entries.set(newName, node);
     if (node instanceof TmpDir) {
       this.subdirs--;
       newDir.subdirs++;
