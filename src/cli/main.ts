@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../errors.js';
-import { FsError } from '../vfs/index.js';
-import { GuestError } from '../sandbox/index.js';
-import { gcCommand, gcHelp, imagesCommand, imagesHelp, inspectCommand, inspectHelp, rmiCommand, rmiHelp } from './images.js';
+import { FsError } from '../vfs/errors.js';
 import { err, out, UsageError } from './io.js';
-import { pullCommand, pullHelp } from './pull.js';
-import { run, runHelp } from './run.js';
 
 /** Exit statuses of the CLI itself, beside the guest's own code. */
 export const CliExit = {
@@ -42,7 +38,35 @@ Commands:
 Run 'strata COMMAND --help' for a command's options.
 `;
 
-const helps: Readonly<Record<string, string>> = { run: runHelp, pull: pullHelp, images: imagesHelp, inspect: inspectHelp, rmi: rmiHelp, gc: gcHelp };
+// Each command's module is loaded only when it runs (or its help is asked
+// for): `strata run` never loads the image code, and the reverse.
+type Command = { help: string; run: (argv: readonly string[]) => Promise<number> };
+const commands: Readonly<Record<string, () => Promise<Command>>> = {
+  run: async () => {
+    const m = await import('./run.js');
+    return { help: m.runHelp, run: m.run };
+  },
+  pull: async () => {
+    const m = await import('./pull.js');
+    return { help: m.pullHelp, run: m.pullCommand };
+  },
+  images: async () => {
+    const m = await import('./images.js');
+    return { help: m.imagesHelp, run: m.imagesCommand };
+  },
+  inspect: async () => {
+    const m = await import('./images.js');
+    return { help: m.inspectHelp, run: m.inspectCommand };
+  },
+  rmi: async () => {
+    const m = await import('./images.js');
+    return { help: m.rmiHelp, run: m.rmiCommand };
+  },
+  gc: async () => {
+    const m = await import('./images.js');
+    return { help: m.gcHelp, run: m.gcCommand };
+  },
+};
 
 /** Run the CLI with `argv` (without node and the script). Returns the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -52,27 +76,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       case undefined:
       case 'help':
       case '-h':
-      case '--help':
-        out(rest[0] !== undefined && Object.hasOwn(helps, rest[0]) ? helps[rest[0]]! : mainHelp);
+      case '--help': {
+        const topic = rest[0] !== undefined && Object.hasOwn(commands, rest[0]) ? commands[rest[0]] : undefined;
+        out(topic === undefined ? mainHelp : (await topic()).help);
         return command === undefined ? CliExit.usage : 0;
+      }
       case '--version':
       case 'version':
         out(`strata ${version()}\n`);
         return 0;
-      case 'run':
-        return await run(rest);
-      case 'pull':
-        return await pullCommand(rest);
-      case 'images':
-        return await imagesCommand(rest);
-      case 'inspect':
-        return await inspectCommand(rest);
-      case 'rmi':
-        return await rmiCommand(rest);
-      case 'gc':
-        return await gcCommand(rest);
-      default:
-        throw new UsageError(`unknown command '${command}'`);
+      default: {
+        const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
+        if (load === undefined) throw new UsageError(`unknown command '${command}'`);
+        return await (await load()).run(rest);
+      }
     }
   } catch (error) {
     return report(error);
@@ -88,11 +105,9 @@ function report(error: unknown): number {
     say(error.message);
     return CliExit.usage;
   }
-  if (error instanceof GuestError) {
+  if (error instanceof StrataError && (error.code === ErrorCode.timeout || error.code === ErrorCode.guestTrap)) {
     say(`${error.code}: ${error.message}`);
-    if (error.code === ErrorCode.timeout) return CliExit.timeout;
-    if (error.code === ErrorCode.guestTrap) return CliExit.trap;
-    return CliExit.error;
+    return error.code === ErrorCode.timeout ? CliExit.timeout : CliExit.trap;
   }
   if (error instanceof StrataError || error instanceof FsError) {
     say(`${error.code}: ${error.message}`);
