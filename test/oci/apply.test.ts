@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '../../src/errors.js';
+import { codeOf } from '../support/error-code.js';
 import { applyLayers, viewLayers } from '../../src/oci/apply.js';
 import { hostTree, indexBlobs, project, tempDir, tempStore, viewTree } from '../support/layer-trees.js';
 import { t, tar } from '../support/tar-dsl.js';
@@ -10,15 +10,6 @@ async function layers(...tars: Array<Promise<Uint8Array>>) {
   return indexBlobs(await tempStore(), await Promise.all(tars));
 }
 
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-    return 'ok';
-  } catch (error) {
-    if (error instanceof StrataError) return error.code;
-    throw error;
-  }
-}
 
 const isRoot = process.getuid?.() === 0;
 

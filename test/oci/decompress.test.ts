@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '../../src/errors.js';
+import { codeOf } from '../support/error-code.js';
 import { decompress, layerFormat, maxZstdWindowBytes, type LayerCompression } from '../../src/oci/decompress.js';
 import { concat, zstdRaw, zstdRle } from '../support/tar-dsl.js';
 
@@ -16,15 +16,6 @@ function same(a: Uint8Array, b: Uint8Array): void {
   expect(Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))).toBe(true);
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof StrataError) return error.code;
-    throw error;
-  }
-}
 
 /** Split bytes into chunks of `size` (to exercise boundaries). */
 function chunks(bytes: Uint8Array, size: number): Uint8Array[] {

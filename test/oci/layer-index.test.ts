@@ -1,21 +1,12 @@
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '../../src/errors.js';
+import { codeOf } from '../support/error-code.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { indexLayer, layerDataPath, layerIndexPath, wasmLayerName } from '../../src/oci/layer-index.js';
 import { normalizeEntryPath } from '../../src/oci/layer-entries.js';
 import { concat, gzip, rawHeader, t, tar, zstdRaw } from '../support/tar-dsl.js';
 import { indexBlobs, mediaTypes, tempStore } from '../support/layer-trees.js';
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof StrataError) return error.code;
-    throw error;
-  }
-}
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
