@@ -1,5 +1,5 @@
 import { fsError } from './errors.js';
-import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node, type Stat, type TimeChange } from './node.js';
+import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileSystem, type Node, type Stat, type TimeChange } from './node.js';
 
 /** Symlinks followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
 export const maxSymlinks = 40;
@@ -29,6 +29,17 @@ export interface Opened {
 }
 
 /**
+ * The state of one resolution, carried across the pieces of an operation
+ * (a parent walk, then a followed last component).
+ */
+interface Walk {
+  /** Where `..` stops and an absolute path or link target restarts. */
+  top: DirNode;
+  /** Symlinks followed so far. */
+  links: number;
+}
+
+/**
  * A process's view of the filesystem: a root, the mounts over it, and path
  * resolution by the contract in DESIGN.md.
  *
@@ -37,6 +48,11 @@ export interface Opened {
  * root; at most {@link maxSymlinks} symlinks are followed, then ELOOP;
  * overlong names give ENAMETOOLONG. A filesystem never sees a path, only
  * single names, so nothing it holds can resolve outside the root.
+ *
+ * Once a resolution follows a symlink of a `confined` filesystem, the rest
+ * of it stays inside that filesystem's mount root, as openat2's
+ * RESOLVE_IN_ROOT would: absolute targets restart there and `..` stops
+ * there. A confined mount can be narrowed by a nested one, never widened.
  *
  * Every method here follows the same error precedence as Linux: path
  * errors (ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP) first, then the operation's.
@@ -47,6 +63,8 @@ export class Namespace {
   readonly #mounts = new Map<Node, DirNode>();
   /** root of a mounted filesystem → the directory it covers */
   readonly #coveredBy = new Map<Node, DirNode>();
+  /** filesystem → the directory mounted for it (the first, if mounted twice) */
+  readonly #mountedRoots = new Map<FileSystem, DirNode>();
 
   constructor(root: DirNode) {
     this.root = root;
@@ -62,6 +80,7 @@ export class Namespace {
     if (this.#coveredBy.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
     this.#mounts.set(at, fsRoot);
     this.#coveredBy.set(fsRoot, at);
+    if (!this.#mountedRoots.has(fsRoot.fs)) this.#mountedRoots.set(fsRoot.fs, fsRoot);
   }
 
   /** The directory `..` names from `dir`: clamped at the root, across mounts. */
@@ -80,39 +99,7 @@ export class Namespace {
    * Errors: EINVAL (NUL byte), ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP.
    */
   resolve(start: DirNode, path: string, followLast: boolean, syscall: string): Node {
-    checkPath(path, syscall);
-    // Walk the string in place (no split): `rest` is what is left to
-    // resolve, and a followed symlink replaces it with target + the rest.
-    let rest = path;
-    let pos = 0;
-    let cur: Node = path.charCodeAt(0) === 47 ? this.root : start;
-    let links = 0;
-    while (pos <= rest.length) {
-      let slash = rest.indexOf('/', pos);
-      if (slash < 0) slash = rest.length;
-      const name = rest.slice(pos, slash);
-      pos = slash + 1;
-      if (cur.type !== 'directory') throw fsError('ENOTDIR', syscall, path);
-      if (name === '' || name === '.') continue;
-      if (name === '..') {
-        cur = this.parentOf(cur);
-        continue;
-      }
-      checkName(name, syscall, path);
-      const child = this.#lookup(cur, name);
-      if (child === undefined) throw fsError('ENOENT', syscall, path);
-      if (child.type === 'symlink' && (pos <= rest.length || followLast)) {
-        if (++links > maxSymlinks) throw fsError('ELOOP', syscall, path);
-        const target = child.target;
-        if (target === '') throw fsError('ENOENT', syscall, path);
-        rest = pos <= rest.length ? `${target}/${rest.slice(pos)}` : target;
-        pos = 0;
-        if (target.charCodeAt(0) === 47) cur = this.root;
-        continue;
-      }
-      cur = child;
-    }
-    return cur;
+    return this.#walk({ top: this.root, links: 0 }, start, path, followLast, syscall, path);
   }
 
   /**
@@ -122,6 +109,48 @@ export class Namespace {
    * Errors: EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP.
    */
   resolveParent(start: DirNode, path: string, syscall: string): { dir: DirNode; name: string; trailingSlash: boolean } {
+    return this.#walkParent({ top: this.root, links: 0 }, start, path, syscall, path);
+  }
+
+  /** {@link resolve} within a walk; `shown` is the path errors name. */
+  #walk(w: Walk, start: DirNode, path: string, followLast: boolean, syscall: string, shown: string): Node {
+    checkPath(path, syscall);
+    // Walk the string in place (no split): `rest` is what is left to
+    // resolve, and a followed symlink replaces it with target + the rest.
+    let rest = path;
+    let pos = 0;
+    let cur: Node = path.charCodeAt(0) === 47 ? w.top : start;
+    while (pos <= rest.length) {
+      let slash = rest.indexOf('/', pos);
+      if (slash < 0) slash = rest.length;
+      const name = rest.slice(pos, slash);
+      pos = slash + 1;
+      if (cur.type !== 'directory') throw fsError('ENOTDIR', syscall, shown);
+      if (name === '' || name === '.') continue;
+      if (name === '..') {
+        if (cur !== w.top) cur = this.parentOf(cur);
+        continue;
+      }
+      checkName(name, syscall, shown);
+      const child = this.#lookup(cur, name);
+      if (child === undefined) throw fsError('ENOENT', syscall, shown);
+      if (child.type === 'symlink' && (pos <= rest.length || followLast)) {
+        if (++w.links > maxSymlinks) throw fsError('ELOOP', syscall, shown);
+        const target = child.target;
+        if (target === '') throw fsError('ENOENT', syscall, shown);
+        if (child.fs.confined === true) w.top = this.#confine(w.top, child.fs);
+        rest = pos <= rest.length ? `${target}/${rest.slice(pos)}` : target;
+        pos = 0;
+        if (target.charCodeAt(0) === 47) cur = w.top;
+        continue;
+      }
+      cur = child;
+    }
+    return cur;
+  }
+
+  /** {@link resolveParent} within a walk. */
+  #walkParent(w: Walk, start: DirNode, path: string, syscall: string, shown: string): { dir: DirNode; name: string; trailingSlash: boolean } {
     checkPath(path, syscall);
     let end = path.length;
     while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
@@ -130,12 +159,29 @@ export class Namespace {
     let name = path.slice(slash + 1, end);
     let dir: Node;
     if (slash < 0) dir = start;
-    else if (slash === 0) dir = this.root;
-    else dir = this.resolve(start, path.slice(0, slash), true, syscall);
-    if (dir.type !== 'directory') throw fsError('ENOTDIR', syscall, path);
-    if (name === '' ) name = '.';
-    if (name !== '.' && name !== '..') checkName(name, syscall, path);
+    else if (slash === 0) dir = w.top;
+    else dir = this.#walk(w, start, path.slice(0, slash), true, syscall, shown);
+    if (dir.type !== 'directory') throw fsError('ENOTDIR', syscall, shown);
+    if (name === '') name = '.';
+    if (name !== '.' && name !== '..') checkName(name, syscall, shown);
     return { dir, name, trailingSlash };
+  }
+
+  /**
+   * The top of a walk that follows a link of the confined `fs`: its mount
+   * root, unless the walk is already confined to a root that does not
+   * contain it (a confinement only narrows).
+   */
+  #confine(top: DirNode, fs: FileSystem): DirNode {
+    const root = fs === this.root.fs ? this.root : (this.#mountedRoots.get(fs) ?? this.root);
+    if (top === this.root || root === top) return root;
+    for (let d = root; d !== this.root; ) {
+      const up = this.parentOf(d);
+      if (up === top) return root;
+      if (up === d) break;
+      d = up;
+    }
+    return top;
   }
 
   /**
@@ -150,14 +196,14 @@ export class Namespace {
     if (options.create !== true) {
       node = this.resolve(start, path, options.follow, 'open');
     } else {
-      let links = 0;
+      const w: Walk = { top: this.root, links: 0 };
       let from = start;
       let p = path;
       for (;;) {
-        const { dir, name, trailingSlash } = this.resolveParent(from, p, 'open');
+        const { dir, name, trailingSlash } = this.#walkParent(w, from, p, 'open', path);
         // Like Linux, a trailing slash with create is EISDIR whatever the name is.
         if (trailingSlash) throw fsError('EISDIR', 'open', path);
-        const existing = name === '.' || name === '..' ? this.resolve(dir, name, true, 'open') : this.#lookup(dir, name);
+        const existing = name === '.' || name === '..' ? this.#walk(w, dir, name, true, 'open', path) : this.#lookup(dir, name);
         if (existing === undefined) {
           node = dir.createFile(name, options.mode ?? 0o644);
           created = true;
@@ -165,8 +211,9 @@ export class Namespace {
         }
         if (options.exclusive === true) throw fsError('EEXIST', 'open', path);
         if (existing.type === 'symlink' && options.follow) {
-          if (++links > maxSymlinks) throw fsError('ELOOP', 'open', path);
+          if (++w.links > maxSymlinks) throw fsError('ELOOP', 'open', path);
           if (existing.target === '') throw fsError('ENOENT', 'open', path);
+          if (existing.fs.confined === true) w.top = this.#confine(w.top, existing.fs);
           from = dir;
           p = existing.target;
           continue;

@@ -11,11 +11,16 @@
  * `.` or `..`, never containing `/`. The resolver guarantees it.
  */
 
-/** The kinds of node. Devices and sockets are never created in a VFS. */
+/**
+ * The kinds of node. Character devices exist only in `/dev` (dev.ts); no
+ * filesystem creates one from a guest's call or an image's layer, and
+ * sockets and block devices are never created in a VFS.
+ */
 export const FileType = {
   directory: 'directory',
   file: 'file',
   symlink: 'symlink',
+  characterDevice: 'character-device',
 } as const;
 export type FileType = (typeof FileType)[keyof typeof FileType];
 
@@ -43,6 +48,13 @@ export interface FileSystem {
   readonly dev: bigint;
   /** True when every mutation fails with EROFS. */
   readonly readonly: boolean;
+  /**
+   * Symlinks inside this filesystem resolve within its mount root, like
+   * openat2 RESOLVE_IN_ROOT: once a resolution follows one of its links, an
+   * absolute target restarts at that root and `..` never climbs above it.
+   * Default false (links resolve against the process root).
+   */
+  readonly confined?: boolean;
 }
 
 interface NodeBase {
@@ -159,7 +171,53 @@ export interface SymlinkNode extends NodeBase {
   readonly target: string;
 }
 
-export type Node = DirNode | FileNode | SymlinkNode;
+/**
+ * The devices of a container's minimal `/dev`, by name.
+ *
+ * `stdin`, `stdout` and `stderr` stand for the opening process's own stdio:
+ * the VFS cannot reach a process, so opening one is the WASI layer's job.
+ */
+export const DeviceKind = {
+  null: 'null',
+  zero: 'zero',
+  full: 'full',
+  random: 'random',
+  urandom: 'urandom',
+  stdin: 'stdin',
+  stdout: 'stdout',
+  stderr: 'stderr',
+} as const;
+export type DeviceKind = (typeof DeviceKind)[keyof typeof DeviceKind];
+
+/**
+ * A character device: reads and writes go to the device, never to stored
+ * bytes, and there is no position (a seek is accepted and means nothing,
+ * as Linux's lseek on /dev/null returns 0).
+ *
+ * Behaviour by {@link DeviceKind}, as Linux's drivers/char/mem.c and random.c:
+ * - `null`: reads end of file; writes are swallowed.
+ * - `zero`: reads zeros; writes are swallowed.
+ * - `full`: reads zeros; writes fail with ENOSPC.
+ * - `random`, `urandom`: read cryptographically random bytes; writes are
+ *   accepted and ignored.
+ * - `stdin`, `stdout`, `stderr`: no process is attached at this level, so
+ *   reads and writes fail with ENXIO; the WASI layer opens them as the
+ *   process's stream instead.
+ *
+ * https://man7.org/linux/man-pages/man4/null.4.html
+ */
+export interface DeviceNode extends NodeBase {
+  readonly type: 'character-device';
+  readonly device: DeviceKind;
+  /** Always 0. */
+  readonly size: number;
+  /** Copy up to `length` bytes from the device into `dst[dstOffset…]`. Returns bytes read (0: end of file). Errors: ENXIO. */
+  read(dst: Uint8Array, dstOffset: number, length: number): number;
+  /** Give `length` bytes of `src` from `srcOffset` to the device. Returns bytes taken. Errors: ENOSPC (`full`), ENXIO. */
+  write(src: Uint8Array, srcOffset: number, length: number): number;
+}
+
+export type Node = DirNode | FileNode | SymlinkNode | DeviceNode;
 
 /** The cookie after `..`: where a directory's real entries start. */
 export const firstEntryCookie = 2;

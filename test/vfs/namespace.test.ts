@@ -266,3 +266,97 @@ describe('mounts', () => {
     expect(entries.slice(2).map((e) => e.name)).toEqual(['inner', 'sub', 'abs', 'up']);
   });
 });
+
+describe('confined mounts (RESOLVE_IN_ROOT)', () => {
+  /** A tmpfs whose symlinks resolve within its mount root, as a host bind's do. */
+  class ConfinedTmpfs extends Tmpfs {
+    readonly confined = true;
+  }
+
+  // The root fs plays the host: nothing under /mnt may reach its /etc or /secret.
+  function confined() {
+    const w = world();
+    build(w.ns, ['etc/', 'etc/passwd=HOST', 'secret=HOST', 'mnt/', 'tomnt -> /mnt/abs', 'plain/']);
+    const bind = new ConfinedTmpfs({ dev: 2n });
+    w.ns.mount('/mnt', bind.root);
+    build(w.ns, [
+      'mnt/etc/',
+      'mnt/etc/passwd=BIND',
+      'mnt/abs -> /etc/passwd',
+      'mnt/up -> ../../etc/passwd',
+      'mnt/sub/',
+      'mnt/sub/deep -> ../../../../etc',
+      'mnt/sub/rel -> ../etc/passwd',
+      'mnt/chain1 -> chain2',
+      'mnt/chain2 -> /sub/chain3',
+      'mnt/sub/chain3 -> ../../../etc/passwd',
+      'mnt/root -> /',
+      'mnt/dotdot -> ..',
+      'mnt/tosecret -> /secret',
+      'mnt/etcdir -> /etc',
+      'mnt/new -> /created',
+      'mnt/nested/',
+    ]);
+    const inner = new ConfinedTmpfs({ dev: 3n });
+    w.ns.mount('/mnt/nested', inner.root);
+    build(w.ns, ['mnt/nested/etc/', 'mnt/nested/etc/passwd=NESTED', 'mnt/nested/abs -> /etc/passwd', 'mnt/tonested -> /nested/abs']);
+    w.ns.mount('/plain', new Tmpfs({ dev: 4n }).root);
+    build(w.ns, ['plain/abs -> /etc/passwd']);
+    return { ...w, bind, inner };
+  }
+
+  const reads: [string, string, string][] = [
+    ['an absolute link restarts at the mount root', '/mnt/abs', 'BIND'],
+    ['a relative link climbing out stops at the mount root', '/mnt/up', 'BIND'],
+    ['a link of .. climbing out, then down', '/mnt/sub/deep/passwd', 'BIND'],
+    ['a relative link inside the mount', '/mnt/sub/rel', 'BIND'],
+    ['a chain of relative and absolute links', '/mnt/chain1', 'BIND'],
+    ['a link to / names the mount root', '/mnt/root/etc/passwd', 'BIND'],
+    ['a link of .. at the mount root', '/mnt/dotdot/etc/passwd', 'BIND'],
+    ['.. in the rest of the path after a link stays inside', '/mnt/etcdir/../../../etc/passwd', 'BIND'],
+    ['a root link into the mount, then a mount link', '/tomnt', 'BIND'],
+    ['a nested confined mount narrows to its own root', '/mnt/nested/abs', 'NESTED'],
+    ['a link of the outer mount reaching a nested one', '/mnt/tonested', 'NESTED'],
+    ['an absolute path argument is still the process root', '/etc/passwd', 'HOST'],
+    ['.. from the mount without a link is still the parent', '/mnt/../etc/passwd', 'HOST'],
+    ['a plain (unconfined) mount resolves against the process root', '/plain/abs', 'HOST'],
+  ];
+  it.each(reads)('%s', (_name, path, want) => {
+    expect(readFile(confined().ns, path)).toBe(want);
+  });
+
+  it('never reaches a name that exists only outside the mount', () => {
+    const { ns, root } = confined();
+    expectErrno(() => ns.stat(root, '/mnt/tosecret', true), 'ENOENT');
+    expectErrno(() => ns.stat(root, '/mnt/root/secret', true), 'ENOENT');
+    expectErrno(() => ns.stat(root, '/mnt/dotdot/../../secret', true), 'ENOENT');
+  });
+
+  it('keeps .. inside when resolution starts inside the mount', () => {
+    const { ns, bind } = confined();
+    expect(readFile(ns, 'up', bind.root)).toBe('BIND');
+    expect(readFile(ns, 'sub/deep/../../../../etc/passwd', bind.root)).toBe('BIND');
+  });
+
+  it('creates through a dangling absolute link inside the mount root', () => {
+    const { ns, root } = confined();
+    expect(ns.open(root, '/mnt/new', { follow: true, create: true }).created).toBe(true);
+    expect(ns.stat(root, '/mnt/created', true).dev).toBe(2n);
+    expectErrno(() => ns.stat(root, '/created', true), 'ENOENT');
+  });
+
+  it('creates through a link chain that climbs, inside the mount root', () => {
+    const { ns, root } = confined();
+    build(ns, ['mnt/mk1 -> sub/mk2', 'mnt/sub/mk2 -> ../../../made']);
+    expect(ns.open(root, '/mnt/mk1', { follow: true, create: true }).created).toBe(true);
+    expect(readFile(ns, '/mnt/made')).toBe('');
+    expectErrno(() => ns.stat(root, '/made', true), 'ENOENT');
+  });
+
+  it('resolves parents of other operations inside the mount root', () => {
+    const { ns, root } = confined();
+    ns.mkdir(root, '/mnt/etcdir/made');
+    expect(ns.stat(root, '/mnt/etc/made', true).dev).toBe(2n);
+    expectErrno(() => ns.stat(root, '/etc/made', true), 'ENOENT');
+  });
+});
