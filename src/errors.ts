@@ -63,6 +63,8 @@ export const ErrorCode = {
   badImageLayout: 'ERR_BAD_IMAGE_LAYOUT',
   /** The image has not been pulled (inspect, rmi). */
   imageNotFound: 'ERR_IMAGE_NOT_FOUND',
+  /** No kept sandbox has that name or id (cp, diff, rm), or an id prefix is ambiguous. */
+  sandboxNotFound: 'ERR_SANDBOX_NOT_FOUND',
   /** The image store is locked: a gc is running, or pulls are while gc waits. */
   storeBusy: 'ERR_STORE_BUSY',
   /** Content does not match its digest; the message names both digests. Nothing is stored. */
