@@ -1,8 +1,20 @@
 import { randomFillSync } from 'node:crypto';
-import type { WasiContext } from './context.js';
+import { GuestDeadline, type WasiContext } from './context.js';
+
+/**
+ * Bytes filled per native call. Node refuses offsets past 2^31 and sizes
+ * of 2 GiB or more, and one call cannot be interrupted, so a large buffer
+ * is filled a chunk at a time, through a view that starts at 0, with the
+ * deadline checked between chunks.
+ */
+export const randomChunkBytes = 1 << 20;
 
 /**
  * `random_get`: fill a guest buffer from the host CSPRNG.
+ *
+ * Any buffer that lies in memory is filled, whatever its address or size
+ * (above 2 GiB, or 2 GiB and more), one {@link randomChunkBytes} chunk at a
+ * time; past the process deadline the call stops between two chunks.
  * Errors: EFAULT.
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#random_get
  */
@@ -11,7 +23,17 @@ export function randomSyscalls(ctx: WasiContext) {
     random_get(buf: number, len: number): number {
       const mem = ctx.memory;
       const p = mem.check(buf, len);
-      if (len !== 0) randomFillSync(mem.u8, p, len >>> 0);
+      const n = len >>> 0;
+      if (n === 0) return 0;
+      const u8 = mem.u8;
+      if (n <= randomChunkBytes && p + n <= 0x7fffffff) {
+        randomFillSync(u8, p, n);
+        return 0;
+      }
+      for (let done = 0; done < n; done += randomChunkBytes) {
+        if (done > 0 && performance.now() > ctx.deadline) throw new GuestDeadline();
+        randomFillSync(u8.subarray(p + done, p + Math.min(n, done + randomChunkBytes)));
+      }
       return 0;
     },
   };
