@@ -1,46 +1,98 @@
-import { readSync } from 'node:fs';
-import { Sandbox, type RunOptions } from '../sandbox/index.js';
+import { existsSync, readSync, statSync } from 'node:fs';
+import { credentialsFromEnv } from '../oci/auth.js';
+import { ImageStore } from '../oci/image-store.js';
+import { formatChanges } from '../sandbox/apply-back.js';
+import { KeptSandboxes, openImage, RootMode, Sandbox, type MountSpec, type RunOptions, type RunResult } from '../sandbox/index.js';
 import type { StreamSource } from '../wasi/index.js';
-import { bytes, out, positive, UsageError, writeAll } from './io.js';
+import { bytes, err, out, positive, UsageError, writeAll } from './io.js';
+import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './mount-flags.js';
+import { PullProgress } from './progress.js';
 
 /** The text of `strata run --help`. */
-export const runHelp = `Usage: strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
+export const runHelp = `Usage: strata run [OPTIONS] IMAGE [--] [COMMAND [ARGS...]]
+       strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
 
-Runs a WASI preview1 command in a fresh sandbox. The guest's root is private:
-it sees only its own filesystem, preopened as '/'. stdin, stdout and stderr are
-streamed; strata exits with the guest's exit code.
+Runs a WASI preview1 command in a fresh sandbox: a program from an image
+(pulled first if needed; its Entrypoint, Cmd, Env and WorkingDir apply, and a
+COMMAND replaces Cmd), or a module file from the host. The guest sees only its
+own root, preopened as '/'. stdin, stdout and stderr are streamed; strata
+exits with the guest's exit code.
 
-Options:
-  --root MODE          root filesystem: tmpfs (default; a private in-memory root)
-  --env, -e K=V        set an environment variable (repeatable); the host's
+Root and mounts:
+  --root MODE          readonly | overlay | tmpfs. Over an image the default is
+                       overlay (copy-on-write over the image); without one it is
+                       tmpfs (a private in-memory root); tmpfs over an image
+                       copies the image in
+  --read-only          the same as --root readonly: every write fails with EROFS,
+                       with tmpfs at /tmp and /run unless --tmpfs is given
+  --tmpfs PATH[:size=N,nr_inodes=N]
+                       mount a tmpfs (default 64M, 65536 inodes)
+  -v, --volume SRC:DST[:ro|:rw|:overlay]
+                       mount a host directory (rw by default), read-only, or as
+                       the read-only lower of a copy-on-write overlay whose
+                       changes reach the host only with --apply. A SRC without
+                       '/' is a named volume in the store
+  --mount type=bind|overlay|volume|tmpfs,src=S,dst=D[,ro][,size=N][,nr_inodes=N]
+                       the same, spelled as docker's --mount
+  --no-dev             no /dev (null, zero, full, random, urandom, stdin, stdout, stderr)
+  --diff               at exit, print the changes made in overlay mounts to stderr
+                       ('A /path', 'C /path', 'D /path')
+  --apply              at exit, write overlay mounts' changes back to the host
+                       (refused, writing nothing, if a host file changed meanwhile)
+
+Keeping the sandbox (image runs with an overlay root):
+  --rm                 do not keep the sandbox after the process exits
+  --name NAME          name the kept sandbox (for strata cp, diff, rm)
+  Without --rm the sandbox is kept, its changes in the store; see 'strata ps'.
+
+Process and limits:
+  -e, --env K=V        set an environment variable (repeatable); the host's
                        environment is never passed through
-  --workdir, -w DIR    working directory inside the sandbox (must exist; passed
+  -w, --workdir DIR    working directory inside the sandbox (must exist; passed
                        to the guest as PWD)
   --timeout MS         stop the guest after MS milliseconds (exit 124)
-  --memory-limit BYTES cap the guest's linear memory (default 1 GiB; K/M/G ok)
-  --tmpfs-size BYTES   byte quota of the tmpfs root (default 1 GiB; K/M/G ok)
-  --tmpfs-inodes N     inode quota of the tmpfs root (default 1048576)
+  --memory, --memory-limit BYTES
+                       cap the guest's linear memory (default 1 GiB; K/M/G ok)
+  --tmpfs-size BYTES   byte quota of the tmpfs root or the overlay's upper (default 1 GiB)
+  --tmpfs-inodes N     inode quota of the same (default 1048576)
   --max-fds N          most open fds in the guest; EMFILE past it (default 1024)
   --trace              print every WASI call and its result to stderr
+
+Pulling a missing image:
+  --insecure           talk plain HTTP to the registry
+  -q, --quiet          no pull progress (it goes to stderr)
   -h, --help           show this help
 
-Options go before MODULE; everything after MODULE (or after --) is passed to
-the guest as its arguments.
+Options go before IMAGE or MODULE; everything after it (or after --) is the
+guest's.
 
 Exit status: the guest's code; 124 on timeout; 134 if the guest trapped;
-1 if strata could not run it (not wasm, unknown import, missing file);
-2 for a bad command line.
+1 if strata could not run it (not wasm, unknown import, missing file or image,
+an apply conflict); 2 for a bad command line.
 
-Example:
+Examples:
+  strata run oci:examples/hello-image:1.0 -- strata
+  strata run --read-only -v ./out:/out oci:examples/hello-image:1.0
+  strata run --rm -v ./src:/src:overlay --diff IMAGE -- /bin/tool /src
   strata run --env NAME=world guests/bin/hello.wasm -- strata
 `;
 
 interface RunArgs {
-  module: string;
+  target: string;
   guestArgs: string[];
   options: RunOptions;
-  root: 'tmpfs';
+  root: RootMode | undefined;
   tmpfs: { maxBytes?: number; maxInodes?: number };
+  mounts: MountSpec[];
+  dev: boolean;
+  rm: boolean;
+  name: string | undefined;
+  diff: boolean;
+  apply: boolean;
+  insecure: boolean;
+  quiet: boolean;
+  /** `--` came before the guest's arguments (a COMMAND was given, even empty). */
+  explicitCommand: boolean;
 }
 
 /** `strata run`: returns the guest's exit code. */
@@ -50,22 +102,93 @@ export async function run(argv: readonly string[]): Promise<number> {
     out(runHelp);
     return 0;
   }
-  const sandbox = await Sandbox.create({ root: parsed.root, tmpfs: parsed.tmpfs });
-  const result = await sandbox.run(parsed.module, {
+  const io: RunOptions = {
     ...parsed.options,
-    args: parsed.guestArgs,
     stdin: stdinSource(),
     stdout: (chunk) => writeAll(1, chunk),
     stderr: (chunk) => writeAll(2, chunk),
+  };
+  const common = {
+    ...(Object.keys(parsed.tmpfs).length > 0 && { tmpfs: parsed.tmpfs }),
+    mounts: parsed.mounts,
+    dev: parsed.dev,
+  };
+  let sandbox: Sandbox;
+  let result: RunResult;
+  if (isModulePath(parsed.target)) {
+    if (parsed.root !== undefined && parsed.root !== RootMode.tmpfs) throw new UsageError(`--root ${parsed.root} needs an image; a module file runs in a tmpfs root`);
+    sandbox = await Sandbox.create(common);
+    result = await runAndReport(sandbox, parsed, () => sandbox.run(parsed.target, { ...io, args: parsed.guestArgs }));
+    return result.exitCode;
+  }
+  const store = await ImageStore.open();
+  const progress = parsed.quiet ? undefined : new PullProgress({ write: err, tty: process.stderr.isTTY === true, columns: process.stderr.columns ?? 80 });
+  const credentials = credentialsFromEnv();
+  let started = false;
+  const image = await openImage(parsed.target, {
+    store,
+    ...(parsed.insecure && { insecure: true }),
+    ...(credentials !== undefined && { credentials }),
+    ...(progress !== undefined && {
+      onEvent: (event) => {
+        if (!started) progress.start(parsed.target);
+        started = true;
+        progress.handle(event);
+      },
+    }),
   });
+  const root = parsed.root ?? RootMode.overlay;
+  const keep = !parsed.rm && root === RootMode.overlay;
+  if (!parsed.rm && root !== RootMode.overlay && parsed.name !== undefined) throw new UsageError(`--name keeps a sandbox, which needs an overlay root, not ${root}`);
+  const command = parsed.explicitCommand || parsed.guestArgs.length > 0 ? parsed.guestArgs : undefined;
+  const kept = keep ? new KeptSandboxes(store.root) : undefined;
+  const reserved = await kept?.create({
+    ...(parsed.name !== undefined && { name: parsed.name }),
+    image: image.record.reference,
+    manifestDigest: image.record.manifestDigest,
+    mounts: parsed.mounts,
+    command: [...image.process.entrypoint, ...(command ?? image.process.cmd)],
+  });
+  sandbox = await Sandbox.create({ ...common, image, root, store, ...(reserved !== undefined && { upper: { dir: reserved.upperDir } }) });
+  result = await runAndReport(sandbox, parsed, () => sandbox.exec(command, io));
+  if (reserved !== undefined) await kept!.exited(reserved.record, result.exitCode);
   return result.exitCode;
+}
+
+/** Run, then print the overlay mounts' changes (--diff) and apply them (--apply). */
+async function runAndReport(sandbox: Sandbox, parsed: RunArgs, job: () => Promise<RunResult>): Promise<RunResult> {
+  const result = await job();
+  for (const mount of parsed.mounts) {
+    if (mount.type !== 'overlay') continue;
+    if (parsed.diff) err(formatChanges(sandbox.mountChanges(mount.target)));
+    if (parsed.apply) {
+      const { applied } = sandbox.applyMount(mount.target);
+      err(`strata: applied ${applied.length} change(s) to ${mount.source}\n`);
+    }
+  }
+  return result;
+}
+
+/**
+ * Whether the target names a module file on the host rather than an image:
+ * a path ending in `.wasm` (without an image transport), or any existing
+ * host file.
+ */
+function isModulePath(target: string): boolean {
+  if (/^(oci|docker-archive|docker):/.test(target)) return false;
+  if (target.endsWith('.wasm')) return true;
+  return existsSync(target) && statSync(target).isFile();
 }
 
 function parseRun(argv: readonly string[]): RunArgs | 'help' {
   const env: Record<string, string> = {};
   const tmpfs: { maxBytes?: number; maxInodes?: number } = {};
+  const mounts: MountSpec[] = [];
+  const cwd = process.cwd();
   let options: RunOptions = {};
-  let root: 'tmpfs' = 'tmpfs';
+  let root: RootMode | undefined;
+  const flags = { dev: true, rm: false, diff: false, apply: false, insecure: false, quiet: false };
+  let name: string | undefined;
   let i = 0;
   const value = (flag: string): string => {
     const v = argv[++i];
@@ -88,10 +211,39 @@ function parseRun(argv: readonly string[]): RunArgs | 'help' {
         return 'help';
       case '--root': {
         const mode = take();
-        if (mode !== 'tmpfs') throw new UsageError(`--root ${mode}: only 'tmpfs' is available until images land (readonly and overlay need an image)`);
-        root = mode;
+        if (!Object.values(RootMode).includes(mode as RootMode)) throw new UsageError(`--root ${mode}: expected readonly, overlay or tmpfs`);
+        root = mode as RootMode;
         break;
       }
+      case '--read-only':
+        root = RootMode.readonly;
+        break;
+      case '--tmpfs':
+        mounts.push(parseTmpfsFlag(take()));
+        break;
+      case '-v':
+      case '--volume':
+        mounts.push(parseVolumeFlag(take(), cwd));
+        break;
+      case '--mount':
+        mounts.push(parseMountFlag(take(), cwd));
+        break;
+      case '--no-dev':
+        flags.dev = false;
+        break;
+      case '--rm':
+      case '--diff':
+      case '--apply':
+      case '--insecure':
+        flags[flag.slice(2) as 'rm' | 'diff' | 'apply' | 'insecure'] = true;
+        break;
+      case '-q':
+      case '--quiet':
+        flags.quiet = true;
+        break;
+      case '--name':
+        name = take();
+        break;
       case '-e':
       case '--env': {
         const kv = take();
@@ -107,6 +259,7 @@ function parseRun(argv: readonly string[]): RunArgs | 'help' {
       case '--timeout':
         options = { ...options, timeoutMs: positive(flag, take()) };
         break;
+      case '--memory':
       case '--memory-limit':
         options = { ...options, memoryLimitBytes: bytes(flag, take()) };
         break;
@@ -126,11 +279,14 @@ function parseRun(argv: readonly string[]): RunArgs | 'help' {
         throw new UsageError(`unknown option '${arg}' (see 'strata run --help')`);
     }
   }
-  const module = argv[i];
-  if (module === undefined) throw new UsageError('missing MODULE.wasm (see \'strata run --help\')');
+  const target = argv[i];
+  if (target === undefined) throw new UsageError("missing IMAGE or MODULE.wasm (see 'strata run --help')");
+  if (flags.apply && !mounts.some((m) => m.type === 'overlay')) throw new UsageError('--apply needs an overlay mount (-v SRC:DST:overlay)');
+  if (flags.diff && !mounts.some((m) => m.type === 'overlay')) throw new UsageError('--diff needs an overlay mount (-v SRC:DST:overlay); see also strata diff');
   let guestArgs = argv.slice(i + 1);
-  if (guestArgs[0] === '--') guestArgs = guestArgs.slice(1);
-  return { module, guestArgs, options: { ...options, env }, root, tmpfs };
+  const explicitCommand = guestArgs[0] === '--';
+  if (explicitCommand) guestArgs = guestArgs.slice(1);
+  return { target, guestArgs, options: { ...options, env }, root, tmpfs, mounts, name, explicitCommand, ...flags };
 }
 
 /** Blocking reads of the host's stdin, as a terminal or pipe would give them. */

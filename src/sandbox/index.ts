@@ -1,4 +1,12 @@
 export { Sandbox, GuestError, RootMode, defaultMaxOutputBytes } from './sandbox.js';
-export type { RunOptions, RunResult, SandboxOptions } from './sandbox.js';
+export type { RunOptions, RunResult, SandboxOptions, SandboxChange } from './sandbox.js';
 export { compileGuest, GuestModule, defaultMemoryLimitBytes } from './guest-module.js';
 export type { CompileOptions } from './guest-module.js';
+export { openImage, imageFromRecord, imageProcess } from './image.js';
+export type { Image, ImageProcess, OpenImageOptions } from './image.js';
+export { checkMount, mountTypes, defaultTmpfsMount } from './mounts.js';
+export type { MountSpec, TmpfsMount, BindMount, OverlayMount, VolumeMount, IdentityMount } from './mounts.js';
+export { readonlyScratch } from './root.js';
+export { KeptSandboxes } from './kept.js';
+export type { KeptRecord } from './kept.js';
+export { identityView, maxIdentityBytes } from './identity.js';

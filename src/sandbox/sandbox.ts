@@ -1,19 +1,50 @@
 import vm from 'node:vm';
+import { createHash } from 'node:crypto';
 import { ErrorCode, StrataError } from '../errors.js';
-import { FsError, Namespace, Tmpfs, type DirNode, type TmpfsLimits } from '../vfs/index.js';
+import { defaultStoreRoot, type ImageStore } from '../oci/index.js';
+import { FsError, Namespace, type DirNode, type OverlayChange, type TmpfsLimits } from '../vfs/index.js';
 import { GuestDeadline, WasiHost, type StreamSink, type StreamSource } from '../wasi/index.js';
+import { applyChanges } from './apply-back.js';
 import { compileGuest, GuestModule } from './guest-module.js';
+import { resolvePreopens, type PreopenOption } from './preopens.js';
+import { openImage, type Image, type OpenImageOptions } from './image.js';
+import { overlayChanges, type MountSpec } from './mounts.js';
+import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
+import { SandboxFs } from './sandbox-fs.js';
 
-/** Root modes. Only `tmpfs` exists until the image issue lands `readonly` and `overlay`. */
-export const RootMode = { tmpfs: 'tmpfs' } as const;
-export type RootMode = (typeof RootMode)[keyof typeof RootMode];
+export { RootMode } from './root.js';
 
 /** Options of {@link Sandbox.create}. */
 export interface SandboxOptions {
-  /** The root's mode. Default `tmpfs`: a private, empty in-memory root. */
+  /**
+   * The image the root is built over: a reference (`oci:DIR:TAG`,
+   * `HOST/REPO:TAG`, …), pulled first when it is not in the store, or an
+   * {@link Image} already opened. Default: none, an empty root.
+   */
+  readonly image?: string | Image;
+  /**
+   * The root's mode. Default `overlay` over an image (a copy-on-write upper),
+   * `tmpfs` without one (a private, empty in-memory root). `readonly` needs
+   * an image, and adds tmpfs at `/tmp` and `/run` unless `mounts` has a
+   * tmpfs of its own; `tmpfs` over an image copies the image in.
+   */
   readonly root?: RootMode;
-  /** Quotas of the tmpfs root. Default 1 GiB and 1 Mi inodes. */
+  /** Quotas of the tmpfs root, or of the overlay's in-memory upper. Default 1 GiB and 1 Mi inodes. */
   readonly tmpfs?: Partial<TmpfsLimits>;
+  /** Keep the overlay's upper in this host directory instead of memory; it survives the sandbox. */
+  readonly upper?: { readonly dir: string };
+  /** Mounts, at any path; missing mount points are made without writing the root. */
+  readonly mounts?: readonly MountSpec[];
+  /** Mount the minimal `/dev` (null, zero, full, random, urandom, stdin, stdout, stderr). Default true. */
+  readonly dev?: boolean;
+  /** The image store, for the image and for volumes. Default: `ImageStore.open()`. */
+  readonly store?: ImageStore;
+  /** Pulling a missing image: `missing` (default) or `never`; plus the pull's options. */
+  readonly pull?: OpenImageOptions['pull'];
+  readonly insecure?: boolean;
+  readonly onPullEvent?: OpenImageOptions['onEvent'];
+  /** Resolves relative host paths (mount sources, `oci:` references). Default `process.cwd()`. */
+  readonly cwd?: string;
 }
 
 /** Options of {@link Sandbox.run}. */
@@ -45,6 +76,12 @@ export interface RunOptions {
   readonly memoryLimitBytes?: number;
   /** Receives one line per WASI call, strace style. */
   readonly trace?: (line: string) => void;
+  /**
+   * The directories preopened for the guest, in order from fd 3: each a
+   * sandbox directory and the name the guest sees. Default
+   * `[{ dir: '/', as: '/' }]`, the root as `/`; `[]` preopens nothing.
+   */
+  readonly preopens?: readonly PreopenOption[];
 }
 
 /** What a finished process left. */
@@ -90,33 +127,134 @@ export const defaultMaxOutputBytes = 64 * 1024 * 1024;
  */
 export class Sandbox {
   readonly namespace: Namespace;
-  readonly #tmpfs: Tmpfs;
+  /** Files in and out, shaped like `node:fs/promises`. */
+  readonly fs: SandboxFs;
+  /** The image the root is built over, if any. */
+  readonly image: Image | undefined;
+  readonly #root: SandboxRoot;
 
-  private constructor(tmpfs: Tmpfs) {
-    this.#tmpfs = tmpfs;
-    this.namespace = new Namespace(tmpfs.root);
+  private constructor(root: SandboxRoot, image: Image | undefined) {
+    this.#root = root;
+    this.image = image;
+    this.namespace = root.namespace;
+    this.fs = new SandboxFs(root.namespace);
   }
 
   /**
-   * Make a sandbox.
-   * Errors: ERR_INVALID_OPTION (unknown root mode or bad quota).
+   * Make a sandbox: a root over an image (or an empty one) and its mounts.
+   * Over an image already opened in this process it costs O(1) in the
+   * image's size (an `overlay` or `readonly` root walks and copies nothing).
+   *
+   * Errors: ERR_INVALID_OPTION (an unknown root mode, a mode that needs an
+   * image, a bad quota or mount); the errors of pulling and opening the
+   * image (ERR_BAD_REFERENCE, ERR_IMAGE_NOT_FOUND, ERR_REGISTRY_*,
+   * ERR_LAYER_*…); ERR_BAD_PATH (a mount point under a file, a missing host
+   * source); FsError ENOSPC (a `tmpfs` root seeded past its quota).
    */
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
-    const root = options.root ?? RootMode.tmpfs;
-    if (root !== RootMode.tmpfs) {
-      throw new StrataError(ErrorCode.invalidOption, `root mode '${String(root)}' is not available yet: only 'tmpfs' (readonly and overlay need an image)`);
-    }
     for (const [key, value] of Object.entries(options.tmpfs ?? {})) {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
         throw new StrataError(ErrorCode.invalidOption, `tmpfs.${key} must be a positive integer, got ${String(value)}`);
       }
     }
-    return new Sandbox(new Tmpfs({ dev: 1n, ...(options.tmpfs === undefined ? {} : { limits: options.tmpfs }) }));
+    const mode = options.root ?? (options.image === undefined ? RootMode.tmpfs : RootMode.overlay);
+    if (!Object.values(RootMode).includes(mode)) {
+      throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
+    }
+    const cwd = options.cwd ?? process.cwd();
+    let image: Image | undefined;
+    if (typeof options.image === 'string') {
+      image = await openImage(options.image, {
+        cwd,
+        ...(options.store !== undefined && { store: options.store }),
+        ...(options.pull !== undefined && { pull: options.pull }),
+        ...(options.insecure !== undefined && { insecure: options.insecure }),
+        ...(options.onPullEvent !== undefined && { onEvent: options.onPullEvent }),
+      });
+    } else {
+      image = options.image;
+    }
+    const root = buildRoot({
+      mode,
+      ...(image !== undefined && { image }),
+      ...(options.tmpfs !== undefined && { limits: options.tmpfs }),
+      ...(options.upper !== undefined && { upperDir: options.upper.dir }),
+      mounts: options.mounts ?? [],
+      dev: options.dev ?? true,
+      cwd,
+      storeRoot: options.store?.root ?? defaultStoreRoot(),
+    });
+    return new Sandbox(root, image);
   }
 
-  /** Bytes and inodes used in the root. */
+  /** The root's mode. */
+  get rootMode(): RootMode {
+    return this.#root.mode;
+  }
+
+  /** Bytes and inodes written: the tmpfs root's, or the overlay upper's (in memory). */
   get usage(): { bytes: number; inodes: number } {
-    return this.#tmpfs.usage;
+    return usage(this.#root);
+  }
+
+  /**
+   * What changed in the root since the image, like `docker diff`: added,
+   * changed and deleted paths, straight from the overlay's upper. With
+   * `contents`, each added or changed regular file carries its bytes.
+   * Errors: ERR_INVALID_OPTION (the root is not an overlay).
+   */
+  diff(options: { contents?: boolean } = {}): SandboxChange[] {
+    const overlay = this.#root.overlay;
+    if (overlay === undefined) throw new StrataError(ErrorCode.invalidOption, `diff needs an overlay root; this sandbox's root is '${this.#root.mode}'`);
+    return overlay.changes().map((c) => describeChange(c, options.contents === true));
+  }
+
+  /**
+   * The changes the guest made in an overlay mount (`type: 'overlay'`),
+   * for review; the host directory is untouched.
+   * Errors: ERR_INVALID_OPTION (no mount at `target`, or not an overlay mount).
+   */
+  mountChanges(target: string, options: { contents?: boolean } = {}): SandboxChange[] {
+    return overlayChanges(this.#mount(target)).map((c) => describeChange(c, options.contents === true));
+  }
+
+  /**
+   * Write an overlay mount's changes back to its host directory (all of
+   * them, or only `paths`). Every conflict is checked before anything is
+   * written; each file is written atomically; nothing follows a symlink out.
+   * Errors: ERR_INVALID_OPTION (not an overlay mount), ERR_APPLY_CONFLICT
+   * (a host file changed since the guest saw it; names the path).
+   */
+  applyMount(target: string, options: { paths?: readonly string[] } = {}): { applied: string[] } {
+    const mount = this.#mount(target);
+    return applyChanges(overlayChanges(mount), mount.hostPath!, options);
+  }
+
+  /**
+   * Run a command from the sandbox's own files, as `docker run IMAGE [CMD]`
+   * does: `command` replaces the image's `Cmd` and follows its
+   * `Entrypoint`; the program is found through `PATH` when it has no `/`.
+   * A wasm artifact image with neither runs its module. The image's `Env`
+   * and `WorkingDir` apply, under `env` and `workdir`.
+   *
+   * Errors: ERR_INVALID_OPTION (nothing to run), ERR_BAD_PATH (the program
+   * is missing or not a file), the errors of {@link compileGuest} and
+   * {@link run}.
+   */
+  async exec(command?: readonly string[], options: Omit<RunOptions, 'args' | 'argv0'> = {}): Promise<RunResult> {
+    const process = this.image?.process;
+    let argv = [...(process?.entrypoint ?? []), ...(command ?? process?.cmd ?? [])];
+    if (argv.length === 0 && this.image !== undefined && this.image.wasmFiles.length === 1) argv = [this.image.wasmFiles[0]!];
+    if (argv.length === 0) throw new StrataError(ErrorCode.invalidOption, 'nothing to run: give a command (the image has no Entrypoint or Cmd)');
+    const env: Record<string, string> = {};
+    for (const pair of process?.env ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    Object.assign(env, options.env);
+    const workdir = options.workdir ?? process?.workdir ?? '/';
+    const guest = await this.#program(argv[0]!, env['PATH'], workdir, options.memoryLimitBytes);
+    return this.runSync(guest, { ...options, env, workdir, argv0: argv[0]!, args: argv.slice(1) });
   }
 
   /** Write a file in the sandbox, replacing it. Errors: FsError (ENOENT for a missing parent, ENOSPC…). */
@@ -192,7 +330,7 @@ export class Sandbox {
       namespace: this.namespace,
       args: [options.argv0 ?? guest.name, ...(options.args ?? [])],
       env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      preopens: [{ path: '/', dir: this.namespace.root }],
+      preopens: resolvePreopens(this.namespace, options.preopens),
       stdin: toSource(options.stdin),
       stdout,
       stderr,
@@ -211,6 +349,35 @@ export class Sandbox {
     return { exitCode, ...output(), durationMs: performance.now() - started };
   }
 
+  #mount(target: string) {
+    const mount = this.#root.mounts.get(target.replace(/\/+$/, '') || '/');
+    if (mount === undefined) throw new StrataError(ErrorCode.invalidOption, `no mount at '${target}'`);
+    return mount;
+  }
+
+  /** The compiled module of a program in the sandbox, found as execvp finds it. */
+  async #program(name: string, path: string | undefined, workdir: string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
+    const candidates = name.includes('/') ? [name.startsWith('/') ? name : `${workdir}/${name}`] : (path ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((d) => d.startsWith('/')).map((d) => `${d}/${name}`);
+    for (const candidate of candidates) {
+      let node;
+      try {
+        node = this.namespace.resolve(this.namespace.root, candidate, true, 'execve');
+      } catch (error) {
+        if (error instanceof FsError && candidates.length > 1) continue;
+        if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `program '${name}': ${error.errno}`, { cause: error });
+        throw error;
+      }
+      if (node.type !== 'file') {
+        if (candidates.length > 1) continue;
+        throw new StrataError(ErrorCode.badPath, `program '${name}' is not a regular file`);
+      }
+      const bytes = new Uint8Array(node.size);
+      node.read(bytes, 0, bytes.length, 0);
+      return compiledFromSandbox(bytes, name.split('/').pop() ?? name, memoryLimitBytes);
+    }
+    throw new StrataError(ErrorCode.badPath, `program '${name}' not found in PATH (${path ?? 'unset'})`);
+  }
+
   #checkWorkdir(workdir: string): void {
     let node;
     try {
@@ -221,6 +388,43 @@ export class Sandbox {
     }
     if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
   }
+}
+
+/** One change in a sandbox's root or overlay mount, like a line of `docker diff`. */
+export interface SandboxChange {
+  readonly path: string;
+  readonly kind: 'added' | 'changed' | 'deleted';
+  readonly type: 'directory' | 'file' | 'symlink' | 'character-device';
+  /** The file's bytes now (added or changed regular files, when asked for). */
+  readonly contents?: Uint8Array;
+  /** A symlink's target now. */
+  readonly target?: string;
+}
+
+function describeChange(change: OverlayChange, contents: boolean): SandboxChange {
+  const node = change.node;
+  const base = { path: change.path, kind: change.kind, type: change.type } as const;
+  if (node?.type === 'symlink') return { ...base, target: node.target };
+  if (contents && node?.type === 'file') {
+    const bytes = new Uint8Array(node.size);
+    node.read(bytes, 0, bytes.length, 0);
+    return { ...base, contents: bytes };
+  }
+  return base;
+}
+
+// Modules read from sandboxes, compiled once per content digest and memory limit.
+const compiled = new Map<string, Promise<GuestModule>>();
+
+function compiledFromSandbox(bytes: Uint8Array, name: string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}:${name}`;
+  let module = compiled.get(key);
+  if (module === undefined) {
+    module = compileGuest(bytes, memoryLimitBytes === undefined ? {} : { memoryLimitBytes });
+    compiled.set(key, module);
+    module.catch(() => compiled.delete(key));
+  }
+  return module;
 }
 
 // One context reused by every timed run: the timeout is enforced by V8's

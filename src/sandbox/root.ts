@@ -1,0 +1,198 @@
+import { ErrorCode, StrataError } from '../errors.js';
+import { firstEntryCookie, FsError, HostDir, mountDev, Namespace, Overlay, Tmpfs, type DirNode, type FileSystem, type Node, type TmpfsLimits, type TmpfsUsage } from '../vfs/index.js';
+import type { Image } from './image.js';
+import { buildMount, type BuiltMount, type MountSpec } from './mounts.js';
+
+/** Root modes of a sandbox. */
+export const RootMode = {
+  /** Every mutation fails with EROFS; tmpfs at `/tmp` and `/run` unless the caller mounts its own tmpfs. */
+  readonly: 'readonly',
+  /** A copy-on-write upper over the image (the default over an image). */
+  overlay: 'overlay',
+  /** A private in-memory root: empty, or seeded from the image (the default without one). */
+  tmpfs: 'tmpfs',
+} as const;
+export type RootMode = (typeof RootMode)[keyof typeof RootMode];
+
+/** Where the scratch tmpfs of a read-only root go, unless the caller mounts its own tmpfs. */
+export const readonlyScratch = ['/tmp', '/run'] as const;
+
+/** What {@link buildRoot} needs. */
+export interface RootOptions {
+  readonly mode: RootMode;
+  readonly image?: Image;
+  /** Quotas of the tmpfs root or of the overlay's in-memory upper. */
+  readonly limits?: Partial<TmpfsLimits>;
+  /** The overlay's upper in a host directory, kept after the sandbox. */
+  readonly upperDir?: string;
+  readonly mounts: readonly MountSpec[];
+  /** Mount the minimal `/dev`. */
+  readonly dev: boolean;
+  readonly cwd: string;
+  readonly storeRoot: string;
+}
+
+/** A built root: the namespace and what backs it. */
+export interface SandboxRoot {
+  readonly mode: RootMode;
+  readonly namespace: Namespace;
+  /** The filesystem whose quotas {@link usage} reports: the tmpfs root, or the overlay's upper. */
+  readonly overlay?: Overlay;
+  readonly tmpfs?: Tmpfs;
+  /** Mounts by target, in mount order. */
+  readonly mounts: ReadonlyMap<string, BuiltMount>;
+}
+
+/**
+ * Build a sandbox's root and mount table.
+ *
+ * Over an image: `readonly` is the image's shared view itself; `overlay`
+ * puts a fresh upper over it (O(1): nothing of the image is walked or
+ * copied); `tmpfs` copies the image into a private tmpfs (O(files), and
+ * charged to its quotas). Mount points that do not exist are made as
+ * synthetic mount points by the namespace, so a read-only or overlay root
+ * is never written to make them.
+ *
+ * Errors: ERR_INVALID_OPTION (a mode that needs an image, a bad mount,
+ * two mounts at one target); ERR_BAD_PATH (a mount point under a file, or
+ * a host source that is missing); FsError ENOSPC (seeding past the quota).
+ */
+export function buildRoot(options: RootOptions): SandboxRoot {
+  const { mode, image } = options;
+  let nextDev = 10n;
+  const dev = () => nextDev++;
+  let root: DirNode;
+  let tmpfs: Tmpfs | undefined;
+  let overlay: Overlay | undefined;
+  if (mode !== RootMode.tmpfs && image === undefined) {
+    throw new StrataError(ErrorCode.invalidOption, `root mode '${mode}' needs an image (without one the root is 'tmpfs')`);
+  }
+  if (options.upperDir !== undefined && mode !== RootMode.overlay) {
+    throw new StrataError(ErrorCode.invalidOption, `an upper directory needs root mode 'overlay', not '${mode}'`);
+  }
+  const hostRoot = options.mounts.find((m) => normalize(m.target) === '/');
+  if (hostRoot !== undefined) {
+    // A bind at `/` replaces the root: a trusted process given a host tree.
+    if (hostRoot.type !== 'bind' || image !== undefined || mode !== RootMode.tmpfs) {
+      throw new StrataError(ErrorCode.invalidOption, 'only a bind mount can be mounted at /, and only in a sandbox without an image');
+    }
+    root = buildMount(hostRoot, dev(), options).root;
+  } else switch (mode) {
+    case RootMode.readonly:
+      root = image!.view.root;
+      break;
+    case RootMode.overlay: {
+      const upper = options.upperDir === undefined ? undefined : new HostDir({ path: options.upperDir, readonly: false, dev: dev() }).root;
+      overlay = new Overlay({ lower: image!.view.root, dev: 1n, ...(upper !== undefined && { upper }), ...(options.limits !== undefined && { limits: options.limits }) });
+      root = overlay.root;
+      break;
+    }
+    case RootMode.tmpfs:
+      tmpfs = new Tmpfs({ dev: 1n, ...(options.limits !== undefined && { limits: options.limits }) });
+      if (image !== undefined) copyTree(image.view.root, tmpfs.root);
+      root = tmpfs.root;
+      break;
+    default:
+      throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
+  }
+  const namespace = new Namespace(root);
+  const mounts = new Map<string, BuiltMount>();
+  const specs = options.mounts.filter((m) => m !== hostRoot);
+  if (mode === RootMode.readonly && !specs.some((m) => m.type === 'tmpfs')) {
+    for (const target of readonlyScratch) specs.push({ type: 'tmpfs', target });
+  }
+  // Parents before children, so /a is mounted before /a/b.
+  specs.sort((a, b) => depth(a.target) - depth(b.target));
+  for (const spec of specs) {
+    const target = normalize(spec.target);
+    if (mounts.has(target)) throw new StrataError(ErrorCode.invalidOption, `two mounts at '${target}'`);
+    const built = buildMount({ ...spec, target }, dev(), options);
+    try {
+      mountAnywhere(namespace, target, built.root);
+    } catch (error) {
+      if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `cannot mount ${spec.type} at '${target}': ${error.errno}`, { cause: error });
+      throw error;
+    }
+    mounts.set(target, built);
+  }
+  if (options.dev) mountDev(namespace, dev());
+  return { mode, namespace, mounts, ...(overlay !== undefined && { overlay }), ...(tmpfs !== undefined && { tmpfs }) };
+}
+
+/** Bytes and inodes used by what the sandbox writes: its tmpfs root, or its overlay's upper. */
+export function usage(root: SandboxRoot): TmpfsUsage {
+  const fs: FileSystem | undefined = root.tmpfs ?? root.overlay?.upperRoot.fs;
+  if (fs instanceof Tmpfs) return fs.usage;
+  return { bytes: 0, inodes: 0 };
+}
+
+/** Mount over the directory at `target`, or, when its last name is missing, as a synthetic mount point. */
+function mountAnywhere(namespace: Namespace, target: string, root: DirNode): void {
+  let exists = true;
+  try {
+    namespace.resolve(namespace.root, target, true, 'mount');
+  } catch (error) {
+    if (!(error instanceof FsError) || error.errno !== 'ENOENT') throw error;
+    exists = false;
+  }
+  if (exists) {
+    namespace.mount(target, root);
+    return;
+  }
+  const slash = target.lastIndexOf('/');
+  namespace.mountAt(target.slice(0, slash) || '/', target.slice(slash + 1), root);
+}
+
+function depth(path: string): number {
+  return normalize(path).split('/').length;
+}
+
+function normalize(path: string): string {
+  const clean = path.replace(/\/+/g, '/').replace(/\/$/, '');
+  return clean === '' ? '/' : clean;
+}
+
+/**
+ * Copy a tree into a directory of another filesystem: contents, modes,
+ * times and symlinks, with hard links kept as links. Used to seed a tmpfs
+ * root from an image.
+ */
+export function copyTree(from: DirNode, to: DirNode): void {
+  const linked = new Map<bigint, Node>();
+  const walk = (src: DirNode, dst: DirNode) => {
+    const names: string[] = [];
+    src.readdir(firstEntryCookie, (entry) => {
+      names.push(entry.name);
+      return true;
+    });
+    for (const name of names) {
+      const node = src.lookup(name);
+      if (node === undefined) continue;
+      const stat = node.stat();
+      if (node.type === 'directory') {
+        const dir = dst.mkdir(name, stat.mode);
+        walk(node, dir);
+        dir.setTimes(stat.atimeNs, stat.mtimeNs);
+      } else if (node.type === 'symlink') {
+        dst.symlink(name, node.target).setTimes(stat.atimeNs, stat.mtimeNs);
+      } else if (node.type === 'file') {
+        const seen = stat.nlink > 1 ? linked.get(node.ino) : undefined;
+        if (seen !== undefined) {
+          dst.link(name, seen);
+          continue;
+        }
+        const file = dst.createFile(name, stat.mode);
+        const buffer = new Uint8Array(Math.min(node.size, 1 << 20));
+        for (let at = 0; at < node.size; ) {
+          const n = node.read(buffer, 0, buffer.length, at);
+          if (n === 0) break;
+          file.write(buffer, 0, n, at);
+          at += n;
+        }
+        file.setTimes(stat.atimeNs, stat.mtimeNs);
+        if (stat.nlink > 1) linked.set(node.ino, file);
+      }
+    }
+  };
+  walk(from, to);
+}
