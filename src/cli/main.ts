@@ -18,7 +18,12 @@ export const CliExit = {
 const mainHelp = `strata: run untrusted programs in sandboxes with their own filesystem root
 
 Usage:
+  strata run [OPTIONS] IMAGE [--] [COMMAND [ARGS...]]
   strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
+  strata ps [--json]
+  strata diff SANDBOX
+  strata cp SANDBOX:PATH HOSTPATH | HOSTPATH SANDBOX:PATH
+  strata rm SANDBOX...
   strata pull [OPTIONS] REF
   strata images [--json]
   strata inspect REF
@@ -28,7 +33,11 @@ Usage:
   strata --version
 
 Commands:
-  run       run a WASI preview1 command module in a fresh sandbox
+  run       run a WASI preview1 command from an image or a module file in a fresh sandbox
+  ps        list the sandboxes kept after 'strata run IMAGE'
+  diff      print what a kept sandbox changed in its root
+  cp        copy files into or out of a kept sandbox
+  rm        remove kept sandboxes
   pull      fetch an image (registry, oci:DIR, docker-archive:FILE) into the store
   images    list pulled images
   inspect   print a pulled image's manifest digest, platform, config and layers as JSON
@@ -45,6 +54,22 @@ const commands: Readonly<Record<string, () => Promise<Command>>> = {
   run: async () => {
     const m = await import('./run.js');
     return { help: m.runHelp, run: m.run };
+  },
+  ps: async () => {
+    const m = await import('./sandboxes.js');
+    return { help: m.psHelp, run: m.psCommand };
+  },
+  diff: async () => {
+    const m = await import('./sandboxes.js');
+    return { help: m.diffHelp, run: m.diffCommand };
+  },
+  cp: async () => {
+    const m = await import('./sandboxes.js');
+    return { help: m.cpHelp, run: m.cpCommand };
+  },
+  rm: async () => {
+    const m = await import('./sandboxes.js');
+    return { help: m.rmHelp, run: m.rmCommand };
   },
   pull: async () => {
     const m = await import('./pull.js');
