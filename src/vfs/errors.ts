@@ -20,6 +20,7 @@ export const Errno = {
   ENOTDIR: 'ENOTDIR',
   ENOTEMPTY: 'ENOTEMPTY',
   ENOTSUP: 'ENOTSUP',
+  ENXIO: 'ENXIO',
   EPERM: 'EPERM',
   EROFS: 'EROFS',
   ESPIPE: 'ESPIPE',

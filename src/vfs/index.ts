@@ -1,5 +1,8 @@
 export { Errno, FsError, fsError } from './errors.js';
-export { FileType, firstEntryCookie } from './node.js';
+export { DeviceKind, FileType, firstEntryCookie } from './node.js';
+export type { DeviceNode } from './node.js';
+export { DevFs, devNames, mountDev } from './dev.js';
+export type { DevFsOptions } from './dev.js';
 export type { DirEntry, DirNode, FileNode, FileSystem, Node, Stat, SymlinkNode, TimeChange } from './node.js';
 export { Namespace, maxNameBytes, maxPathBytes, maxSymlinks } from './namespace.js';
 export type { OpenOptions, Opened } from './namespace.js';

@@ -8,6 +8,12 @@ export const maxPathBytes = 4096;
 /** Longest single component, in bytes (NAME_MAX). */
 export const maxNameBytes = 255;
 
+/**
+ * Readdir cookies from here on list the names {@link Namespace.mountAt}
+ * added, after the directory's own entries (whose cookies stay below).
+ */
+const attachedCookieBase = 2 ** 52;
+
 /** Options of {@link Namespace.open}. */
 export interface OpenOptions {
   /** Follow a symlink in the last component. */
@@ -66,6 +72,11 @@ export class Namespace {
   /** filesystem → the directory mounted for it (the first, if mounted twice) */
   readonly #mountedRoots = new Map<FileSystem, DirNode>();
 
+  /** directory → names that exist only as mount points ({@link mountAt}) → the root mounted there */
+  readonly #attached = new Map<DirNode, Map<string, DirNode>>();
+  /** root mounted by {@link mountAt} → the directory holding its name */
+  readonly #attachedTo = new Map<DirNode, DirNode>();
+
   constructor(root: DirNode) {
     this.root = root;
   }
@@ -77,10 +88,31 @@ export class Namespace {
   mount(path: string, fsRoot: DirNode): void {
     const at = this.resolve(this.root, path, true, 'mount');
     if (at.type !== 'directory') throw fsError('ENOTDIR', 'mount', path);
-    if (this.#coveredBy.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
+    if (this.#coveredBy.has(at) || this.#attachedTo.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
     this.#mounts.set(at, fsRoot);
     this.#coveredBy.set(fsRoot, at);
     if (!this.#mountedRoots.has(fsRoot.fs)) this.#mountedRoots.set(fsRoot.fs, fsRoot);
+  }
+
+  /**
+   * Mount `fsRoot` as `name` in the directory at `parentPath`, which has no
+   * such entry. The directory's filesystem is not touched: the name exists
+   * in this namespace only, as a mount point, so this works over a
+   * read-only root and leaves an overlay's changes and a tmpfs's quota
+   * alone (`mountDev` uses it for `/dev`). The name lists after the
+   * directory's own entries; rmdir and rename of it give EBUSY.
+   * Errors: path errors, ENOTDIR, EINVAL (not a single name), EEXIST.
+   */
+  mountAt(parentPath: string, name: string, fsRoot: DirNode): void {
+    const parent = this.resolve(this.root, parentPath, true, 'mount');
+    if (parent.type !== 'directory') throw fsError('ENOTDIR', 'mount', parentPath);
+    if (name === '' || name === '.' || name === '..' || name.includes('/')) throw fsError('EINVAL', 'mount', name);
+    checkName(name, 'mount', name);
+    if (this.#lookup(parent, name) !== undefined) throw fsError('EEXIST', 'mount', `${parentPath}/${name}`);
+    let names = this.#attached.get(parent);
+    if (names === undefined) this.#attached.set(parent, (names = new Map()));
+    names.set(name, fsRoot);
+    this.#attachedTo.set(fsRoot, parent);
   }
 
   /** The directory `..` names from `dir`: clamped at the root, across mounts. */
@@ -89,7 +121,7 @@ export class Namespace {
     for (;;) {
       if (d === this.root) return d;
       const covered = this.#coveredBy.get(d);
-      if (covered === undefined) return d.parent ?? d;
+      if (covered === undefined) return d.parent ?? this.#attachedTo.get(d) ?? d;
       d = covered;
     }
   }
@@ -264,6 +296,7 @@ export class Namespace {
     // rmdir("/") is EBUSY; rmdir(".") is EINVAL everywhere, the root included.
     if (name === '.') throw fsError(/^\/+$/.test(path) ? 'EBUSY' : 'EINVAL', 'rmdir', path);
     if (name === '..') throw fsError('ENOTEMPTY', 'rmdir', path);
+    if (this.#attached.get(dir)?.has(name) === true) throw fsError('EBUSY', 'rmdir', path);
     const child = dir.lookup(name);
     if (child !== undefined && this.#mounts.has(child)) throw fsError('EBUSY', 'rmdir', path);
     dir.rmdir(name);
@@ -293,6 +326,9 @@ export class Namespace {
     const to = this.resolveParent(newStart, newPath, 'rename');
     if (from.name === '.' || from.name === '..' || to.name === '.' || to.name === '..') {
       throw fsError(from.name === '..' || to.name === '..' ? 'EBUSY' : 'EINVAL', 'rename', oldPath);
+    }
+    if (this.#attached.get(from.dir)?.has(from.name) === true || this.#attached.get(to.dir)?.has(to.name) === true) {
+      throw fsError('EBUSY', 'rename', oldPath);
     }
     const node = from.dir.lookup(from.name);
     if (node === undefined) throw fsError('ENOENT', 'rename', oldPath);
@@ -348,6 +384,11 @@ export class Namespace {
       const parent = this.parentOf(dir);
       if (!take({ name: '..', ino: parent.ino, type: 'directory', next: firstEntryCookie })) return;
     }
+    const attached = this.#attached.get(dir);
+    if (attached !== undefined) {
+      this.#readdirAttached(dir, cookie, attached, take);
+      return;
+    }
     if (this.#mounts.size === 0) {
       dir.readdir(cookie, take);
       return;
@@ -365,8 +406,29 @@ export class Namespace {
     return node;
   }
 
+  /** {@link readdir} of a directory with {@link mountAt} names: its own entries, then those. */
+  #readdirAttached(dir: DirNode, cookie: number, attached: ReadonlyMap<string, DirNode>, take: (entry: DirEntry) => boolean): void {
+    if (cookie < attachedCookieBase) {
+      let stopped = false;
+      dir.readdir(cookie, (entry) => {
+        if (attached.has(entry.name)) return true;
+        const node = this.#lookup(dir, entry.name);
+        stopped = !take(node === undefined ? entry : { ...entry, ino: node.ino, type: node.type });
+        return !stopped;
+      });
+      if (stopped) return;
+    }
+    let next = attachedCookieBase;
+    for (const [name, root] of attached) {
+      next++;
+      if (next <= cookie) continue;
+      const node = this.#mounts.get(root) ?? root;
+      if (!take({ name, ino: node.ino, type: 'directory', next })) return;
+    }
+  }
+
   #lookup(dir: DirNode, name: string): Node | undefined {
-    const child = dir.lookup(name);
+    const child = this.#attached.get(dir)?.get(name) ?? dir.lookup(name);
     if (child === undefined || this.#mounts.size === 0) return child;
     return this.#mounts.get(child) ?? child;
   }

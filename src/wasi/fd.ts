@@ -297,7 +297,12 @@ function statOf(d: Descriptor): Stat | 'stream' {
   return 'stream';
 }
 
-const fileTypeCode = { directory: Filetype.DIRECTORY, file: Filetype.REGULAR_FILE, symlink: Filetype.SYMBOLIC_LINK } as const;
+const fileTypeCode = {
+  directory: Filetype.DIRECTORY,
+  file: Filetype.REGULAR_FILE,
+  symlink: Filetype.SYMBOLIC_LINK,
+  'character-device': Filetype.CHARACTER_DEVICE,
+} as const;
 
 /** Write a witx `filestat` at `buf`. */
 export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | 'stream'): void {
