@@ -1,3 +1,5 @@
+import { fsError, maxPathBytes } from '../vfs/index.js';
+
 /**
  * Bounds-checked access to a guest's linear memory.
  *
@@ -101,6 +103,19 @@ export class GuestMemory {
     // concatenation are cons strings, and hashing them for a directory
     // lookup would flatten them again.
     return latin1Slice.call(u8, p, end);
+  }
+
+  /**
+   * Decode a path argument (a path, or a symlink's target). Its length is
+   * checked before a byte is decoded: a path of PATH_MAX bytes or more is
+   * ENAMETOOLONG from its length alone, so a guest cannot make the host
+   * build a huge string. Errors: EFAULT (outside memory), ENAMETOOLONG,
+   * EILSEQ.
+   */
+  path(ptr: number, len: number): string {
+    this.check(ptr, len);
+    if (len >>> 0 >= maxPathBytes) throw fsError('ENAMETOOLONG', 'path', `(${len >>> 0} bytes)`);
+    return this.string(ptr, len);
   }
 
   /** Copy bytes into guest memory at ptr (checked). */

@@ -16,7 +16,7 @@ import { timeChanges, writeFilestat } from './fd.js';
  */
 export function pathSyscalls(ctx: WasiContext) {
   const ns = ctx.namespace;
-  const str = (ptr: number, len: number) => ctx.memory.string(ptr, len);
+  const str = (ptr: number, len: number) => ctx.memory.path(ptr, len);
 
   return {
     /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, then mkdir's. */

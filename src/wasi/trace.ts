@@ -74,8 +74,9 @@ export function formatCall(name: string, args: readonly unknown[], ctx: WasiCont
 
 function quoted(ctx: WasiContext, ptr: number, len: number): string {
   try {
-    const s = ctx.memory.string(ptr, len);
-    return JSON.stringify(s.length > 200 ? s.slice(0, 200) + '…' : s);
+    // Decode at most 200 bytes: a guest's length may be huge.
+    const s = ctx.memory.string(ptr, Math.min(len >>> 0, 200));
+    return JSON.stringify((len >>> 0) > 200 ? s + '…' : s);
   } catch {
     return `<bad string 0x${(ptr >>> 0).toString(16)}+${len >>> 0}>`;
   }
