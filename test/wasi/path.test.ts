@@ -8,6 +8,7 @@
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#path_open
  */
 import { describe, expect, it } from 'vitest';
+import type { DirNode } from '../../src/vfs/index.js';
 import { directoryInheritingRights, Filetype, FstFlags, Rights as R } from '../../src/wasi/abi.js';
 import {
   badFd,
@@ -105,21 +106,25 @@ const openCases: Case[] = [
   row({ fn: 'path_open', name: 'a relative symlink, followed', call: (f) => f.openAt('link'), errno: 'SUCCESS', effect: (f) => expect(f.read(f.u32(out))).toBe('hello world') }),
   row({
     fn: 'path_open',
-    name: 'an absolute symlink resolves against the root, from a subdirectory fd too',
-    setup: (f) => f.openDir('full'),
-    call: (f, dir) => f.openAt('../abs', { dir }),
+    name: 'an absolute symlink in the tree resolves against the process root, from a subdirectory fd too',
+    setup: (f) => (f.ns.symlink('/file.txt', f.ns.root, 'full/abs'), f.openDir('full')),
+    call: (f, dir) => f.openAt('abs', { dir }),
     errno: 'SUCCESS',
     effect: (f) => expect(f.read(f.u32(out))).toBe('hello world'),
   }),
-  row({ fn: 'path_open', name: "'..' at the root stays at the root", call: (f) => f.openAt('../../../file.txt'), errno: 'SUCCESS', effect: (f) => expect(f.read(f.u32(out))).toBe('hello world') }),
   row({
     fn: 'path_open',
-    name: "'..' from the root names the root",
-    call: (f) => f.openAt('..', { oflags: OFlags.DIRECTORY }),
+    name: "a symlink in the tree climbing above a subdirectory fd, container-style",
+    setup: (f) => (f.ns.symlink('../../../file.txt', f.ns.root, 'full/up'), f.openDir('full')),
+    call: (f, dir) => f.openAt('up', { dir }),
     errno: 'SUCCESS',
-    effect: (f) => expect(f.filestatOf(f.u32(out)).ino).toBe(f.ns.root.ino),
+    effect: (f) => expect(f.read(f.u32(out))).toBe('hello world'),
   }),
-  row({ fn: 'path_open', name: 'an absolute path from a subdirectory fd starts at the root', setup: (f) => f.openDir('dir'), call: (f, dir) => f.openAt('/full/a.txt', { dir }), errno: 'SUCCESS', effect: (f) => expect(f.read(f.u32(out))).toBe('A') }),
+  row({ fn: 'path_open', name: "'..' that stays beneath the fd", call: (f) => f.openAt('dir/../full/./a.txt'), errno: 'SUCCESS', effect: (f) => expect(f.read(f.u32(out))).toBe('A') }),
+  row({ fn: 'path_open', name: "'..' above the root fd", call: (f) => f.openAt('../../../file.txt'), errno: 'EPERM' }),
+  row({ fn: 'path_open', name: "'..' from the root fd", call: (f) => f.openAt('..', { oflags: OFlags.DIRECTORY }), errno: 'EPERM' }),
+  row({ fn: 'path_open', name: 'an absolute path from a subdirectory fd', setup: (f) => f.openDir('dir'), call: (f, dir) => f.openAt('/full/a.txt', { dir }), errno: 'EPERM' }),
+  row({ fn: 'path_open', name: 'CREAT with an absolute path: nothing is made', call: (f) => f.openAt('/new', { oflags: OFlags.CREAT }), errno: 'EPERM', effect: (f) => expect(f.node('new')).toBeUndefined() }),
   row({
     fn: 'path_open',
     name: 'in a jail, an absolute symlink resolves inside the jail',
@@ -129,7 +134,16 @@ const openCases: Case[] = [
     effect: (f) => expect(f.read(f.u32(out))).toBe('inside'),
   }),
   row({ fn: 'path_open', name: "in a jail, a symlink of '..'s stays inside", options: { jail: true }, call: (f) => f.openAt('up'), errno: 'SUCCESS', effect: (f) => expect(f.read(f.u32(out))).toBe('inside') }),
-  row({ fn: 'path_open', name: "in a jail, '../secret' is the jail's", options: { jail: true }, call: (f) => f.openAt('../secret'), errno: 'SUCCESS', effect: (f) => expect(f.read(f.u32(out))).toBe('inside') }),
+  row({ fn: 'path_open', name: "in a jail, '../secret' is refused", options: { jail: true }, call: (f) => f.openAt('../secret'), errno: 'EPERM' }),
+  row({
+    fn: 'path_open',
+    name: "in a jail, a symlink the guest made of '..'s stays inside",
+    options: { jail: true },
+    setup: (f) => f.w.path_symlink(...f.str('../../../../../secret'), rootFd, ...f.str('mine')),
+    call: (f) => f.openAt('mine'),
+    errno: 'SUCCESS',
+    effect: (f) => expect(f.read(f.u32(out))).toBe('inside'),
+  }),
   row({
     fn: 'path_open',
     name: 'a chain of 40 symlinks is followed',
@@ -242,9 +256,9 @@ const mkdirCases: Case[] = [
   row({ fn: 'path_create_directory', name: 'a new directory', call: (f) => mkdir(f, 'new'), errno: 'SUCCESS', effect: (f) => expect(f.node('new')?.type).toBe('directory') }),
   row({ fn: 'path_create_directory', name: 'with a trailing slash', call: (f) => mkdir(f, 'new/'), errno: 'SUCCESS', effect: (f) => expect(f.node('new')?.type).toBe('directory') }),
   row({ fn: 'path_create_directory', name: 'relative to a subdirectory fd', setup: (f) => f.openDir('full'), call: (f, dir) => mkdir(f, 'sub', dir), errno: 'SUCCESS', effect: (f) => expect(f.node('full/sub')?.type).toBe('directory') }),
-  row({ fn: 'path_create_directory', name: "'..' at the root stays at the root", call: (f) => mkdir(f, '../../new'), errno: 'SUCCESS', effect: (f) => expect(f.node('new')?.type).toBe('directory') }),
+  row({ fn: 'path_create_directory', name: "'..' above the fd: nothing is made", call: (f) => mkdir(f, '../../new'), errno: 'EPERM', effect: (f) => expect(f.node('new')).toBeUndefined() }),
   row({ fn: 'path_create_directory', name: 'through a symlink to a directory', call: (f) => mkdir(f, 'dirlink/sub'), errno: 'SUCCESS', effect: (f) => expect(f.node('dir/sub')?.type).toBe('directory') }),
-  ...['dir', 'file.txt', 'link', 'dangling', '.', '..', '/'].map((path) =>
+  ...['dir', 'file.txt', 'link', 'dangling', '.', 'dir/..'].map((path) =>
     row({ fn: 'path_create_directory', name: `'${path}' exists`, call: (f) => mkdir(f, path), errno: 'EEXIST' }),
   ),
   row({ fn: 'path_create_directory', name: 'under a missing directory', call: (f) => mkdir(f, 'nope/sub'), errno: 'ENOENT' }),
@@ -287,11 +301,11 @@ const statCases: Case[] = [
   }),
   row({ fn: 'path_filestat_get', name: 'a symlink, not followed: the link itself', call: (f) => stat(f, 'link', 0), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out)).toMatchObject({ ino: f.ino('link'), type: Filetype.SYMBOLIC_LINK, size: 8n }) }),
   row({ fn: 'path_filestat_get', name: 'a symlink, followed', call: (f) => stat(f, 'link'), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out)).toMatchObject({ ino: f.ino('file.txt'), type: Filetype.REGULAR_FILE }) }),
-  row({ fn: 'path_filestat_get', name: 'an absolute symlink, followed from a subdirectory', setup: (f) => f.openDir('full'), call: (f, dir) => stat(f, '../abs', follow, dir), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out).ino).toBe(f.ino('file.txt')) }),
+  row({ fn: 'path_filestat_get', name: 'an absolute symlink, followed from a subdirectory', setup: (f) => (f.ns.symlink('/file.txt', f.ns.root, 'full/abs'), f.openDir('full')), call: (f, dir) => stat(f, 'abs', follow, dir), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out).ino).toBe(f.ino('file.txt')) }),
   row({ fn: 'path_filestat_get', name: 'a dangling symlink, not followed', call: (f) => stat(f, 'dangling', 0), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out).type).toBe(Filetype.SYMBOLIC_LINK) }),
   row({ fn: 'path_filestat_get', name: 'a directory: nlink counts its subdirectories', call: (f) => stat(f, '.'), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out)).toMatchObject({ ino: f.ns.root.ino, type: Filetype.DIRECTORY, nlink: 4n }) }),
-  row({ fn: 'path_filestat_get', name: "'..' at the root is the root", call: (f) => stat(f, '../..'), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out).ino).toBe(f.ns.root.ino) }),
-  row({ fn: 'path_filestat_get', name: 'a jail’s root is its own root', options: { jail: true }, call: (f) => stat(f, '..'), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out).ino).toBe(f.ns.root.ino) }),
+  row({ fn: 'path_filestat_get', name: "'..' above the fd", call: (f) => stat(f, '../..'), errno: 'EPERM' }),
+  row({ fn: 'path_filestat_get', name: 'in a jail, a symlink of ..s names the jail’s root', options: { jail: true }, setup: (f) => f.ns.symlink('../../..', f.ns.root, 'top'), call: (f) => stat(f, 'top'), errno: 'SUCCESS', effect: (f) => expect(f.filestat(out).ino).toBe(f.ns.root.ino) }),
   row({ fn: 'path_filestat_get', name: 'a missing file', call: (f) => stat(f, 'nope'), errno: 'ENOENT' }),
   row({ fn: 'path_filestat_get', name: 'a dangling symlink, followed', call: (f) => stat(f, 'dangling'), errno: 'ENOENT' }),
   row({ fn: 'path_filestat_get', name: 'a symlink loop, followed', call: (f) => stat(f, 'loop1'), errno: 'ELOOP' }),
@@ -459,10 +473,11 @@ const rmdirCases: Case[] = [
     },
   }),
   row({ fn: 'path_remove_directory', name: 'a directory with a file in it', call: (f) => rmdir(f, 'full'), errno: 'ENOTEMPTY', effect: (f) => expect(f.node('full')?.type).toBe('directory') }),
-  row({ fn: 'path_remove_directory', name: "'..' from a subdirectory", setup: (f) => f.openDir('dir'), call: (f, dir) => rmdir(f, '..', dir), errno: 'ENOTEMPTY' }),
+  row({ fn: 'path_remove_directory', name: "'..' from a subdirectory", setup: (f) => f.openDir('dir'), call: (f, dir) => rmdir(f, '..', dir), errno: 'EPERM' }),
+  row({ fn: 'path_remove_directory', name: "'dir/..' (the fd itself, not empty)", call: (f) => rmdir(f, 'dir/..'), errno: 'ENOTEMPTY' }),
   // Linux: rmdir(".") is EINVAL in every directory, the root included; only rmdir("/") is EBUSY.
   row({ fn: 'path_remove_directory', name: "'.' of the root fd", call: (f) => rmdir(f, '.'), errno: 'EINVAL' }),
-  row({ fn: 'path_remove_directory', name: "'/' (the root itself)", call: (f) => rmdir(f, '/'), errno: 'EBUSY' }),
+  row({ fn: 'path_remove_directory', name: "'/' (an absolute path)", call: (f) => rmdir(f, '/'), errno: 'EPERM' }),
   row({ fn: 'path_remove_directory', name: "'.' of a subdirectory fd", setup: (f) => f.openDir('dir'), call: (f, dir) => rmdir(f, '.', dir), errno: 'EINVAL', effect: (f) => expect(f.node('dir')?.type).toBe('directory') }),
   row({ fn: 'path_remove_directory', name: "'dir/.'", call: (f) => rmdir(f, 'dir/.'), errno: 'EINVAL', effect: (f) => expect(f.node('dir')?.type).toBe('directory') }),
   row({ fn: 'path_remove_directory', name: 'a file', call: (f) => rmdir(f, 'file.txt'), errno: 'ENOTDIR' }),
@@ -542,7 +557,8 @@ const symlink = (f: Fixture, target: string | Uint8Array, path: string, dir = ro
 
 const symlinkCases: Case[] = [
   row({ fn: 'path_symlink', name: 'a relative target, dangling', call: (f) => symlink(f, 'no/such/thing', 'dir/l'), errno: 'SUCCESS', effect: (f) => expect(f.ns.readlink(f.ns.root, 'dir/l')).toBe('no/such/thing') }),
-  row({ fn: 'path_symlink', name: 'an absolute target, stored verbatim and resolved against the root', call: (f) => symlink(f, '/full/a.txt', 'dir/l'), errno: 'SUCCESS', effect: (f) => expect([f.ns.readlink(f.ns.root, 'dir/l'), f.contents('dir/l')]).toEqual(['/full/a.txt', 'A']) }),
+  row({ fn: 'path_symlink', name: 'an absolute target: nothing is made', call: (f) => symlink(f, '/full/a.txt', 'dir/l'), errno: 'EPERM', effect: (f) => expect(f.node('dir/l')).toBeUndefined() }),
+  row({ fn: 'path_symlink', name: "a target of '/': nothing is made", call: (f) => symlink(f, '/', 'l'), errno: 'EPERM', effect: (f) => expect(f.node('l')).toBeUndefined() }),
   row({ fn: 'path_symlink', name: "a target of '..'s, resolved inside the root", call: (f) => symlink(f, '../../../../file.txt', 'dir/l'), errno: 'SUCCESS', effect: (f) => expect(f.contents('dir/l')).toBe('hello world') }),
   row({ fn: 'path_symlink', name: 'over an existing file', call: (f) => symlink(f, 'x', 'file.txt'), errno: 'EEXIST', effect: (f) => expect(f.contents('file.txt')).toBe('hello world') }),
   row({ fn: 'path_symlink', name: 'over a dangling symlink', call: (f) => symlink(f, 'x', 'dangling'), errno: 'EEXIST' }),
@@ -614,7 +630,65 @@ const unlinkCases: Case[] = [
   row({ fn: 'path_unlink_file', name: 'path at 0xFFFFFFF0', call: (f) => f.w.path_unlink_file(rootFd, badPtr, 8), errno: 'EFAULT', effect: (f) => expect(f.contents('file.txt')).toBe('hello world') }),
 ];
 
+// --- WASI's path rules, the same for every call ----------------------------------
+// A path argument is relative to its directory fd: an absolute one, or one
+// whose '..' climbs above the fd, fails with EPERM before anything changes
+// (docs/decisions.md). Each call is tried from the subdirectory fd `full`,
+// under which `a.txt` exists, so only the rule can refuse it; the effect
+// checks that the tree is untouched.
+
+/** Every name in the tree with its kind, inode, size and times: equal before and after means untouched. */
+function treeOf(f: Fixture): string[] {
+  const out: string[] = [];
+  const walk = (dir: DirNode, prefix: string): void =>
+    dir.readdir(2, (e) => {
+      const node = dir.lookup(e.name);
+      if (node === undefined) return true;
+      const st = node.stat();
+      out.push(`${prefix}${e.name} ${st.type} ${st.ino} ${st.size} ${st.atimeNs} ${st.mtimeNs}`);
+      if (node.type === 'directory') walk(node, `${prefix}${e.name}/`);
+      return true;
+    });
+  walk(f.ns.root, '/');
+  return out;
+}
+
+/** Each path argument of each call, as (name, call with that argument set to `p`, the rest valid). */
+const pathArguments: [string, (f: Fixture, p: string, full: number) => number][] = [
+  ['path_open', (f, p, full) => f.openAt(p, { dir: full, oflags: OFlags.CREAT })],
+  ['path_create_directory', (f, p, full) => mkdir(f, p, full)],
+  ['path_filestat_get', (f, p, full) => stat(f, p, follow, full)],
+  ['path_filestat_set_times', (f, p, full) => utimes(f, p, 1n, 1n, FstFlags.ATIM, follow, full)],
+  ['path_link', (f, p, full) => link(f, p, 'hard', 0, full, full)],
+  ['path_link', (f, p, full) => link(f, 'a.txt', p, 0, full, full)],
+  ['path_readlink', (f, p, full) => readlink(f, p, 64, full).errno],
+  ['path_remove_directory', (f, p, full) => rmdir(f, p, full)],
+  ['path_rename', (f, p, full) => rename(f, p, 'moved', full, full)],
+  ['path_rename', (f, p, full) => rename(f, 'a.txt', p, full, full)],
+  ['path_symlink', (f, p, full) => symlink(f, 'a.txt', p, full)],
+  ['path_unlink_file', (f, p, full) => unlink(f, p, full)],
+];
+const escapingPaths: [string, string][] = [
+  ['an absolute path', '/full/a.txt'],
+  ["'..' above the fd", '../full/a.txt'],
+  ["'..' above the fd after going down", 'x/../../full/a.txt'],
+  ["'..' above the fd, in the middle of dots and slashes", './/..//full/a.txt'],
+];
+const ruleCases: Case[] = pathArguments.flatMap(([fn, call], i) =>
+  escapingPaths.map(([what, p]) =>
+    row({
+      fn: fn as Case['fn'],
+      name: `${what} (argument ${i})`,
+      setup: (f) => ({ full: f.openDir('full'), before: treeOf(f) }),
+      call: (f, s) => call(f, p, s.full),
+      errno: 'EPERM',
+      effect: (f, s) => expect(treeOf(f)).toEqual(s.before),
+    }),
+  ),
+);
+
 const cases = [
+  ...ruleCases,
   ...openCases,
   ...mkdirCases,
   ...statCases,
