@@ -1,0 +1,500 @@
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  type BigIntStats,
+} from 'node:fs';
+import { DirEntries } from '../dir-entries.js';
+import { fsError } from '../errors.js';
+import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
+import { call, fileOpenFlags, hostError, type HostAccess } from './access.js';
+import { checkHostName } from './names.js';
+
+/** What the nodes need of their filesystem (implemented by HostDir). */
+export interface HostFs {
+  readonly dev: bigint;
+  readonly readonly: boolean;
+  readonly confined: true;
+  /** @internal */
+  readonly access: HostAccess;
+  /** @internal */
+  readonly nodes: NodeCache;
+}
+
+type HostNode = HostDirectory | HostFile | HostSymlink;
+type Place = { dir: HostDirectory; name: string };
+
+/**
+ * Host inode → node, so one host inode is one node object while anything
+ * holds it: hard links share a node, and a node's identity (mount points,
+ * open descriptions) survives repeated lookups. Weak, so a walk over a
+ * large host tree does not pin it in memory.
+ */
+export class NodeCache {
+  readonly #byId = new Map<string, WeakRef<HostNode>>();
+  readonly #registry = new FinalizationRegistry<string>((id) => {
+    if (this.#byId.get(id)?.deref() === undefined) this.#byId.delete(id);
+  });
+
+  get(hostDev: bigint, ino: bigint): HostNode | undefined {
+    return this.#byId.get(`${hostDev}:${ino}`)?.deref();
+  }
+
+  set(node: HostNode): void {
+    const id = `${node.hostDev}:${node.ino}`;
+    this.#byId.set(id, new WeakRef(node));
+    this.#registry.register(node, id);
+  }
+}
+
+/**
+ * The node for what `lstat` found at `name` in `dir`: the cached node of
+ * that host inode (moved to this place), or a new one. Undefined for FIFOs,
+ * sockets and devices, which a bind never shows (a FIFO would block the
+ * host thread that opens it).
+ */
+export function nodeFor(fs: HostFs, st: BigIntStats, dir: HostDirectory, name: string): HostNode | undefined {
+  const type = typeOf(st);
+  if (type === undefined) return undefined;
+  const cached = fs.nodes.get(st.dev, st.ino);
+  if (cached !== undefined && cached.type === type) {
+    if (cached.place === undefined && cached.type === 'directory' && cached.isRoot) return cached;
+    // A directory seen again under one of its own descendants (a host bind
+    // mount looping back) keeps its place: the chain must stay a tree.
+    if (cached.type !== 'directory' || !dir.isWithin(cached)) cached.place = { dir, name };
+    return cached;
+  }
+  const place = { dir, name };
+  let node: HostNode;
+  if (type === 'directory') node = new HostDirectory(fs, st, place);
+  else if (type === 'file') node = new HostFile(fs, st, place);
+  else {
+    const raw = call('readlink', name, () => readlinkSync(fs.access.entry(dir, name, 'readlink')), 'ENOENT');
+    fs.access.recheck(dir, 'readlink');
+    node = new HostSymlink(fs, st, place, process.platform === 'win32' ? raw.replaceAll('\\', '/') : raw);
+  }
+  fs.nodes.set(node);
+  return node;
+}
+
+function typeOf(st: BigIntStats): FileType | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  return undefined;
+}
+
+function toStat(fs: HostFs, type: FileType, st: BigIntStats): Stat {
+  return {
+    dev: fs.dev,
+    ino: st.ino,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    nlink: Number(st.nlink),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: Number(st.size),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+  };
+}
+
+/**
+ * Seconds as Node's utimes takes them. libuv truncates the double to whole
+ * microseconds, so half a microsecond is added: a time is set to the
+ * nearest microsecond, and one that is whole microseconds exactly.
+ */
+function seconds(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) + Number((ns % 1_000_000_000n) + 500n) / 1e9;
+}
+
+abstract class HostNodeBase {
+  readonly fs: HostFs;
+  readonly ino: bigint;
+  readonly hostDev: bigint;
+  /** Where this node was last seen; undefined for the root and for a node whose last known name was removed. */
+  place: Place | undefined;
+
+  constructor(fs: HostFs, st: BigIntStats, place: Place | undefined) {
+    this.fs = fs;
+    this.ino = st.ino;
+    this.hostDev = st.dev;
+    this.place = place;
+  }
+
+  abstract readonly type: FileType;
+
+  stat(): Stat {
+    this.fs.access.begin();
+    return toStat(this.fs, this.type, this.hostStat('stat'));
+  }
+
+  /**
+   * Set access and modification times (`undefined` keeps the current one).
+   * Errors: EROFS, ENOENT (gone from where it was seen), EPERM, EACCES.
+   */
+  setTimes(atime: TimeChange, mtime: TimeChange): void {
+    if (this.fs.readonly) throw fsError('EROFS', 'utimensat');
+    if (atime === undefined && mtime === undefined) return;
+    this.fs.access.begin();
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const current = atime === undefined || mtime === undefined ? this.hostStat('utimensat') : undefined;
+    const a = seconds(atime === 'now' ? now : (atime ?? current!.atimeNs));
+    const m = seconds(mtime === 'now' ? now : (mtime ?? current!.mtimeNs));
+    this.applyTimes(a, m);
+  }
+
+  /** The host stat of this node, checked to be the same inode. Errors: ENOENT. */
+  hostStat(syscall: string): BigIntStats {
+    const place = this.located(syscall);
+    const st = call(syscall, place.name, () => lstatSync(this.fs.access.entry(place.dir, place.name, syscall), { bigint: true }), 'ENOENT');
+    this.fs.access.recheck(place.dir, syscall);
+    if (st.ino !== this.ino || st.dev !== this.hostDev || typeOf(st) !== this.type) throw fsError('ENOENT', syscall, place.name);
+    return st;
+  }
+
+  protected applyTimes(a: number, m: number): void {
+    const place = this.located('utimensat');
+    const path = this.fs.access.entry(place.dir, place.name, 'utimensat');
+    call('utimensat', place.name, () => lutimesSync(path, a, m));
+  }
+
+  /** @internal Where this node is now. Errors: ENOENT (its last known name was removed). */
+  located(syscall: string): Place {
+    if (this.place === undefined) throw fsError('ENOENT', syscall);
+    return this.place;
+  }
+}
+
+/** A host directory. Its listing keeps cookies in a {@link DirEntries}, synced with the host when a listing starts or the directory changed. */
+export class HostDirectory extends HostNodeBase implements DirNode {
+  readonly type = 'directory';
+  readonly isRoot: boolean;
+  readonly #entries = new DirEntries<string>();
+  #listedAt: bigint | undefined;
+
+  constructor(fs: HostFs, st: BigIntStats, place: Place | undefined) {
+    super(fs, st, place);
+    this.isRoot = place === undefined;
+  }
+
+  get parent(): DirNode | undefined {
+    return this.place?.dir;
+  }
+
+  get size(): number {
+    this.fs.access.begin();
+    this.#sync('readdir');
+    return this.#entries.size;
+  }
+
+  /** True if this directory is `dir` or lies under it in the node chain. */
+  isWithin(dir: HostDirectory): boolean {
+    for (let d: HostDirectory | undefined = this; d !== undefined; d = d.place?.dir) if (d === dir) return true;
+    return false;
+  }
+
+  override hostStat(syscall: string): BigIntStats {
+    if (!this.isRoot && this.place === undefined) throw fsError('ENOENT', syscall);
+    return this.fs.access.statDir(this, syscall);
+  }
+
+  protected override applyTimes(a: number, m: number): void {
+    const path = this.fs.access.self(this, 'utimensat');
+    call('utimensat', this.place?.name ?? '.', () => utimesSync(path, a, m));
+  }
+
+  /** Errors: EINVAL (not one host component), ENOENT (this directory is gone), EACCES. */
+  lookup(name: string): Node | undefined {
+    checkHostName(name, 'lookup');
+    this.fs.access.begin();
+    const path = this.fs.access.entry(this, name, 'lookup');
+    const st = call('lookup', name, () => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+    this.fs.access.recheck(this, 'lookup');
+    return st === undefined ? undefined : nodeFor(this.fs, st, this, name);
+  }
+
+  readdir(cookie: number, take: (entry: DirEntry) => boolean): void {
+    this.fs.access.begin();
+    // A listing from the start sees the host as it is now; a continuation
+    // resyncs only if the host directory changed, so cookies handed out
+    // stay valid and entries are not listed twice.
+    if (cookie <= firstEntryCookie || this.#listedAt !== this.#changeStamp()) this.#sync('readdir');
+    this.#entries.forEachFrom(cookie, (name, _value, next) => {
+      const path = this.fs.access.entry(this, name, 'readdir');
+      const st = call('readdir', name, () => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+      this.fs.access.recheck(this, 'readdir');
+      const type = st === undefined ? undefined : typeOf(st);
+      if (st === undefined || type === undefined) return true; // removed since the listing, or not shown
+      return take({ name, ino: st.ino, type, next });
+    });
+  }
+
+  /** Errors: EROFS, EINVAL, EEXIST, ENOSPC, EACCES, EMLINK. */
+  mkdir(name: string, mode: number): DirNode {
+    const path = this.#mutation('mkdir', name);
+    call('mkdir', name, () => mkdirSync(path, { mode: mode & 0o7777 }));
+    return this.#created('mkdir', name, 'directory') as HostDirectory;
+  }
+
+  /** Errors: EROFS, EINVAL, EEXIST, ENOSPC, EACCES. */
+  createFile(name: string, mode: number): FileNode {
+    const path = this.#mutation('open', name);
+    const flags = constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | fileOpenFlags;
+    const fd = call('open', name, () => openSync(path, flags, mode & 0o7777));
+    try {
+      const st = call('open', name, () => fstatSync(fd, { bigint: true }));
+      this.#entries.set(name, name);
+      return nodeFor(this.fs, st, this, name) as HostFile;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Errors: EROFS, EINVAL, EEXIST, ENOSPC, EACCES, EPERM (the host refuses symlinks). */
+  symlink(name: string, target: string): SymlinkNode {
+    const path = this.#mutation('symlink', name);
+    // The type keeps Node from stat-ing the target on Windows: a guest's
+    // target is never resolved by the host.
+    call('symlink', name, () => symlinkSync(target, path, 'file'));
+    return this.#created('symlink', name, 'symlink') as HostSymlink;
+  }
+
+  /** Errors: EROFS, EINVAL, EXDEV (another filesystem), EPERM (a directory), ENOENT (source gone), EEXIST, EMLINK. */
+  link(name: string, node: Node): void {
+    if (this.fs.readonly) throw fsError('EROFS', 'link', name);
+    if (!(node instanceof HostNodeBase) || node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
+    if (node.type === 'directory') throw fsError('EPERM', 'link', name);
+    const path = this.#mutation('link', name);
+    const from = node.located('link');
+    const source = this.fs.access.entry(from.dir, from.name, 'link');
+    call('link', name, () => linkSync(source, path));
+    this.#entries.set(name, name);
+  }
+
+  /** Errors: EROFS, EINVAL, ENOENT, EISDIR, EACCES, EPERM. */
+  unlink(name: string): void {
+    const path = this.#mutation('unlink', name);
+    const st = call('unlink', name, () => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+    if (st === undefined) throw fsError('ENOENT', 'unlink', name);
+    if (st.isDirectory()) throw fsError('EISDIR', 'unlink', name);
+    call('unlink', name, () => unlinkSync(path));
+    this.#entries.delete(name);
+    this.#vacate(st, name);
+  }
+
+  /** Errors: EROFS, EINVAL, ENOENT, ENOTDIR, ENOTEMPTY, EACCES, EBUSY. */
+  rmdir(name: string): void {
+    const path = this.#mutation('rmdir', name);
+    const st = call('rmdir', name, () => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+    if (st === undefined) throw fsError('ENOENT', 'rmdir', name);
+    if (!st.isDirectory()) throw fsError('ENOTDIR', 'rmdir', name);
+    try {
+      rmdirSync(path);
+    } catch (error) {
+      const e = hostError(error, 'rmdir', name);
+      throw e.errno === 'EEXIST' ? fsError('ENOTEMPTY', 'rmdir', name) : e;
+    }
+    this.#entries.delete(name);
+    this.#vacate(st, name);
+  }
+
+  /** Errors: EROFS, EINVAL, EXDEV, ENOENT, EINVAL (into its own subtree), EISDIR, ENOTDIR, ENOTEMPTY, EACCES. */
+  rename(oldName: string, newDir: DirNode, newName: string): void {
+    if (this.fs.readonly) throw fsError('EROFS', 'rename', oldName);
+    if (!(newDir instanceof HostDirectory) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
+    checkHostName(newName, 'rename');
+    const from = this.#mutation('rename', oldName);
+    // No second begin(): the fd inside `from` must stay open until the rename.
+    const to = this.fs.access.entry(newDir, newName, 'rename');
+    const moved = call('rename', oldName, () => lstatSync(from, { bigint: true, throwIfNoEntry: false }));
+    if (moved === undefined) throw fsError('ENOENT', 'rename', oldName);
+    const replaced = call('rename', newName, () => lstatSync(to, { bigint: true, throwIfNoEntry: false }));
+    try {
+      renameSync(from, to);
+    } catch (error) {
+      const e = hostError(error, 'rename', newName);
+      throw e.errno === 'EEXIST' ? fsError('ENOTEMPTY', 'rename', newName) : e;
+    }
+    if (replaced !== undefined && (replaced.ino !== moved.ino || replaced.dev !== moved.dev)) newDir.#vacate(replaced, newName);
+    this.#entries.delete(oldName);
+    newDir.#entries.set(newName, newName);
+    const node = this.fs.nodes.get(moved.dev, moved.ino);
+    if (node !== undefined && node.place?.dir === this && node.place.name === oldName) node.place = { dir: newDir, name: newName };
+  }
+
+  /** Check EROFS first, then the name, then return the entry's host path (the chain re-checked in path mode). */
+  #mutation(syscall: string, name: string): string {
+    if (this.fs.readonly) throw fsError('EROFS', syscall, name);
+    checkHostName(name, syscall);
+    this.fs.access.begin();
+    return this.fs.access.entry(this, name, syscall);
+  }
+
+  #created(syscall: string, name: string, type: FileType): HostNode {
+    this.#entries.set(name, name);
+    const path = this.fs.access.entry(this, name, syscall);
+    const st = call(syscall, name, () => lstatSync(path, { bigint: true }), 'ENOENT');
+    const node = nodeFor(this.fs, st, this, name);
+    // Replaced by the host between the call and the lstat.
+    if (node === undefined || node.type !== type) throw fsError('ENOENT', syscall, name);
+    return node;
+  }
+
+  /** The entry `name` (whose stat was `st`) is gone: a node last seen there has no place any more. */
+  #vacate(st: BigIntStats, name: string): void {
+    const node = this.fs.nodes.get(st.dev, st.ino);
+    if (node === undefined || node.place?.dir !== this || node.place.name !== name) return;
+    node.place = undefined;
+    if (node.type === 'directory') this.fs.access.forget(node);
+  }
+
+  #changeStamp(): bigint {
+    const st = this.hostStat('readdir');
+    return st.mtimeNs ^ (st.ctimeNs << 1n);
+  }
+
+  #sync(syscall: string): void {
+    const dirents = this.fs.access.list(this, syscall);
+    const present = new Set<string>();
+    for (const d of dirents) if (d.isFile() || d.isDirectory() || d.isSymbolicLink()) present.add(d.name);
+    for (const name of [...this.#entries.values()]) if (!present.has(name)) this.#entries.delete(name);
+    for (const name of present) if (!this.#entries.has(name)) this.#entries.set(name, name);
+    this.#listedAt = this.#changeStamp();
+  }
+}
+
+/**
+ * A host regular file. `retain` opens a host fd (read-write on a writable
+ * bind, else read-only) that later reads and writes use, so an unlinked file
+ * stays usable; without one, each operation opens the file by its place and
+ * checks it is the same inode before touching it.
+ */
+export class HostFile extends HostNodeBase implements FileNode {
+  readonly type = 'file';
+  #fd: number | undefined;
+  #fdWritable = false;
+  #opens = 0;
+
+  get size(): number {
+    this.fs.access.begin();
+    return Number(this.hostStat('fstat').size);
+  }
+
+  override hostStat(syscall: string): BigIntStats {
+    if (this.#fd !== undefined) return call(syscall, this.place?.name ?? '', () => fstatSync(this.#fd!, { bigint: true }));
+    return super.hostStat(syscall);
+  }
+
+  read(dst: Uint8Array, dstOffset: number, length: number, position: number): number {
+    return this.#withFd(false, 'read', (fd) => readSync(fd, dst, dstOffset, length, position));
+  }
+
+  /** Errors: EROFS, EACCES (the host file is not writable), ENOSPC, EFBIG, ENOENT. */
+  write(src: Uint8Array, srcOffset: number, length: number, position: number): number {
+    if (this.fs.readonly) throw fsError('EROFS', 'write');
+    if (length === 0) return 0;
+    return this.#withFd(true, 'write', (fd) => {
+      let done = 0;
+      while (done < length) {
+        const n = writeSync(fd, src, srcOffset + done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done;
+    });
+  }
+
+  /** Errors: EROFS, EACCES, EFBIG, ENOSPC, ENOENT. */
+  truncate(size: number): void {
+    if (this.fs.readonly) throw fsError('EROFS', 'truncate');
+    this.#withFd(true, 'truncate', (fd) => ftruncateSync(fd, size));
+  }
+
+  retain(): void {
+    if (++this.#opens > 1 || this.#fd !== undefined) return;
+    this.fs.access.begin();
+    try {
+      this.#fd = this.#open(!this.fs.readonly, 'open');
+      this.#fdWritable = !this.fs.readonly;
+    } catch {
+      try {
+        this.#fd = this.#open(false, 'open');
+      } catch {
+        // Nothing to hold: each operation opens the file and reports its own error.
+      }
+    }
+  }
+
+  release(): void {
+    if (--this.#opens > 0 || this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+    this.#fdWritable = false;
+  }
+
+  protected override applyTimes(a: number, m: number): void {
+    if (this.#fd !== undefined) call('utimensat', this.place?.name ?? '', () => futimesSync(this.#fd!, a, m));
+    else super.applyTimes(a, m);
+  }
+
+  #withFd<T>(write: boolean, syscall: string, fn: (fd: number) => T): T {
+    this.fs.access.begin();
+    const held = this.#fd;
+    if (held !== undefined && (!write || this.#fdWritable)) return call(syscall, this.place?.name ?? '', () => fn(held));
+    const fd = this.#open(write, syscall);
+    try {
+      return call(syscall, this.place?.name ?? '', () => fn(fd));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Open this file by its place, never following a symlink, and check the fd is this inode before anything reads it. */
+  #open(write: boolean, syscall: string): number {
+    const place = this.located(syscall);
+    const path = this.fs.access.entry(place.dir, place.name, syscall);
+    const flags = (write ? constants.O_RDWR : constants.O_RDONLY) | fileOpenFlags;
+    const fd = call(syscall, place.name, () => openSync(path, flags), 'ENOENT');
+    try {
+      const st = call(syscall, place.name, () => fstatSync(fd, { bigint: true }));
+      if (!st.isFile() || st.ino !== this.ino || st.dev !== this.hostDev) throw fsError('ENOENT', syscall, place.name);
+      this.fs.access.recheck(place.dir, syscall);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    return fd;
+  }
+}
+
+/** A host symlink. Its target is read once (a symlink never changes) and resolved by the namespace, never by the host. */
+export class HostSymlink extends HostNodeBase implements SymlinkNode {
+  readonly type = 'symlink';
+  readonly target: string;
+
+  constructor(fs: HostFs, st: BigIntStats, place: Place, target: string) {
+    super(fs, st, place);
+    this.target = target;
+  }
+
+  get size(): number {
+    return Buffer.byteLength(this.target);
+  }
+}
