@@ -1,6 +1,7 @@
-import type { DirNode, FileNode } from '../vfs/index.js';
-import { FdFlags, Filetype } from './abi.js';
+import type { DeviceNode, DirNode, FileNode } from '../vfs/index.js';
+import { directoryInheritingRights, directoryRights, FdFlags, fileRights, Filetype, Rights as R, streamRights } from './abi.js';
 import { wasiError } from './errno.js';
+import type { FdTable } from './fd-table.js';
 
 /** Where a stream descriptor's bytes come from (stdin). */
 export interface StreamSource {
@@ -41,6 +42,13 @@ export abstract class Descriptor {
     throw wasiError('EBADF');
   }
 
+  /**
+   * A new open description of what this one refers to, with `rights` at
+   * most its own: what opening `/proc/self/fd/N` (so `/dev/stdout`) gives
+   * on Linux. Rights are never widened, so a read-only fd stays read-only.
+   */
+  abstract reopen(rights: number, fdflags: number): Descriptor;
+
   /** Called once when the last fd referring to this description closes. */
   close(): void {}
 }
@@ -70,6 +78,10 @@ export class FileDescriptor extends Descriptor {
     return n;
   }
 
+  override reopen(rights: number, fdflags: number): Descriptor {
+    return new FileDescriptor(this.node, rights & this.rightsBase & fileRights, this.rightsInheriting & fileRights, fdflags);
+  }
+
   override close(): void {
     this.node.release();
   }
@@ -86,28 +98,108 @@ export class DirectoryDescriptor extends Descriptor {
     this.node = node;
     this.preopenPath = preopenPath;
   }
+
+  override reopen(rights: number): Descriptor {
+    return new DirectoryDescriptor(this.node, rights & this.rightsBase & directoryRights, this.rightsInheriting & directoryInheritingRights);
+  }
 }
 
-/** A character-device stream: stdin, stdout or stderr. */
-export class StreamDescriptor extends Descriptor {
-  readonly filetype = Filetype.CHARACTER_DEVICE;
-  readonly #source: StreamSource | undefined;
-  readonly #sink: StreamSink | undefined;
+/** What a stream descriptor reads from or writes to, and whether it is a terminal. */
+export interface StreamIo {
+  readonly source?: StreamSource | undefined;
+  readonly sink?: StreamSink | undefined;
+  /** A terminal: the guest sees a character device, and isatty() is 1. Default false. */
+  readonly tty?: boolean | undefined;
+}
 
-  constructor(rights: number, io: { source?: StreamSource; sink?: StreamSink }) {
-    super(rights, 0, 0);
-    this.#source = io.source;
-    this.#sink = io.sink;
+/**
+ * A stream: stdin, stdout or stderr. It never holds FD_SEEK or FD_TELL.
+ *
+ * A terminal is a character device, which with no seek right is how
+ * wasi-libc's isatty() says 1 (and musl line-buffers stdout). Any other
+ * stream (a pipe, a file the host redirected, a collected buffer) is
+ * `unknown`, as wasmtime reports a non-terminal stdio: isatty() is 0 and
+ * stdout is fully buffered, as on Linux when piped. See docs/decisions.md.
+ */
+export class StreamDescriptor extends Descriptor {
+  readonly filetype: number;
+  readonly #io: StreamIo;
+
+  constructor(rights: number, io: StreamIo) {
+    super(rights & streamRights, 0, 0);
+    this.#io = io;
+    this.filetype = io.tty === true ? Filetype.CHARACTER_DEVICE : Filetype.UNKNOWN;
+  }
+
+  override reopen(rights: number): Descriptor {
+    return new StreamDescriptor(rights & this.rightsBase, this.#io);
   }
 
   override read(dst: Uint8Array, offset: number, length: number): number {
-    if (this.#source === undefined) throw wasiError('EBADF');
-    return this.#source.read(dst, offset, length);
+    const source = this.#io.source;
+    if (source === undefined) throw wasiError('EBADF');
+    return source.read(dst, offset, length);
   }
 
   override write(src: Uint8Array, offset: number, length: number): number {
-    if (this.#sink === undefined) throw wasiError('EBADF');
-    this.#sink.write(src, offset, length);
+    const sink = this.#io.sink;
+    if (sink === undefined) throw wasiError('EBADF');
+    sink.write(src, offset, length);
     return length;
   }
+}
+
+/** The most a device's fd can hold: a seek is allowed (and lands at 0), the size cannot change. */
+export const deviceRights =
+  R.FD_DATASYNC | R.FD_READ | R.FD_SEEK | R.FD_FDSTAT_SET_FLAGS | R.FD_SYNC | R.FD_TELL | R.FD_WRITE |
+  R.FD_ADVISE | R.FD_FILESTAT_GET | R.FD_FILESTAT_SET_TIMES | R.POLL_FD_READWRITE;
+
+/**
+ * An open device of `/dev` (null, zero, full, random, urandom). It has no
+ * position: every seek lands at 0 and pread/pwrite ignore their offset, as
+ * on Linux. It holds FD_SEEK, so isatty() is 0, as for Linux's /dev/null.
+ */
+export class DeviceDescriptor extends Descriptor {
+  readonly filetype = Filetype.CHARACTER_DEVICE;
+  readonly node: DeviceNode;
+
+  constructor(node: DeviceNode, rights: number, fdflags: number) {
+    super(rights & deviceRights, 0, fdflags);
+    this.node = node;
+  }
+
+  override read(dst: Uint8Array, offset: number, length: number): number {
+    return this.node.read(dst, offset, length);
+  }
+
+  override write(src: Uint8Array, offset: number, length: number): number {
+    return this.node.write(src, offset, length);
+  }
+
+  override reopen(rights: number, fdflags: number): Descriptor {
+    return new DeviceDescriptor(this.node, rights & this.rightsBase, fdflags);
+  }
+}
+
+/** The fd each stdio device stands for. */
+const stdioFd = { stdin: 0, stdout: 1, stderr: 2 } as const;
+
+/**
+ * Open a device node of `/dev` with `rights` (already narrowed to what the
+ * directory may pass on). `/dev/stdin`, `stdout` and `stderr` reopen what
+ * the process's fd 0, 1 or 2 is now, as Linux's `/proc/self/fd/N` links
+ * do: the same stream (terminal or not), or the file it was redirected to.
+ * Errors: ENOENT (that fd is closed, as /proc/self/fd/N is then missing).
+ */
+export function openDevice(node: DeviceNode, fds: FdTable, rights: number, fdflags: number): Descriptor {
+  const device = node.device;
+  if (device !== 'stdin' && device !== 'stdout' && device !== 'stderr') return new DeviceDescriptor(node, rights, fdflags);
+  const fd = stdioFd[device];
+  let current: Descriptor;
+  try {
+    current = fds.get(fd);
+  } catch {
+    throw wasiError('ENOENT');
+  }
+  return current.reopen(rights, fdflags);
 }

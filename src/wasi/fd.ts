@@ -1,7 +1,7 @@
 import type { DirEntry, Stat } from '../vfs/index.js';
 import { allFdFlags, FdFlags, Filetype, FstFlags, Layout, maxAdvice, PreopenType, Rights as R, Whence } from './abi.js';
 import type { WasiContext } from './context.js';
-import { DirectoryDescriptor, FileDescriptor, type Descriptor } from './descriptor.js';
+import { DeviceDescriptor, DirectoryDescriptor, FileDescriptor, StreamDescriptor, type Descriptor } from './descriptor.js';
 import { wasiError } from './errno.js';
 import type { GuestMemory } from './memory.js';
 
@@ -117,7 +117,7 @@ export function fdSyscalls(ctx: WasiContext) {
 
     /** Errors: EBADF, ENOTCAPABLE, EISDIR, ESPIPE, EINVAL, EFAULT. */
     fd_pread(fd: number, iovs: number, iovsLen: number, offset: bigint, nread: number): number {
-      const f = ctx.file(fd, R.FD_READ | R.FD_SEEK);
+      const f = positional(ctx, fd, R.FD_READ | R.FD_SEEK);
       const mem = ctx.memory;
       mem.check(iovs, iovsLen * Layout.iovecSize);
       let pos = positionOf(offset);
@@ -126,7 +126,7 @@ export function fdSyscalls(ctx: WasiContext) {
         const buf = mem.u32(iovs + i * 8);
         const len = mem.u32(iovs + i * 8 + 4);
         const p = mem.check(buf, len);
-        const n = f.node.read(mem.u8, p, len, pos);
+        const n = f instanceof DeviceDescriptor ? f.read(mem.u8, p, len) : f.node.read(mem.u8, p, len, pos);
         pos += n;
         total += n;
         if (n < len) break;
@@ -156,7 +156,7 @@ export function fdSyscalls(ctx: WasiContext) {
 
     /** Errors: EBADF, ENOTCAPABLE, EISDIR, ESPIPE, EFAULT, EFBIG, ENOSPC. */
     fd_pwrite(fd: number, iovs: number, iovsLen: number, offset: bigint, nwritten: number): number {
-      const f = ctx.file(fd, R.FD_WRITE | R.FD_SEEK);
+      const f = positional(ctx, fd, R.FD_WRITE | R.FD_SEEK);
       const mem = ctx.memory;
       mem.check(iovs, iovsLen * Layout.iovecSize);
       let pos = positionOf(offset);
@@ -165,7 +165,7 @@ export function fdSyscalls(ctx: WasiContext) {
         const buf = mem.u32(iovs + i * 8);
         const len = mem.u32(iovs + i * 8 + 4);
         const p = mem.check(buf, len);
-        pos += f.node.write(mem.u8, p, len, pos);
+        pos += f instanceof DeviceDescriptor ? f.write(mem.u8, p, len) : f.node.write(mem.u8, p, len, pos);
         total += len;
       }
       mem.setU32(nwritten, total);
@@ -224,9 +224,17 @@ export function fdSyscalls(ctx: WasiContext) {
       return 0;
     },
 
-    /** Errors: EBADF, ENOTCAPABLE, ESPIPE (not a file), EINVAL (bad whence or negative result), EFAULT. */
+    /**
+     * Errors: EBADF, ENOTCAPABLE, ESPIPE (a stream or directory), EINVAL (bad
+     * whence or negative result), EFAULT. A device has no position: every
+     * seek lands at 0, as Linux's lseek on /dev/null or /dev/zero does.
+     */
     fd_seek(fd: number, offset: bigint, whence: number, newOffset: number): number {
-      const f = ctx.file(fd, offset === 0n && whence === Whence.CUR ? R.FD_TELL : R.FD_SEEK);
+      const f = positional(ctx, fd, offset === 0n && whence === Whence.CUR ? R.FD_TELL : R.FD_SEEK);
+      if (f instanceof DeviceDescriptor) {
+        ctx.memory.setU64n(newOffset, 0);
+        return 0;
+      }
       let base: number;
       if (whence === Whence.SET) base = 0;
       else if (whence === Whence.CUR) base = f.position;
@@ -249,8 +257,8 @@ export function fdSyscalls(ctx: WasiContext) {
 
     /** Errors: EBADF, ENOTCAPABLE, ESPIPE, EFAULT. */
     fd_tell(fd: number, offset: number): number {
-      const f = ctx.file(fd, R.FD_TELL);
-      ctx.memory.setU64n(offset, f.position);
+      const f = positional(ctx, fd, R.FD_TELL);
+      ctx.memory.setU64n(offset, f instanceof DeviceDescriptor ? 0 : f.position);
       return 0;
     },
 
@@ -287,14 +295,32 @@ function positionOf(offset: bigint): number {
 }
 
 function nodeOf(d: Descriptor) {
-  if (d instanceof FileDescriptor || d instanceof DirectoryDescriptor) return d.node;
+  if (d instanceof FileDescriptor || d instanceof DirectoryDescriptor || d instanceof DeviceDescriptor) return d.node;
   throw wasiError('EBADF');
 }
 
-/** Stat of any descriptor; streams report a character device. */
-function statOf(d: Descriptor): Stat | 'stream' {
-  if (d instanceof FileDescriptor || d instanceof DirectoryDescriptor) return d.node.stat();
-  return 'stream';
+/**
+ * A descriptor with an offset to read or write at: a regular file, or a
+ * device (whose offset means nothing). Errors: EBADF, EISDIR (a
+ * directory), ESPIPE (a stream), ENOTCAPABLE; the kind before the rights,
+ * as in {@link WasiContext.file}.
+ */
+function positional(ctx: WasiContext, fd: number, rights: number): FileDescriptor | DeviceDescriptor {
+  const d = ctx.fds.get(fd);
+  if (!(d instanceof DeviceDescriptor)) return ctx.file(fd, rights);
+  if ((d.rightsBase & rights) !== rights) throw wasiError('ENOTCAPABLE');
+  return d;
+}
+
+/** Stat of any descriptor; a stream has no node and reports only its filetype. */
+function statOf(d: Descriptor): Stat | StreamStat {
+  if (d instanceof FileDescriptor || d instanceof DirectoryDescriptor || d instanceof DeviceDescriptor) return d.node.stat();
+  return { filetype: d instanceof StreamDescriptor ? d.filetype : Filetype.UNKNOWN };
+}
+
+/** What fd_filestat_get says of a stream: its filetype, one link, and zeros. */
+export interface StreamStat {
+  readonly filetype: number;
 }
 
 const fileTypeCode = {
@@ -305,12 +331,12 @@ const fileTypeCode = {
 } as const;
 
 /** Write a witx `filestat` at `buf`. */
-export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | 'stream'): void {
+export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | StreamStat): void {
   const p = mem.check(buf, Layout.filestatSize);
   const dv = mem.dv;
-  if (st === 'stream') {
+  if ('filetype' in st) {
     mem.u8.fill(0, p, p + Layout.filestatSize);
-    dv.setUint8(p + 16, Filetype.CHARACTER_DEVICE);
+    dv.setUint8(p + 16, st.filetype);
     dv.setUint32(p + 24, 1, true);
     return;
   }

@@ -35,6 +35,11 @@ export interface WasiHostOptions {
   readonly stdin?: StreamSource;
   readonly stdout?: StreamSink;
   readonly stderr?: StreamSink;
+  /**
+   * Which stdio streams are terminals. Only those are character devices to
+   * the guest (isatty() 1); the others are `unknown`, like a pipe. Default: none.
+   */
+  readonly tty?: { readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean };
   /** Most fds open at once (EMFILE past it). Default {@link defaultMaxFds}. */
   readonly maxFds?: number;
   /** performance.now() after which a blocking call gives up. */
@@ -71,9 +76,10 @@ export class WasiHost {
       deadline: options.deadline ?? Infinity,
     });
     this.context = ctx;
-    ctx.fds.set(0, new StreamDescriptor(streamRights & ~Rights.FD_WRITE, options.stdin === undefined ? {} : { source: options.stdin }));
-    ctx.fds.set(1, new StreamDescriptor(streamRights & ~Rights.FD_READ, options.stdout === undefined ? {} : { sink: options.stdout }));
-    ctx.fds.set(2, new StreamDescriptor(streamRights & ~Rights.FD_READ, options.stderr === undefined ? {} : { sink: options.stderr }));
+    const tty = options.tty ?? {};
+    ctx.fds.set(0, new StreamDescriptor(streamRights & ~Rights.FD_WRITE, { source: options.stdin, tty: tty.stdin }));
+    ctx.fds.set(1, new StreamDescriptor(streamRights & ~Rights.FD_READ, { sink: options.stdout, tty: tty.stdout }));
+    ctx.fds.set(2, new StreamDescriptor(streamRights & ~Rights.FD_READ, { sink: options.stderr, tty: tty.stderr }));
     options.preopens.forEach((p, i) => {
       ctx.fds.set(3 + i, new DirectoryDescriptor(p.dir, preopenRights.base, preopenRights.inheriting, p.path));
     });

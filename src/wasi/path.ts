@@ -1,6 +1,6 @@
 import { directoryInheritingRights, directoryRights, fileRights, LookupFlags, OFlags, Rights as R } from './abi.js';
 import type { WasiContext } from './context.js';
-import { DirectoryDescriptor, FileDescriptor } from './descriptor.js';
+import { DirectoryDescriptor, FileDescriptor, openDevice } from './descriptor.js';
 import { wasiError } from './errno.js';
 import { timeChanges, writeFilestat } from './fd.js';
 
@@ -106,6 +106,9 @@ export function pathSyscalls(ctx: WasiContext) {
       } else if (node.type === 'file') {
         if ((oflags & OFlags.TRUNC) !== 0) node.truncate(0);
         desc = new FileDescriptor(node, base & fileRights, inheriting & fileRights, fdflags);
+      } else if (node.type === 'character-device') {
+        // O_TRUNC means nothing to a device, as on Linux (fopen("/dev/null", "w") truncates).
+        desc = openDevice(node, ctx.fds, base, fdflags);
       } else {
         throw wasiError('ELOOP');
       }

@@ -156,7 +156,8 @@ const fdstatGetCases: Case[] = [
   }),
   row({
     fn: 'fd_fdstat_get',
-    name: 'stdout: CHARACTER_DEVICE, writable, not readable',
+    name: 'stdout, a terminal: CHARACTER_DEVICE, writable, not readable',
+    options: { tty: { stdout: true } },
     call: (f) => f.w.fd_fdstat_get(1, out),
     errno: 'SUCCESS',
     effect: (f) => {
@@ -167,10 +168,17 @@ const fdstatGetCases: Case[] = [
   }),
   row({
     fn: 'fd_fdstat_get',
-    name: 'stdin: CHARACTER_DEVICE, readable, not writable',
+    name: 'stdin: readable, not writable',
     call: (f) => f.w.fd_fdstat_get(0, out),
     errno: 'SUCCESS',
     effect: (f) => expect(f.fdstat(out).base).toBe(BigInt(streamRights & ~R.FD_WRITE)),
+  }),
+  row({
+    fn: 'fd_fdstat_get',
+    name: 'stdout, not a terminal: UNKNOWN (as wasmtime), the same rights',
+    call: (f) => f.w.fd_fdstat_get(1, out),
+    errno: 'SUCCESS',
+    effect: (f) => expect(f.fdstat(out)).toMatchObject({ type: Filetype.UNKNOWN, base: BigInt(streamRights & ~R.FD_READ) }),
   }),
   row({ fn: 'fd_fdstat_get', name: 'unknown fd 99', call: (f) => f.w.fd_fdstat_get(badFd, out), errno: 'EBADF' }),
   row({ fn: 'fd_fdstat_get', name: 'a closed fd', setup: closed, call: (f, fd) => f.w.fd_fdstat_get(fd, out), errno: 'EBADF' }),
@@ -299,10 +307,18 @@ const filestatGetCases: Case[] = [
   }),
   row({
     fn: 'fd_filestat_get',
-    name: 'stdout is a character device',
+    name: 'stdout, a terminal, is a character device',
+    options: { tty: { stdout: true } },
     call: (f) => f.w.fd_filestat_get(1, out),
     errno: 'SUCCESS',
     effect: (f) => expect(f.filestat(out).type).toBe(Filetype.CHARACTER_DEVICE),
+  }),
+  row({
+    fn: 'fd_filestat_get',
+    name: 'stdout, not a terminal, is of unknown type',
+    call: (f) => f.w.fd_filestat_get(1, out),
+    errno: 'SUCCESS',
+    effect: (f) => expect(f.filestat(out)).toMatchObject({ type: Filetype.UNKNOWN, nlink: 1n }),
   }),
   row({
     fn: 'fd_filestat_get',

@@ -183,6 +183,8 @@ export interface FixtureOptions {
   readonly env?: readonly string[];
   /** Bytes stdin yields; without it fd 0 has no source. */
   readonly stdin?: string;
+  /** Which stdio streams are terminals (default none). */
+  readonly tty?: WasiHostOptions['tty'];
   /** Replace the namespace (to inject a faulty one). */
   readonly namespace?: (root: DirNode) => Namespace;
   readonly trace?: (line: string) => void;
@@ -277,6 +279,7 @@ export class Fixture {
             },
           }),
       ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
+      ...(options.tty === undefined ? {} : { tty: options.tty }),
       ...(options.trace === undefined ? {} : { trace: options.trace }),
     };
     this.host = new WasiHost(hostOptions);
