@@ -9,7 +9,8 @@ import { fdSyscalls } from './fd.js';
 import { defaultMaxFds } from './fd-table.js';
 import { GuestMemory } from './memory.js';
 import { pathSyscalls, preopenRights } from './path.js';
-import { pollSyscalls } from './poll.js';
+import { defaultMaxPollSubscriptions, pollSyscalls } from './poll.js';
+import { ProcessEnd } from './process-end.js';
 import { procSyscalls } from './proc.js';
 import { randomSyscalls } from './random.js';
 import { sockSyscalls } from './sock.js';
@@ -42,6 +43,8 @@ export interface WasiHostOptions {
   readonly tty?: { readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean };
   /** Most fds open at once (EMFILE past it). Default {@link defaultMaxFds}. */
   readonly maxFds?: number;
+  /** Most subscriptions per poll_oneoff call (EINVAL past it). Default {@link defaultMaxPollSubscriptions}. */
+  readonly maxPollSubscriptions?: number;
   /** performance.now() after which a blocking call gives up. */
   readonly deadline?: number;
   /** Receives one line per call, strace style, when set. */
@@ -58,6 +61,10 @@ type Syscall = (...args: never[]) => number;
  * rethrown and traps the guest. With `trace`, each call is also printed
  * with its arguments and result.
  *
+ * An ending (proc_exit, the deadline, an output limit, a host error) is
+ * final: it is thrown as a trap the guest cannot catch with wasm exception
+ * handling, and every host call after it ends the process again.
+ *
  * @example
  * const host = new WasiHost({ namespace, args: ['hello'], env: [], preopens: [{ path: '/', dir: namespace.root }] });
  * const instance = new WebAssembly.Instance(module, host.imports);
@@ -66,6 +73,7 @@ type Syscall = (...args: never[]) => number;
 export class WasiHost {
   readonly context: WasiContext;
   readonly imports: { [wasiModuleName]: Record<string, Syscall> };
+  readonly #end = new ProcessEnd();
 
   constructor(options: WasiHostOptions) {
     const ctx = new WasiContext({
@@ -89,17 +97,18 @@ export class WasiHost {
       clockSyscalls(ctx),
       fdSyscalls(ctx),
       pathSyscalls(ctx),
-      pollSyscalls(ctx),
+      pollSyscalls(ctx, options.maxPollSubscriptions ?? defaultMaxPollSubscriptions),
       procSyscalls(ctx),
       randomSyscalls(ctx),
       sockSyscalls(ctx),
     ] as Record<string, Syscall>[];
     const trace = options.trace;
+    const end = this.#end;
     const imports: Record<string, Syscall> = {};
     for (const group of groups) {
       for (const name in group) {
         const fn = group[name]!;
-        imports[name] = trace === undefined ? guard(fn) : traced(name, fn, ctx, trace);
+        imports[name] = trace === undefined ? guard(fn, end) : traced(name, fn, ctx, trace, end);
       }
     }
     this.imports = { [wasiModuleName]: imports };
@@ -110,10 +119,16 @@ export class WasiHost {
     this.context.bindMemory(new GuestMemory(memory));
   }
 
+  /** The first ending of this process (a ProcExit, GuestDeadline, sink error…), if it ended. */
+  get ending(): unknown {
+    return this.#end.error;
+  }
+
   /**
    * Run a WASI command: bind its memory, call `_start`, close every fd.
    * Returns the exit code: proc_exit's, or 0 when `_start` returns.
-   * Throws what the guest threw otherwise (a trap, a deadline).
+   * Throws what the guest threw otherwise (a trap, a deadline), and the
+   * first ending if there was one, whatever the guest did after it.
    */
   start(instance: WebAssembly.Instance): number {
     const memory = instance.exports['memory'];
@@ -122,10 +137,13 @@ export class WasiHost {
       throw new TypeError('not a WASI command: it must export "memory" and "_start"');
     }
     this.bindMemory(memory);
+    const end = this.#end;
     try {
       (start as () => void)();
+      if (end.ended) throw end.error;
       return 0;
-    } catch (error) {
+    } catch (thrown) {
+      const error = end.ended ? end.error : thrown;
       if (error instanceof Error && error.name === 'ProcExit') return (error as Error & { code: number }).code;
       throw error;
     } finally {
@@ -138,49 +156,75 @@ export class WasiHost {
 export const wasiFunctionNames: readonly string[] = Object.keys(wasiSignatures).sort();
 
 /**
- * Wrap a syscall so every error becomes an errno, in one place. A fixed
- * arity per shape keeps the call monomorphic (no rest arguments).
+ * Wrap a syscall so every error becomes an errno, in one place. Anything
+ * that is not an errno ends the process, finally ({@link ProcessEnd}), and
+ * once it has ended every call ends it again. A fixed arity per shape
+ * keeps the call monomorphic (no rest arguments).
  */
-function guard(fn: Syscall): Syscall {
+function guard(fn: Syscall, end: ProcessEnd): Syscall {
   const f = fn as (...args: unknown[]) => number;
+  const fail = (e: unknown): number => {
+    let errno: number;
+    try {
+      errno = toErrno(e);
+    } catch {
+      throw end.end(e);
+    }
+    return errno;
+  };
   switch (fn.length) {
     case 0:
-      return (() => { try { return f(); } catch (e) { return toErrno(e); } }) as Syscall;
+      return (() => { if (end.ended) throw end.end(undefined); try { return f(); } catch (e) { return fail(e); } }) as Syscall;
     case 1:
-      return ((a: unknown) => { try { return f(a); } catch (e) { return toErrno(e); } }) as Syscall;
+      return ((a: unknown) => { if (end.ended) throw end.end(undefined); try { return f(a); } catch (e) { return fail(e); } }) as Syscall;
     case 2:
-      return ((a: unknown, b: unknown) => { try { return f(a, b); } catch (e) { return toErrno(e); } }) as Syscall;
+      return ((a: unknown, b: unknown) => {
+        if (end.ended) throw end.end(undefined);
+        try { return f(a, b); } catch (e) { return fail(e); }
+      }) as Syscall;
     case 3:
-      return ((a: unknown, b: unknown, c: unknown) => { try { return f(a, b, c); } catch (e) { return toErrno(e); } }) as Syscall;
+      return ((a: unknown, b: unknown, c: unknown) => {
+        if (end.ended) throw end.end(undefined);
+        try { return f(a, b, c); } catch (e) { return fail(e); }
+      }) as Syscall;
     case 4:
       return ((a: unknown, b: unknown, c: unknown, d: unknown) => {
-        try { return f(a, b, c, d); } catch (e) { return toErrno(e); }
+        if (end.ended) throw end.end(undefined);
+        try { return f(a, b, c, d); } catch (e) { return fail(e); }
       }) as Syscall;
     case 5:
       return ((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => {
-        try { return f(a, b, c, d, e); } catch (x) { return toErrno(x); }
+        if (end.ended) throw end.end(undefined);
+        try { return f(a, b, c, d, e); } catch (x) { return fail(x); }
       }) as Syscall;
     default:
-      return ((...args: unknown[]) => { try { return f(...args); } catch (e) { return toErrno(e); } }) as Syscall;
+      return ((...args: unknown[]) => {
+        if (end.ended) throw end.end(undefined);
+        try { return f(...args); } catch (e) { return fail(e); }
+      }) as Syscall;
   }
 }
 
-function traced(name: string, fn: Syscall, ctx: WasiContext, trace: (line: string) => void): Syscall {
+function traced(name: string, fn: Syscall, ctx: WasiContext, trace: (line: string) => void, end: ProcessEnd): Syscall {
   const f = fn as (...args: unknown[]) => number;
   return ((...args: unknown[]) => {
+    if (end.ended) {
+      trace(`${formatCall(name, args, ctx)} = after the process ended`);
+      throw end.end(undefined);
+    }
     let result: number;
     try {
       result = f(...args);
     } catch (e) {
       if (e instanceof Error && e.name === 'ProcExit') {
         trace(`${formatCall(name, args, ctx)} = exit(${(e as Error & { code: number }).code})`);
-        throw e;
+        throw end.end(e);
       }
       try {
         result = toErrno(e);
       } catch (bug) {
         trace(`${formatCall(name, args, ctx)} = HOST BUG ${String(bug)}`);
-        throw bug;
+        throw end.end(bug);
       }
     }
     trace(`${formatCall(name, args, ctx)} = ${result === 0 ? '0' : `${result} ${wasiErrnoName[result] ?? '?'}`}`);

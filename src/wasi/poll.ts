@@ -12,6 +12,13 @@ interface Ready {
 }
 
 /**
+ * Most subscriptions one poll_oneoff call takes (EINVAL past it, as Linux's
+ * poll says past RLIMIT_NOFILE). Each costs the host a small record while
+ * the call runs, so the count is what bounds its memory and time.
+ */
+export const defaultMaxPollSubscriptions = 65536;
+
+/**
  * `poll_oneoff`: wait for clock timeouts and fd readiness.
  *
  * Regular files and stdio are always ready (reads of stdin block inside
@@ -20,10 +27,11 @@ interface Ready {
  * sleeps (Atomics.wait) until the earliest one expires, but never past the
  * process deadline. An fd subscription on a bad fd completes with its
  * error in the event, as POSIX poll reports POLLNVAL.
- * Errors: EINVAL (no subscriptions), EFAULT.
+ * At most `maxSubscriptions` ({@link defaultMaxPollSubscriptions}) per call.
+ * Errors: EINVAL (no subscriptions), EFAULT, EINVAL (more than the limit).
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#poll_oneoff
  */
-export function pollSyscalls(ctx: WasiContext) {
+export function pollSyscalls(ctx: WasiContext, maxSubscriptions = defaultMaxPollSubscriptions) {
   return {
     poll_oneoff(input: number, output: number, nsubs: number, nevents: number): number {
       const mem = ctx.memory;
@@ -32,6 +40,7 @@ export function pollSyscalls(ctx: WasiContext) {
       const inp = mem.check(input, n * Layout.subscriptionSize);
       const out = mem.check(output, n * Layout.eventSize);
       mem.check(nevents, 4);
+      if (n > maxSubscriptions) return WasiErrno.EINVAL;
 
       const fdEvents: Ready[] = [];
       const clocks: { userdata: bigint; deadline: bigint; id: number; error: number }[] = [];
