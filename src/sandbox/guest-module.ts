@@ -7,6 +7,13 @@ const wasmPage = 65536;
 /** Default cap on a guest's linear memory: 1 GiB. */
 export const defaultMemoryLimitBytes = 1 << 30;
 
+/**
+ * Default cap on the elements of a guest's tables, all tables together:
+ * 1 Mi elements. V8 spends about 30 bytes of host memory per element, so
+ * this bounds tables to about 32 MiB.
+ */
+export const defaultTableLimitElements = 1 << 20;
+
 /** Options of {@link compileGuest}. */
 export interface CompileOptions {
   /**
@@ -16,6 +23,14 @@ export interface CompileOptions {
    * running out. Default {@link defaultMemoryLimitBytes}.
    */
   readonly memoryLimitBytes?: number;
+  /**
+   * Most elements the guest's tables may ever hold, all tables together.
+   * Enforced like the memory limit, by rewriting each table's declared
+   * maximum (the first tables get the room first), so `table.grow` past
+   * it fails inside the guest; a module whose tables need more at start
+   * is refused. Default {@link defaultTableLimitElements}.
+   */
+  readonly tableLimitElements?: number;
 }
 
 /**
@@ -42,9 +57,9 @@ const known = new Set(wasiFunctionNames);
  * Errors, in order:
  * - ERR_HOST_FILE: the path cannot be read;
  * - ERR_NOT_WASM: no `\0asm` magic or an unknown version;
- * - ERR_INVALID_OPTION: a memory limit that is not a positive number;
+ * - ERR_INVALID_OPTION: a memory or table limit that is not a positive number;
  * - ERR_INVALID_WASM: the binary fails to compile, or needs more initial
- *   memory than the limit;
+ *   memory or table elements than the limits;
  * - ERR_UNKNOWN_IMPORT: an import other than a preview1 function (the
  *   message names it, `module.name`);
  * - ERR_NOT_WASI_COMMAND: no exported `memory` or `_start`.
@@ -72,7 +87,11 @@ export async function compileGuest(source: Uint8Array | string, options: Compile
   if (!Number.isFinite(limit) || limit < wasmPage) {
     throw new StrataError(ErrorCode.invalidOption, `memoryLimitBytes must be at least ${wasmPage} (one page), got ${limit}`);
   }
-  const patched = limitMemory(bytes, Math.floor(limit / wasmPage), name);
+  const tableLimit = options.tableLimitElements ?? defaultTableLimitElements;
+  if (!Number.isInteger(tableLimit) || tableLimit < 0 || tableLimit > 2 ** 32 - 1) {
+    throw new StrataError(ErrorCode.invalidOption, `tableLimitElements must be an integer from 0 to 2^32-1, got ${tableLimit}`);
+  }
+  const patched = limitSections(bytes, Math.floor(limit / wasmPage), tableLimit, name);
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(patched);
@@ -95,55 +114,101 @@ export async function compileGuest(source: Uint8Array | string, options: Compile
 }
 
 /**
- * Return `bytes` with every defined memory's maximum lowered to `maxPages`.
- * Only the memory section (id 5) is rewritten; everything else is copied.
+ * Return `bytes` with every defined memory's maximum lowered to `maxPages`
+ * and the tables' maxima lowered so that all together hold at most
+ * `maxElements`. Only the table (id 4) and memory (id 5) sections are
+ * rewritten; everything else is copied.
  * https://webassembly.github.io/spec/core/binary/modules.html#memory-section
  */
-function limitMemory(bytes: Uint8Array, maxPages: number, name: string): Uint8Array {
+function limitSections(bytes: Uint8Array, maxPages: number, maxElements: number, name: string): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let pos = 8;
   while (pos < bytes.length) {
     const id = bytes[pos]!;
     const [size, sizeLen] = readU32(bytes, pos + 1);
     const body = pos + 1 + sizeLen;
     if (body + size > bytes.length) return bytes; // Let the compiler report the truncation.
-    if (id === 5) {
-      const out: number[] = [];
-      let p = body;
-      const [count, countLen] = readU32(bytes, p);
-      p += countLen;
-      writeU32(out, count);
-      for (let i = 0; i < count; i++) {
-        const flags = bytes[p++]!;
-        const [min, minLen] = readU32(bytes, p);
-        p += minLen;
-        let max = maxPages;
-        if (flags & 1) {
-          const [declared, maxLen] = readU32(bytes, p);
-          p += maxLen;
-          max = Math.min(declared, maxPages);
-        }
-        if (min > maxPages) {
-          throw new StrataError(
-            ErrorCode.invalidWasm,
-            `'${name}' needs ${min * wasmPage} bytes of memory at start, over the limit of ${maxPages * wasmPage}`,
-          );
-        }
-        out.push(flags | 1);
-        writeU32(out, min);
-        writeU32(out, max);
-      }
-      const section: number[] = [5];
-      writeU32(section, out.length);
-      const result = new Uint8Array(pos + section.length + out.length + (bytes.length - (body + size)));
-      result.set(bytes.subarray(0, pos), 0);
-      result.set(section, pos);
-      result.set(out, pos + section.length);
-      result.set(bytes.subarray(body + size), pos + section.length + out.length);
-      return result;
+    const rewritten = id === 4 ? limitTables(bytes, body, maxElements, name) : id === 5 ? limitMemories(bytes, body, maxPages, name) : undefined;
+    if (rewritten === undefined) {
+      parts.push(bytes.subarray(pos, body + size));
+    } else {
+      const header: number[] = [id];
+      writeU32(header, rewritten.length);
+      parts.push(Uint8Array.from(header), Uint8Array.from(rewritten));
     }
     pos = body + size;
   }
-  return bytes;
+  return Buffer.concat(parts);
+}
+
+function limitMemories(bytes: Uint8Array, body: number, maxPages: number, name: string): number[] {
+  const out: number[] = [];
+  let p = body;
+  const [count, countLen] = readU32(bytes, p);
+  p += countLen;
+  writeU32(out, count);
+  for (let i = 0; i < count; i++) {
+    const flags = bytes[p++]!;
+    const [min, minLen] = readU32(bytes, p);
+    p += minLen;
+    let max = maxPages;
+    if (flags & 1) {
+      const [declared, maxLen] = readU32(bytes, p);
+      p += maxLen;
+      max = Math.min(declared, maxPages);
+    }
+    if (min > maxPages) {
+      throw new StrataError(ErrorCode.invalidWasm, `'${name}' needs ${min * wasmPage} bytes of memory at start, over the limit of ${maxPages * wasmPage}`);
+    }
+    out.push(flags | 1);
+    writeU32(out, min);
+    writeU32(out, max);
+  }
+  return out;
+}
+
+/**
+ * The table section with maxima lowered: the minima must fit in
+ * `maxElements` together, and the room left is given to the tables in
+ * order, each up to its declared maximum.
+ * https://webassembly.github.io/spec/core/binary/modules.html#table-section
+ */
+function limitTables(bytes: Uint8Array, body: number, maxElements: number, name: string): number[] {
+  let p = body;
+  const [count, countLen] = readU32(bytes, p);
+  p += countLen;
+  const tables: { refType: number; min: number; max: number | undefined }[] = [];
+  for (let i = 0; i < count; i++) {
+    const refType = bytes[p++]!;
+    const flags = bytes[p++]!;
+    if (refType === 0x40 || (flags & ~1) !== 0) {
+      throw new StrataError(ErrorCode.invalidWasm, `'${name}' declares a table strata cannot bound (type 0x${refType.toString(16)}, limits 0x${flags.toString(16)})`);
+    }
+    const [min, minLen] = readU32(bytes, p);
+    p += minLen;
+    let max: number | undefined;
+    if (flags & 1) {
+      const [declared, maxLen] = readU32(bytes, p);
+      p += maxLen;
+      max = declared;
+    }
+    tables.push({ refType, min, max });
+  }
+  const atStart = tables.reduce((sum, t) => sum + t.min, 0);
+  if (atStart > maxElements) {
+    throw new StrataError(ErrorCode.invalidWasm, `'${name}' needs ${atStart} table elements at start, over the limit of ${maxElements}`);
+  }
+  let spare = maxElements - atStart;
+  const out: number[] = [];
+  writeU32(out, count);
+  for (const t of tables) {
+    const extra = Math.min(spare, Math.max(0, (t.max ?? Infinity) - t.min));
+    spare -= extra;
+    out.push(t.refType, 1);
+    writeU32(out, t.min);
+    writeU32(out, t.min + extra);
+  }
+  return out;
 }
 
 function readU32(bytes: Uint8Array, at: number): [number, number] {

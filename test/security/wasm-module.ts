@@ -85,8 +85,8 @@ export interface CommandSpec {
   readonly body: readonly number[];
   /** i32 locals of `_start`. */
   readonly locals?: number;
-  /** A table: [min, max or undefined]. */
-  readonly table?: readonly [number, number | undefined];
+  /** Funcref tables: [min, max or undefined] each. */
+  readonly tables?: readonly (readonly [number, number | undefined])[];
   /** Memory pages at start. Default 1. */
   readonly pages?: number;
 }
@@ -101,9 +101,12 @@ export function wasiCommand(spec: CommandSpec): Uint8Array {
     ...section(1, [...uleb(types.length), ...types.flat()]),
     ...section(2, [...uleb(spec.imports.length), ...spec.imports.flatMap((imp, i) => [...name('wasi_snapshot_preview1'), ...name(imp.name), 0, ...uleb(i)])]),
     ...section(3, [1, ...uleb(startType)]),
-    ...(spec.table === undefined
+    ...(spec.tables === undefined
       ? []
-      : section(4, [1, op.funcref, ...(spec.table[1] === undefined ? [0, ...uleb(spec.table[0])] : [1, ...uleb(spec.table[0]), ...uleb(spec.table[1])])])),
+      : section(4, [
+          ...uleb(spec.tables.length),
+          ...spec.tables.flatMap(([min, max]) => [op.funcref, ...(max === undefined ? [0, ...uleb(min)] : [1, ...uleb(min), ...uleb(max)])]),
+        ])),
     ...section(5, [1, 0, ...uleb(spec.pages ?? 1)]),
     ...section(7, [2, ...name('memory'), 2, 0, ...name('_start'), 0, ...uleb(spec.imports.length)]),
   ];
