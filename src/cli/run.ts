@@ -1,4 +1,5 @@
 import { existsSync, readSync, statSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { credentialsFromEnv } from '../oci/auth.js';
 import { ImageStore } from '../oci/image-store.js';
 import { formatChanges } from '../sandbox/apply-back.js';
@@ -107,6 +108,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     stdin: stdinSource(),
     stdout: (chunk) => writeAll(1, chunk),
     stderr: (chunk) => writeAll(2, chunk),
+    // The guest sees a terminal only where strata's own fd is one.
+    tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) },
   };
   const common = {
     ...(Object.keys(parsed.tmpfs).length > 0 && { tmpfs: parsed.tmpfs }),

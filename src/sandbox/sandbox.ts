@@ -66,6 +66,14 @@ export interface RunOptions {
   readonly stdout?: (chunk: Uint8Array) => void;
   /** Receives stderr as it is written. Default: collected into the result. */
   readonly stderr?: (chunk: Uint8Array) => void;
+  /**
+   * Which stdio streams are terminals: `true` for all three, or per stream.
+   * Only a terminal is a character device to the guest (isatty() is 1 and
+   * libc line-buffers stdout); any other stream has WASI filetype
+   * `unknown`, like a pipe. Default: none. The CLI passes the truth of its
+   * own fds. See docs/decisions.md.
+   */
+  readonly tty?: boolean | { readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean };
   /** Stop the guest after this many milliseconds (ERR_TIMEOUT). Default: no limit. */
   readonly timeoutMs?: number;
   /** Most fds open at once; EMFILE past it. Default 1024. */
@@ -335,6 +343,7 @@ export class Sandbox {
       stdout,
       stderr,
       ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
+      ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
       ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
       ...(options.trace === undefined ? {} : { trace: options.trace }),
     });
@@ -511,4 +520,13 @@ function toSource(stdin: RunOptions['stdin']): StreamSource {
       return n;
     },
   };
+}
+
+/** RunOptions.tty as one flag per stream. Errors: ERR_INVALID_OPTION. */
+function stdioTty(tty: NonNullable<RunOptions['tty']>): { stdin?: boolean; stdout?: boolean; stderr?: boolean } {
+  if (typeof tty === 'boolean') return { stdin: tty, stdout: tty, stderr: tty };
+  if (typeof tty === 'object' && tty !== null && Object.entries(tty).every(([k, v]) => ['stdin', 'stdout', 'stderr'].includes(k) && (v === undefined || typeof v === 'boolean'))) {
+    return tty;
+  }
+  throw new StrataError(ErrorCode.invalidOption, `tty must be a boolean or { stdin?, stdout?, stderr? } of booleans, got ${JSON.stringify(tty)}`);
 }
