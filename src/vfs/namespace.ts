@@ -1,5 +1,5 @@
 import { fsError } from './errors.js';
-import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileSystem, type Node, type Stat, type TimeChange } from './node.js';
+import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node, type Stat, type TimeChange } from './node.js';
 
 /** Symlinks followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
 export const maxSymlinks = 40;
@@ -69,8 +69,6 @@ export class Namespace {
   readonly #mounts = new Map<Node, DirNode>();
   /** root of a mounted filesystem → the directory it covers */
   readonly #coveredBy = new Map<Node, DirNode>();
-  /** filesystem → the directory mounted for it (the first, if mounted twice) */
-  readonly #mountedRoots = new Map<FileSystem, DirNode>();
 
   /** directory → names that exist only as mount points ({@link mountAt}) → the root mounted there */
   readonly #attached = new Map<DirNode, Map<string, DirNode>>();
@@ -91,7 +89,6 @@ export class Namespace {
     if (this.#coveredBy.has(at) || this.#attachedTo.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
     this.#mounts.set(at, fsRoot);
     this.#coveredBy.set(fsRoot, at);
-    if (!this.#mountedRoots.has(fsRoot.fs)) this.#mountedRoots.set(fsRoot.fs, fsRoot);
   }
 
   /**
@@ -170,7 +167,7 @@ export class Namespace {
         if (++w.links > maxSymlinks) throw fsError('ELOOP', syscall, shown);
         const target = child.target;
         if (target === '') throw fsError('ENOENT', syscall, shown);
-        if (child.fs.confined === true) w.top = this.#confine(w.top, child.fs);
+        if (child.fs.confined === true) w.top = this.#confine(w.top, cur);
         rest = pos <= rest.length ? `${target}/${rest.slice(pos)}` : target;
         pos = 0;
         if (target.charCodeAt(0) === 47) cur = w.top;
@@ -200,12 +197,15 @@ export class Namespace {
   }
 
   /**
-   * The top of a walk that follows a link of the confined `fs`: its mount
-   * root, unless the walk is already confined to a root that does not
-   * contain it (a confinement only narrows).
+   * The top of a walk that follows a link, of a confined filesystem, found
+   * in `dir`: the root that filesystem is mounted as here (the first mount
+   * root, or the process root, above `dir`; a filesystem root if neither),
+   * unless the walk is already held inside a root that does not contain
+   * it: a hold only narrows.
    */
-  #confine(top: DirNode, fs: FileSystem): DirNode {
-    const root = fs === this.root.fs ? this.root : (this.#mountedRoots.get(fs) ?? this.root);
+  #confine(top: DirNode, dir: DirNode): DirNode {
+    let root = dir;
+    while (root !== this.root && !this.#coveredBy.has(root) && !this.#attachedTo.has(root) && root.parent !== undefined) root = root.parent;
     if (top === this.root || root === top) return root;
     for (let d = root; d !== this.root; ) {
       const up = this.parentOf(d);
@@ -245,7 +245,7 @@ export class Namespace {
         if (existing.type === 'symlink' && options.follow) {
           if (++w.links > maxSymlinks) throw fsError('ELOOP', 'open', path);
           if (existing.target === '') throw fsError('ENOENT', 'open', path);
-          if (existing.fs.confined === true) w.top = this.#confine(w.top, existing.fs);
+          if (existing.fs.confined === true) w.top = this.#confine(w.top, dir);
           from = dir;
           p = existing.target;
           continue;

@@ -353,6 +353,28 @@ describe('confined mounts (RESOLVE_IN_ROOT)', () => {
     expectErrno(() => ns.stat(root, '/made', true), 'ENOENT');
   });
 
+  it('holds links of a filesystem attached by mountAt inside its root', () => {
+    const { ns, root } = confined();
+    const attached = new ConfinedTmpfs({ dev: 5n });
+    ns.mountAt('/', 'attached', attached.root);
+    build(ns, ['attached/etc/', 'attached/etc/passwd=ATTACHED', 'attached/abs -> /etc/passwd', 'attached/up -> ../../etc/passwd', 'attached/etcdir -> /etc']);
+    expect(readFile(ns, '/attached/abs')).toBe('ATTACHED');
+    expect(readFile(ns, '/attached/up')).toBe('ATTACHED');
+    expect(readFile(ns, '/attached/../etc/passwd')).toBe('HOST');
+    expect(ns.resolve(root, '/attached/etcdir/../../..', true, 'stat')).toBe(attached.root);
+  });
+
+  it('holds links inside the directory that was mounted, when it is not the filesystem root', () => {
+    const { ns, bind } = confined();
+    const sub = bind.root.lookup('sub');
+    if (sub?.type !== 'directory') throw new Error('no /mnt/sub');
+    ns.mkdir(ns.root, '/sub2');
+    ns.mount('/sub2', sub);
+    build(ns, ['sub2/etc/', 'sub2/etc/passwd=SUB', 'sub2/abs -> /etc/passwd']);
+    expect(readFile(ns, '/sub2/abs')).toBe('SUB');
+    expect(readFile(ns, '/sub2/rel')).toBe('SUB');
+  });
+
   it('resolves parents of other operations inside the mount root', () => {
     const { ns, root } = confined();
     ns.mkdir(root, '/mnt/etcdir/made');
