@@ -1,5 +1,4 @@
 import {
-  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -16,7 +15,6 @@ import {
   realpathSync,
   rmSync,
   symlinkSync,
-  utimesSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +66,12 @@ interface WithSkipped {
  * - hardlink targets resolve inside `dir` the same way, and link(2) does
  *   not follow a symlink target: a link to a symlink is a second name for
  *   the symlink;
- * - no metadata is set through a hardlink or a symlink (lchown, lutimes).
+ * - no metadata is set through a hardlink or a symlink (lchown, lutimes);
+ * - directory modes and times, set at the end, never follow a path that a
+ *   later entry may have changed: each directory is found again from
+ *   `dir`, component by component with lstat (a component that is no
+ *   longer a real directory, e.g. replaced by a symlink, drops it), and is
+ *   changed through an fd opened O_DIRECTORY|O_NOFOLLOW.
  * It assumes nothing else writes to `dir` meanwhile.
  *
  * Devices, fifos and unknown members are skipped (listed in `warnings`).
@@ -153,6 +156,7 @@ const copyBuffer = 1 << 20;
 /** The changeset rules' tree over a host directory. */
 class HostTree implements ChangesetTree<HostNode> {
   readonly root: HostNode;
+  readonly #rootPath: string;
   readonly #chown: boolean;
   readonly #dropSetuid: boolean;
   /** Directories whose mode and times are set at the end. */
@@ -161,6 +165,7 @@ class HostTree implements ChangesetTree<HostNode> {
 
   constructor(root: string, options: { chown: boolean; dropSetuid: boolean }) {
     this.root = { path: root, type: 'directory' };
+    this.#rootPath = root;
     this.#chown = options.chown;
     this.#dropSetuid = options.dropSetuid;
   }
@@ -249,18 +254,46 @@ class HostTree implements ChangesetTree<HostNode> {
     linkSync(target.path, join(dir.path, name));
   }
 
-  /** Set directory modes and times, deepest first. */
+  /**
+   * Set directory modes and times, deepest first. Each directory is found
+   * again from the root without following a symlink, and changed through
+   * an fd, so a directory whose path now crosses a symlink (a later entry
+   * replaced a parent) is skipped, never reached outside the root.
+   */
   finishDirectories(): void {
     const paths = [...this.#dirs.keys()].sort((a, b) => b.length - a.length);
+    const real = new Map<string, boolean>([[this.#rootPath, true]]);
     for (const path of paths) {
       const meta = this.#dirs.get(path)!;
-      const st = lstatSync(path, { throwIfNoEntry: false });
-      if (st === undefined || !st.isDirectory()) continue;
-      chmodSync(path, meta.mode);
-      const t = seconds(meta.mtimeNs);
-      utimesSync(path, t, t);
+      if (!this.#isRealDir(path, real)) continue;
+      let fd: number;
+      try {
+        fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      } catch {
+        continue; // Not a directory any more (or unreadable): nothing to finish.
+      }
+      try {
+        fchmodSync(fd, meta.mode);
+        const t = seconds(meta.mtimeNs);
+        futimesSync(fd, t, t);
+      } finally {
+        closeSync(fd);
+      }
     }
     this.#dirs.clear();
+  }
+
+  /** Whether every component of `path` below the root is a real directory (lstat), memoized in `real`. */
+  #isRealDir(path: string, real: Map<string, boolean>): boolean {
+    const known = real.get(path);
+    if (known !== undefined) return known;
+    const prefix = this.#rootPath.endsWith('/') ? this.#rootPath : `${this.#rootPath}/`;
+    if (path.length <= prefix.length || !path.startsWith(prefix)) return false;
+    const slash = path.lastIndexOf('/');
+    const parent = slash < prefix.length ? this.#rootPath : path.slice(0, slash);
+    const ok = this.#isRealDir(parent, real) && lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+    real.set(path, ok);
+    return ok;
   }
 
   #mode(mode: number): number {
