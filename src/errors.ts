@@ -105,5 +105,13 @@ export const ErrorCode = {
   layerSymlinkLoop: 'ERR_LAYER_SYMLINK_LOOP',
   /** Writing an entry to the host directory failed; the message names the entry. */
   layerApply: 'ERR_LAYER_APPLY',
+
+  // Mounts: volumes, and applying an overlay bind's changes back to the host.
+  /** No volume of that name in the store. */
+  volumeNotFound: 'ERR_VOLUME_NOT_FOUND',
+  /** A host path changed since the overlay bind was made (or an added path now exists); nothing was applied. */
+  applyConflict: 'ERR_APPLY_CONFLICT',
+  /** Writing a change back to the host failed, or would go through a symlink; the path is named. */
+  applyFailed: 'ERR_APPLY_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
