@@ -17,3 +17,5 @@ export { HostDir } from './host/host-dir.js';
 export type { HostDirOptions } from './host/host-dir.js';
 export type { HostResolution } from './host/access.js';
 export { checkHostName } from './host/names.js';
+export { Overlay, isReservedName, maxRenameCopyUp, opaqueMarker, whiteoutPrefix } from './overlay/index.js';
+export type { LookupState, OverlayChange, OverlayOptions } from './overlay/index.js';

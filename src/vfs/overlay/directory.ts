@@ -1,0 +1,284 @@
+import { fsError } from '../errors.js';
+import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
+import { copyUpDir, copyUpLeaf, keepTimes, UndoLog } from './copy-up.js';
+import type { Overlay } from './filesystem.js';
+import type { OverlayLeaf } from './inode.js';
+import { isReservedName, lookupState, opaqueMarker, whiteoutName, type LookupState } from './lookup.js';
+import { renameEntry } from './rename.js';
+
+/**
+ * Readdir cookies of entries listed from the upper start here; below it
+ * are the lower directory's own cookies (stable: the lower never changes).
+ * A lower's cookies must stay under 2^40.
+ */
+export const upperCookieBase = 2 ** 40;
+
+/**
+ * A directory of the overlay: the lower directory it merges (undefined when
+ * opaque, created in the upper, or fully copied up by a rename), and its
+ * upper directory once copied up.
+ *
+ * Merged listing, with cookies that stay valid while the directory changes:
+ * first the lower's entries in the lower's order and with the lower's
+ * cookies (skipping whiteouts, showing the upper node for a name the upper
+ * replaced), then the upper's own entries with the upper's cookies offset
+ * by {@link upperCookieBase}. Names starting with `.wh.` are never shown.
+ */
+export class OverlayDir implements DirNode {
+  readonly type = 'directory';
+  readonly fs: Overlay;
+  readonly ino: bigint;
+  upper: DirNode | undefined;
+  /** The lower directory merged into this one. */
+  lower: DirNode | undefined;
+  parentDir: OverlayDir | undefined;
+  /** This directory's name in `parentDir`. */
+  name: string;
+  removed = false;
+  /** The lower directory's stat when it was copied up. */
+  origin: Stat | undefined;
+  /** Stats of lower entries this directory hid or replaced, when it did (for changes()). */
+  hidden = new Map<string, Stat>();
+
+  constructor(fs: Overlay, ino: bigint, upper: DirNode | undefined, lower: DirNode | undefined, parentDir: OverlayDir | undefined, name: string) {
+    this.fs = fs;
+    this.ino = ino;
+    this.upper = upper;
+    this.lower = lower;
+    this.parentDir = parentDir;
+    this.name = name;
+  }
+
+  get parent(): DirNode | undefined {
+    return this.parentDir;
+  }
+
+  get size(): number {
+    return this.#tally(Infinity).entries;
+  }
+
+  /** Become backed by `upper` (copy-up done). */
+  attachUpper(upper: DirNode, origin: Stat): void {
+    this.upper = upper;
+    this.origin ??= origin;
+    this.fs.adopt(upper, this);
+  }
+
+  /** Undo {@link attachUpper}. */
+  detachUpper(): void {
+    this.upper = undefined;
+  }
+
+  stat(): Stat {
+    const fs = this.fs;
+    if (this.upper === undefined) return { ...this.lower!.stat(), dev: fs.dev, ino: this.ino, ...(this.removed && { nlink: 0 }) };
+    const s = this.upper.stat();
+    const owner = this.origin ?? s;
+    const { entries, subdirs } = this.#tally(Infinity);
+    return { ...s, dev: fs.dev, ino: this.ino, uid: owner.uid, gid: owner.gid, size: entries, nlink: this.removed ? 0 : 2 + subdirs };
+  }
+
+  setTimes(atime: TimeChange, mtime: TimeChange): void {
+    if (this.upper !== undefined) return this.upper.setTimes(atime, mtime);
+    UndoLog.run((log) => copyUpDir(this, log).setTimes(atime, mtime));
+  }
+
+  /** The state of `name` here. */
+  stateOf(name: string): LookupState {
+    return lookupState(this.upper, this.lower, name);
+  }
+
+  lookup(name: string): Node | undefined {
+    return this.fs.nodeFor(this, name, this.stateOf(name));
+  }
+
+  /** True when the merged directory has no entry. */
+  isEmpty(): boolean {
+    return this.#tally(1).entries === 0;
+  }
+
+  /** Every merged child, as overlay nodes. */
+  forEachChild(fn: (node: Node, name: string) => void): void {
+    this.#forEachEntry(firstEntryCookie, (name) => {
+      const node = this.lookup(name);
+      if (node !== undefined) fn(node, name);
+      return true;
+    });
+  }
+
+  readdir(cookie: number, take: (entry: DirEntry) => boolean): void {
+    this.#forEachEntry(cookie, (name, ino, type, next) => take({ name, ino, type, next }));
+  }
+
+  mkdir(name: string, mode: number): DirNode {
+    return this.#create('mkdir', name, (upper) => upper.mkdir(name, mode)) as DirNode;
+  }
+
+  createFile(name: string, mode: number): FileNode {
+    return this.#create('open', name, (upper) => upper.createFile(name, mode)) as FileNode;
+  }
+
+  symlink(name: string, target: string): SymlinkNode {
+    return this.#create('symlink', name, (upper) => upper.symlink(name, target)) as SymlinkNode;
+  }
+
+  link(name: string, node: Node): void {
+    if (node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
+    if (node.type === 'directory') throw fsError('EPERM', 'link', name);
+    const leaf = node as unknown as OverlayLeaf;
+    if (leaf.upper === undefined ? leaf.lowerLinks === 0 : leaf.upper.stat().nlink === 0) throw fsError('ENOENT', 'link', name);
+    this.#create('link', name, (upper, log) => {
+      const target = copyUpLeaf(leaf, log);
+      upper.link(name, target);
+      return target;
+    });
+  }
+
+  unlink(name: string): void {
+    const state = this.stateOf(name);
+    const node = this.fs.nodeFor(this, name, state);
+    if (node === undefined || this.removed) throw fsError('ENOENT', 'unlink', name);
+    if (node.type === 'directory') throw fsError('EISDIR', 'unlink', name);
+    UndoLog.run((log) => {
+      const upper = copyUpDir(this, log);
+      this.#hideLower(name, state, node, log);
+      if (state.kind === 'upper') upper.unlink(name);
+    });
+  }
+
+  rmdir(name: string): void {
+    const state = this.stateOf(name);
+    const node = this.fs.nodeFor(this, name, state);
+    if (node === undefined || this.removed) throw fsError('ENOENT', 'rmdir', name);
+    if (node.type !== 'directory') throw fsError('ENOTDIR', 'rmdir', name);
+    const dir = node as OverlayDir;
+    if (!dir.isEmpty()) throw fsError('ENOTEMPTY', 'rmdir', name);
+    UndoLog.run((log) => {
+      const upper = copyUpDir(this, log);
+      this.#hideLower(name, state, node, log);
+      if (state.kind === 'upper') {
+        dir.clearReserved(log);
+        upper.rmdir(name);
+      }
+      dir.removed = true;
+    });
+  }
+
+  rename(oldName: string, newDir: DirNode, newName: string): void {
+    if (!(newDir instanceof OverlayDir) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
+    renameEntry(this, oldName, newDir, newName);
+  }
+
+  /**
+   * If a lower entry is visible at `name` (or shadowed by the upper entry
+   * there), add the whiteout that hides it once the upper entry is gone.
+   */
+  #hideLower(name: string, state: LookupState, node: Node, log: UndoLog): void {
+    if (state.kind !== 'lower' && (state.kind !== 'upper' || state.lower === undefined)) return;
+    this.hideLowerEntry(name, state.lower!, node, log);
+  }
+
+  /** Whiteout `name`'s lower entry `lower` (shown as `node`). Errors: the upper's. */
+  hideLowerEntry(name: string, lower: Node, node: Node | undefined, log: UndoLog): void {
+    const upper = this.upper!;
+    upper.createFile(whiteoutName(name), 0o644);
+    log.add(() => upper.unlink(whiteoutName(name)));
+    this.noteHidden(name, lower, node, log);
+  }
+
+  /**
+   * The lower entry `lower` at `name` (shown as `node`) is hidden from now
+   * on: remember its stat as it is now, and count a lower name down.
+   */
+  noteHidden(name: string, lower: Node, node: Node | undefined, log: UndoLog): void {
+    if (!this.hidden.has(name)) {
+      const origin = node !== undefined && node.ino === lower.ino ? (node as { origin?: Stat }).origin : undefined;
+      this.hidden.set(name, origin ?? lower.stat());
+      log.add(() => this.hidden.delete(name));
+    }
+    if (node !== undefined && node.type !== 'directory' && (node as unknown as OverlayLeaf).upper === undefined) {
+      const leaf = node as unknown as OverlayLeaf;
+      leaf.lowerLinks--;
+      leaf.lowerNameGone();
+      log.add(() => {
+        leaf.lowerLinks++;
+        leaf.lowerNameBack();
+      });
+    }
+  }
+
+  /** Remove the reserved entries (whiteouts, opaque marker) of this directory's upper, restoring them on rollback. */
+  clearReserved(log: UndoLog): void {
+    const upper = this.upper;
+    if (upper === undefined) return;
+    const names: string[] = [];
+    upper.readdir(firstEntryCookie, (e) => (isReservedName(e.name) && names.push(e.name), true));
+    for (const name of names) {
+      upper.unlink(name);
+      log.add(() => upper.createFile(name, 0o644));
+    }
+  }
+
+  /** Create `name` in the upper with `make`, over a whiteout if there is one. */
+  #create(syscall: string, name: string, make: (upper: DirNode, log: UndoLog) => Node): Node {
+    if (isReservedName(name)) throw fsError('EINVAL', syscall, name);
+    if (this.removed) throw fsError('ENOENT', syscall, name);
+    const state = this.stateOf(name);
+    if (state.kind === 'upper' || state.kind === 'lower') throw fsError('EEXIST', syscall, name);
+    UndoLog.run((log) => {
+      const upper = copyUpDir(this, log);
+      const node = make(upper, log);
+      log.add(() => (node.type === 'directory' ? upper.rmdir(name) : upper.unlink(name)));
+      if (state.kind === 'whiteout') {
+        // A directory made where a lower one was deleted must not merge it.
+        if (node.type === 'directory' && state.lower?.type === 'directory') {
+          keepTimes(node, log, () => node.createFile(opaqueMarker, 0o644));
+          log.add(() => node.unlink(opaqueMarker));
+        }
+        upper.unlink(whiteoutName(name));
+        log.add(() => upper.createFile(whiteoutName(name), 0o644));
+      }
+    });
+    return this.fs.nodeFor(this, name, this.stateOf(name))!;
+  }
+
+  /** Count merged entries (and subdirectories), stopping past `limit`. */
+  #tally(limit: number): { entries: number; subdirs: number } {
+    let entries = 0;
+    let subdirs = 0;
+    this.#forEachEntry(firstEntryCookie, (_name, _ino, type) => {
+      entries++;
+      if (type === 'directory') subdirs++;
+      return entries < limit;
+    });
+    return { entries, subdirs };
+  }
+
+  /** The merged listing after `cookie` (see the class). */
+  #forEachEntry(cookie: number, take: (name: string, ino: bigint, type: FileType, next: number) => boolean): void {
+    const { upper, lower } = this;
+    if (lower !== undefined && cookie < upperCookieBase) {
+      let stopped = false;
+      lower.readdir(cookie, (e) => {
+        if (isReservedName(e.name)) return true;
+        let { ino, type } = e;
+        if (upper !== undefined) {
+          const shown = this.lookup(e.name);
+          if (shown === undefined) return true;
+          ino = shown.ino;
+          type = shown.type;
+        }
+        stopped = !take(e.name, ino, type, e.next);
+        return !stopped;
+      });
+      if (stopped) return;
+    }
+    if (upper === undefined) return;
+    upper.readdir(cookie < upperCookieBase ? firstEntryCookie : cookie - upperCookieBase, (e) => {
+      if (isReservedName(e.name) || lower?.lookup(e.name) !== undefined) return true;
+      const shown = this.lookup(e.name);
+      if (shown === undefined) return true;
+      return take(e.name, shown.ino, shown.type, e.next + upperCookieBase);
+    });
+  }
+}

@@ -1,0 +1,207 @@
+import { firstEntryCookie, type DirNode, type FileSystem, type Node } from '../node.js';
+import { Tmpfs, type TmpfsLimits } from '../tmpfs.js';
+import { collectChanges, type OverlayChange } from './changes.js';
+import { copyUpLeaf, UndoLog } from './copy-up.js';
+import { OverlayDir } from './directory.js';
+import { isOpaque, isReservedName, type LookupState } from './lookup.js';
+import { OverlayFile } from './regular-file.js';
+import { OverlaySymlink } from './symlink.js';
+
+/** Options of {@link Overlay}. */
+export interface OverlayOptions {
+  /** The read-only lower tree, e.g. a LayerView's root, or a read-only host directory's root. Never written. */
+  readonly lower: DirNode;
+  /** The writable upper tree. Default: a fresh Tmpfs with `limits`. May be a host directory's root (persisted across processes). */
+  readonly upper?: DirNode;
+  /** Device number reported by stat. */
+  readonly dev: bigint;
+  /** Quotas of the default in-memory upper. */
+  readonly limits?: Partial<TmpfsLimits>;
+  /** Copied to FileSystem.confined (symlinks resolve within the mount root). */
+  readonly confined?: boolean;
+}
+
+/** Bit 63: set on the inode numbers of nodes created in the upper, so they never meet the lower's. */
+const upperInoBit = 1n << 63n;
+
+/**
+ * A copy-on-write filesystem: a writable upper tree over a read-only lower
+ * one, as Linux's overlayfs and gVisor's fsimpl/overlay.
+ *
+ * - Lookups are states (lookup.ts): none, lower, upper, whiteout.
+ * - The first change to a lower node copies it up (copy-up.ts), with its
+ *   parent chain, mode, times and inode number; `setTimes` on a lower file
+ *   copies no data (regular-file.ts).
+ * - Deletes leave whiteouts; a directory removed and made again is opaque.
+ *   Both are encoded as in an OCI layer (`.wh.NAME`, `.wh..wh..opq`), so
+ *   the upper is an OCI changeset as it stands, and a host-directory upper
+ *   is reopened by a later process as it was left. Names starting with
+ *   `.wh.` are never shown, and creating one fails with EINVAL.
+ * - Directories list merged with cookies that survive changes (directory.ts).
+ * - Creating one is O(1): nothing of the lower is walked or copied, and the
+ *   lower is never written, so one lower backs any number of overlays.
+ *
+ * Errors of every node: those of the DirNode/FileNode contract, plus the
+ * upper's own (ENOSPC of its quota) from any copy-up, after which the
+ * overlay is as it was.
+ *
+ * @example
+ * const overlay = new Overlay({ lower: view.root, dev: 3n, limits: { maxBytes: 64 << 20 } });
+ * const ns = new Namespace(overlay.root);
+ * ns.unlink(ns.root, '/etc/motd');
+ * overlay.changes(); // [{ path: '/etc', kind: 'changed', … }, { path: '/etc/motd', kind: 'deleted', … }]
+ */
+export class Overlay implements FileSystem {
+  readonly dev: bigint;
+  readonly readonly = false;
+  /** Symlinks resolve within the mount root. */
+  readonly confined: boolean;
+  readonly root: DirNode;
+  /** The lower tree's root (never written). */
+  readonly lowerRoot: DirNode;
+  /**
+   * The upper tree's root: an OCI changeset of everything changed. Call
+   * {@link materialize} before reading it, so metadata-only changes are in it.
+   */
+  readonly upperRoot: DirNode;
+  /** @internal Files whose times changed without a copy-up. */
+  readonly pendingMeta = new Set<OverlayFile>();
+  /** Nodes that came from the lower, by lower inode number: one per inode, so hardlinks stay one node. */
+  readonly #byLower = new Map<bigint, Node>();
+  /** Nodes by their upper node (which the upper keeps alive while it is linked or open). */
+  readonly #byUpper = new WeakMap<Node, Node>();
+  /** Lower inode → its paths, for lower inodes with several names; built on first need. */
+  #hardlinks: Map<bigint, string[][]> | undefined;
+
+  constructor(options: OverlayOptions) {
+    this.dev = options.dev;
+    this.confined = options.confined ?? false;
+    this.lowerRoot = options.lower;
+    const lowerStat = options.lower.stat();
+    if (options.upper === undefined) {
+      const tmpfs = new Tmpfs({ dev: options.dev, ...(options.limits !== undefined && { limits: options.limits }) });
+      tmpfs.root.setTimes(lowerStat.atimeNs, lowerStat.mtimeNs);
+      this.upperRoot = tmpfs.root;
+    } else {
+      this.upperRoot = options.upper;
+    }
+    const root = new OverlayDir(this, options.lower.ino, this.upperRoot, isOpaque(this.upperRoot) ? undefined : options.lower, undefined, '');
+    root.origin = lowerStat;
+    this.#byLower.set(options.lower.ino, root);
+    this.#byUpper.set(this.upperRoot, root);
+    this.root = root;
+  }
+
+  /** Changes against the lower, like `docker diff`, sorted by path (see changes.ts). */
+  changes(): OverlayChange[] {
+    return collectChanges(this);
+  }
+
+  /**
+   * Write every metadata-only change into the upper (a full copy-up of
+   * each such file), so {@link upperRoot} holds all changes.
+   * Errors: the upper's (ENOSPC); files done before the failure stay done.
+   */
+  materialize(): void {
+    for (const file of [...this.pendingMeta]) UndoLog.run((log) => copyUpLeaf(file, log));
+  }
+
+  /** @internal The overlay node for `name` of `parent` in `state`, made once per inode. */
+  nodeFor(parent: OverlayDir, name: string, state: LookupState): Node | undefined {
+    switch (state.kind) {
+      case 'upper':
+        return this.#forUpper(parent, name, state.upper, state.lower);
+      case 'lower':
+        return this.#forLower(parent, name, state.lower);
+      default:
+        return undefined;
+    }
+  }
+
+  /** @internal `node` is now the overlay node of upper node `upper`. */
+  adopt(upper: Node, node: Node): void {
+    this.#byUpper.set(upper, node);
+  }
+
+  /** @internal The lower paths (as components) of a lower inode with several names. */
+  lowerPaths(ino: bigint): readonly string[][] {
+    this.#hardlinks ??= indexHardlinks(this.lowerRoot);
+    return this.#hardlinks.get(ino) ?? [];
+  }
+
+  #forUpper(parent: OverlayDir, name: string, upper: Node, lower: Node | undefined): Node | undefined {
+    const known = this.#byUpper.get(upper);
+    if (known !== undefined) {
+      if (known instanceof OverlayDir) {
+        known.parentDir = parent;
+        known.name = name;
+      }
+      return known;
+    }
+    let node: Node;
+    if (upper.type === 'directory') {
+      // An upper directory this overlay did not make (a reopened host upper):
+      // it merges the lower directory at its path unless opaque.
+      const merge = lower?.type === 'directory' && !isOpaque(upper) ? lower : undefined;
+      const prior = merge === undefined ? undefined : this.#byLower.get(merge.ino);
+      if (prior instanceof OverlayDir && prior.upper === undefined) {
+        prior.attachUpper(upper, merge!.stat());
+        return prior;
+      }
+      const dir = new OverlayDir(this, merge?.ino ?? upper.ino | upperInoBit, upper, merge, parent, name);
+      if (merge !== undefined) {
+        dir.origin = merge.stat();
+        this.#byLower.set(merge.ino, dir);
+      }
+      node = dir;
+    } else if (upper.type === 'file') {
+      node = new OverlayFile(this, upper.ino | upperInoBit, undefined, upper, parent, name);
+    } else if (upper.type === 'symlink') {
+      node = new OverlaySymlink(this, upper.ino | upperInoBit, undefined, upper, parent, name);
+    } else {
+      return undefined; // Devices are never made in an upper.
+    }
+    this.#byUpper.set(upper, node);
+    return node;
+  }
+
+  #forLower(parent: OverlayDir, name: string, lower: Node): Node | undefined {
+    const known = this.#byLower.get(lower.ino);
+    if (known !== undefined) {
+      if (known instanceof OverlayDir) {
+        known.parentDir = parent;
+        known.name = name;
+      }
+      return known;
+    }
+    let node: Node;
+    if (lower.type === 'directory') node = new OverlayDir(this, lower.ino, undefined, lower, parent, name);
+    else if (lower.type === 'file') node = new OverlayFile(this, lower.ino, lower, undefined, parent, name);
+    else if (lower.type === 'symlink') node = new OverlaySymlink(this, lower.ino, lower, undefined, parent, name);
+    else return undefined; // A lower never holds devices.
+    this.#byLower.set(lower.ino, node);
+    return node;
+  }
+}
+
+/** One walk of the lower: the paths of every non-directory with more than one name. */
+function indexHardlinks(root: DirNode): Map<bigint, string[][]> {
+  const out = new Map<bigint, string[][]>();
+  const stack: Array<[DirNode, string[]]> = [[root, []]];
+  while (stack.length > 0) {
+    const [dir, path] = stack.pop()!;
+    dir.readdir(firstEntryCookie, (e) => {
+      if (isReservedName(e.name)) return true;
+      const node = dir.lookup(e.name);
+      if (node === undefined) return true;
+      if (node.type === 'directory') stack.push([node, [...path, e.name]]);
+      else if (node.stat().nlink > 1) {
+        const paths = out.get(node.ino) ?? [];
+        paths.push([...path, e.name]);
+        out.set(node.ino, paths);
+      }
+      return true;
+    });
+  }
+  return out;
+}

@@ -1,0 +1,302 @@
+import { ChangesetApplier, Namespace, Overlay, Tmpfs, firstEntryCookie, type ChangesetTree, type DirNode, type LayerEntry, type LayerSource, type Node, type OverlayOptions, type TreeNodeType } from '../../src/vfs/index.js';
+import { indexBlobs, tempStore } from '../support/layer-trees.js';
+import { t, tar, type TarItem } from '../support/tar-dsl.js';
+
+/**
+ * Lowers and overlays for the overlay tests. A lower is described by a
+ * small DSL, in order: `'d/'` a directory, `'f=text'` a file, `'l -> target'`
+ * a symlink, `'h => target'` a hard link; a trailing `{"mode":…,"mtime":…}`
+ * sets mode and mtime (seconds). The same spec builds a LayerView (through
+ * a real tar, indexed as a pulled layer is) or a plain Tmpfs.
+ */
+export type LowerKind = 'layer-view' | 'tmpfs';
+export const lowerKinds: readonly LowerKind[] = ['layer-view', 'tmpfs'];
+
+/** The lower most tests start from. */
+export const standardLower = [
+  'etc/ {"mode":493,"mtime":1000}',
+  'etc/passwd=root:x:0:0 {"mode":384,"mtime":1100}',
+  'etc/motd=hello {"mode":420,"mtime":1200}',
+  'bin/ {"mtime":1300}',
+  'bin/sh=#!shell {"mode":493,"mtime":1400}',
+  'bin/bash => bin/sh',
+  'usr/',
+  'usr/lib/ {"mode":448,"mtime":1500}',
+  'usr/lib/a=A',
+  'usr/lib/b=BB',
+  'usr/lib/deep/',
+  'usr/lib/deep/c=CCC',
+  'usr/share/',
+  'link -> etc/motd {"mtime":1600}',
+  'empty/ {"mtime":1700}',
+];
+
+interface Spec {
+  readonly path: string;
+  readonly kind: 'dir' | 'file' | 'symlink' | 'link';
+  readonly text: string;
+  readonly mode: number | undefined;
+  readonly mtime: number;
+}
+
+function parse(raw: string): Spec {
+  const brace = raw.indexOf(' {');
+  const spec = brace >= 0 ? raw.slice(0, brace) : raw;
+  const meta = brace >= 0 ? (JSON.parse(raw.slice(brace + 1)) as { mode?: number; mtime?: number }) : {};
+  const mtime = meta.mtime ?? 900;
+  if (spec.includes(' -> ')) return { path: spec.split(' -> ')[0]!, kind: 'symlink', text: spec.split(' -> ')[1]!, mode: undefined, mtime };
+  if (spec.includes(' => ')) return { path: spec.split(' => ')[0]!, kind: 'link', text: spec.split(' => ')[1]!, mode: undefined, mtime };
+  if (spec.endsWith('/')) return { path: spec.slice(0, -1), kind: 'dir', text: '', mode: meta.mode, mtime };
+  const eq = spec.indexOf('=');
+  return { path: eq < 0 ? spec : spec.slice(0, eq), kind: 'file', text: eq < 0 ? '' : spec.slice(eq + 1), mode: meta.mode, mtime };
+}
+
+/** A lower, and (for a layer view) the layers it was built from. */
+export interface Lower {
+  readonly root: DirNode;
+  readonly layers: readonly LayerSource[];
+}
+
+/** Build the lower `spec` of `kind`. */
+export async function makeLower(kind: LowerKind, spec: readonly string[] = standardLower): Promise<Lower> {
+  const specs = spec.map(parse);
+  if (kind === 'layer-view') {
+    const items: TarItem[] = specs.map((s) => {
+      const o = { mtime: s.mtime, ...(s.mode !== undefined && { mode: s.mode }) };
+      if (s.kind === 'dir') return t.dir(s.path, o);
+      if (s.kind === 'symlink') return t.symlink(s.text, s.path, o);
+      if (s.kind === 'link') return t.link(s.text, s.path, o);
+      return t.file(s.path, s.text, o);
+    });
+    const layers = await indexBlobs(await tempStore(), [await tar(...items)]);
+    const { LayerView } = await import('../../src/vfs/index.js');
+    return { root: new LayerView(layers, { dev: 9n }).root, layers };
+  }
+  const fs = new Tmpfs({ dev: 8n });
+  const ns = new Namespace(fs.root);
+  const times: Array<[Node, number]> = [];
+  for (const s of specs) {
+    const slash = s.path.lastIndexOf('/');
+    const parent = slash < 0 ? fs.root : (ns.resolve(fs.root, s.path.slice(0, slash), false, 'open') as DirNode);
+    const name = s.path.slice(slash + 1);
+    if (s.kind === 'dir') times.push([parent.mkdir(name, s.mode ?? 0o755), s.mtime]);
+    else if (s.kind === 'symlink') times.push([parent.symlink(name, s.text), s.mtime]);
+    else if (s.kind === 'link') parent.link(name, ns.resolve(fs.root, s.text, false, 'link'));
+    else {
+      const f = parent.createFile(name, s.mode ?? 0o644);
+      const bytes = new TextEncoder().encode(s.text);
+      f.write(bytes, 0, bytes.length, 0);
+      times.push([f, s.mtime]);
+    }
+  }
+  // Times last: creating entries moves their directory's mtime.
+  for (const [node, mtime] of times.reverse()) node.setTimes(BigInt(mtime) * 1_000_000_000n, BigInt(mtime) * 1_000_000_000n);
+  return { root: fs.root, layers: [] };
+}
+
+/** An overlay over a fresh lower, with a namespace rooted at it. */
+export interface OverlayWorld {
+  readonly lower: Lower;
+  readonly overlay: Overlay;
+  readonly ns: Namespace;
+  readonly root: DirNode;
+  /** The default in-memory upper. */
+  readonly upper: Tmpfs;
+}
+
+export async function overlayWorld(kind: LowerKind, spec: readonly string[] = standardLower, options: Partial<OverlayOptions> = {}): Promise<OverlayWorld> {
+  const lower = await makeLower(kind, spec);
+  const overlay = new Overlay({ lower: lower.root, dev: 5n, ...options });
+  const ns = new Namespace(overlay.root);
+  return { lower, overlay, ns, root: overlay.root, upper: overlay.upperRoot.fs as Tmpfs };
+}
+
+/** Every node reachable from `root` with its full stat, target or content: a lower's exact state. */
+export function fullDump(root: DirNode): string[] {
+  const out: string[] = [];
+  const walk = (dir: DirNode, path: string) => {
+    dir.readdir(firstEntryCookie, (e) => {
+      const node = dir.lookup(e.name)!;
+      const p = `${path}/${e.name}`;
+      const st = node.stat();
+      let extra = '';
+      if (node.type === 'symlink') extra = node.target;
+      else if (node.type === 'file') {
+        const buf = new Uint8Array(node.size);
+        node.read(buf, 0, buf.length, 0);
+        extra = Buffer.from(buf).toString('latin1');
+      }
+      out.push(`${p} ${e.next} ${JSON.stringify(st, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))} ${extra}`);
+      if (node.type === 'directory') walk(node, p);
+      return true;
+    });
+  };
+  out.push(JSON.stringify(root.stat(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  walk(root, '');
+  return out;
+}
+
+/** The raw upper as `path kind` lines (whiteouts and markers included), sorted. */
+export function upperLines(root: DirNode): string[] {
+  const out: string[] = [];
+  const walk = (dir: DirNode, path: string) => {
+    dir.readdir(firstEntryCookie, (e) => {
+      const node = dir.lookup(e.name)!;
+      const p = `${path}/${e.name}`;
+      out.push(node.type === 'directory' ? `${p}/` : node.type === 'symlink' ? `${p} -> ${node.target}` : `${p}=${read(node)}`);
+      if (node.type === 'directory') walk(node, p);
+      return true;
+    });
+  };
+  walk(root, '');
+  return out.sort();
+}
+
+function read(node: Node): string {
+  if (node.type !== 'file') return '';
+  const buf = new Uint8Array(node.size);
+  node.read(buf, 0, buf.length, 0);
+  return new TextDecoder().decode(buf);
+}
+
+/** Count the nodes and bytes of a tmpfs tree by walking it (a recount of its usage). */
+export function recount(root: DirNode): { bytes: number; inodes: number } {
+  const seen = new Set<Node>([root]);
+  let bytes = 0;
+  const walk = (dir: DirNode) => {
+    dir.readdir(firstEntryCookie, (e) => {
+      const node = dir.lookup(e.name)!;
+      if (!seen.has(node)) {
+        seen.add(node);
+        if (node.type === 'file') bytes += node.size;
+        if (node.type === 'symlink') bytes += new TextEncoder().encode(node.target).length;
+        if (node.type === 'directory') walk(node);
+      }
+      return true;
+    });
+  };
+  walk(root);
+  return { bytes, inodes: seen.size };
+}
+
+/**
+ * The upper as an OCI layer: a real tar (dirs, files, symlinks, hard links
+ * by inode, whiteouts and opaque markers as the empty files they are),
+ * metadata taken from the overlay's nodes, indexed as a pulled layer is.
+ */
+export async function upperAsLayer(overlay: Overlay): Promise<LayerSource> {
+  const items: TarItem[] = [];
+  const firstName = new Map<bigint, string>();
+  const walk = (upper: DirNode, merged: DirNode | undefined, path: string) => {
+    upper.readdir(firstEntryCookie, (e) => {
+      const node = upper.lookup(e.name)!;
+      const p = path === '' ? e.name : `${path}/${e.name}`;
+      const shown = merged?.lookup(e.name);
+      const st = (shown ?? node).stat();
+      const o = { mode: st.mode, uid: st.uid, gid: st.gid, mtime: Number(st.mtimeNs / 1_000_000_000n) };
+      if (node.type === 'directory') {
+        items.push(t.dir(p, o));
+        walk(node, shown?.type === 'directory' ? shown : undefined, p);
+      } else if (node.type === 'symlink') {
+        items.push(t.symlink(node.target, p, o));
+      } else if (node.type === 'file') {
+        const first = firstName.get(node.ino);
+        if (first !== undefined) items.push(t.link(first, p, o));
+        else {
+          firstName.set(node.ino, p);
+          const buf = new Uint8Array(node.size);
+          node.read(buf, 0, buf.length, 0);
+          items.push(t.file(p, buf, o));
+        }
+      }
+      return true;
+    });
+  };
+  walk(overlay.upperRoot, overlay.root, '');
+  const [layer] = await indexBlobs(await tempStore(), [await tar(...items)]);
+  return layer!;
+}
+
+/** A lower copied into a fresh tmpfs, for applying a changeset to it. */
+export function cloneIntoTmpfs(root: DirNode): Tmpfs {
+  const fs = new Tmpfs({ dev: 7n });
+  const byIno = new Map<bigint, Node>();
+  const times: Array<[Node, bigint, bigint]> = [];
+  const walk = (from: DirNode, to: DirNode) => {
+    from.readdir(firstEntryCookie, (e) => {
+      const node = from.lookup(e.name)!;
+      const st = node.stat();
+      const twin = byIno.get(node.ino);
+      if (twin !== undefined) to.link(e.name, twin);
+      else if (node.type === 'directory') {
+        const d = to.mkdir(e.name, st.mode);
+        walk(node, d);
+        times.push([d, st.atimeNs, st.mtimeNs]);
+      } else if (node.type === 'symlink') times.push([to.symlink(e.name, node.target), st.atimeNs, st.mtimeNs]);
+      else if (node.type === 'file') {
+        const f = to.createFile(e.name, st.mode);
+        const buf = new Uint8Array(node.size);
+        node.read(buf, 0, buf.length, 0);
+        f.write(buf, 0, buf.length, 0);
+        byIno.set(node.ino, f);
+        times.push([f, st.atimeNs, st.mtimeNs]);
+      }
+      return true;
+    });
+  };
+  walk(root, fs.root);
+  for (const [node, a, m] of times) node.setTimes(a, m);
+  return fs;
+}
+
+/** ChangesetApplier's tree over a tmpfs (no chmod in the VFS: a directory's mode stays as made). */
+export function tmpfsChangesetTree(fs: Tmpfs, dirTimes: Array<[DirNode, bigint]> = []): ChangesetTree<Node> {
+  const removeTree = (dir: DirNode, name: string, node: Node) => {
+    if (node.type === 'directory') {
+      const names: string[] = [];
+      node.readdir(firstEntryCookie, (e) => (names.push(e.name), true));
+      for (const n of names) removeTree(node, n, node.lookup(n)!);
+      dir.rmdir(name);
+    } else dir.unlink(name);
+  };
+  const seconds = (e: LayerEntry) => e.mtimeNs;
+  return {
+    root: fs.root,
+    lookup: (dir, name) => (dir as DirNode).lookup(name),
+    type: (node): TreeNodeType => (node.type === 'directory' || node.type === 'file' || node.type === 'symlink' ? node.type : 'other'),
+    readlink: (node) => (node.type === 'symlink' ? node.target : ''),
+    remove: (dir, name, node) => removeTree(dir as DirNode, name, node),
+    clear: (dir) => {
+      const d = dir as DirNode;
+      const names: string[] = [];
+      d.readdir(firstEntryCookie, (e) => (names.push(e.name), true));
+      for (const n of names) removeTree(d, n, d.lookup(n)!);
+    },
+    implicitDir: (dir, name) => (dir as DirNode).mkdir(name, 0o755),
+    mkdir: (dir, name, e) => {
+      const d = (dir as DirNode).mkdir(name, e.mode);
+      dirTimes.push([d, seconds(e)]);
+      return d;
+    },
+    updateDir: (dir, e) => void dirTimes.push([dir as DirNode, seconds(e)]),
+    createFile: (dir, name, e, source) => {
+      const f = (dir as DirNode).createFile(name, e.mode);
+      const buf = new Uint8Array(e.size);
+      source.read(buf, 0, e.size, e.offset);
+      f.write(buf, 0, buf.length, 0);
+      f.setTimes(seconds(e), seconds(e));
+    },
+    symlink: (dir, name, e) => (dir as DirNode).symlink(name, e.linkTarget).setTimes(seconds(e), seconds(e)),
+    link: (dir, name, target) => (dir as DirNode).link(name, target),
+  };
+}
+
+/** Apply `layer` over a tmpfs copy of `lower` with the ChangesetApplier. */
+export function applyOver(lower: DirNode, layer: LayerSource): Tmpfs {
+  const fs = cloneIntoTmpfs(lower);
+  const dirTimes: Array<[DirNode, bigint]> = [];
+  new ChangesetApplier(tmpfsChangesetTree(fs, dirTimes)).apply(layer);
+  // Directory times last, as tar extractors do: adding entries moves them.
+  for (const [dir, time] of dirTimes.reverse()) dir.setTimes(time, time);
+  return fs;
+}
