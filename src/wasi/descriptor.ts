@@ -1,6 +1,6 @@
 import type { DeviceNode, DirNode, FileNode } from '../vfs/index.js';
 import { directoryInheritingRights, directoryRights, FdFlags, fileRights, Filetype, Rights as R, streamRights } from './abi.js';
-import { wasiError } from './errno.js';
+import { WasiError, wasiError } from './errno.js';
 import type { FdTable } from './fd-table.js';
 
 /** Where a stream descriptor's bytes come from (stdin). */
@@ -198,7 +198,8 @@ export function openDevice(node: DeviceNode, fds: FdTable, rights: number, fdfla
   let current: Descriptor;
   try {
     current = fds.get(fd);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof WasiError)) throw error;
     throw wasiError('ENOENT');
   }
   return current.reopen(rights, fdflags);
