@@ -86,6 +86,10 @@ export class HostTarget implements CopyTarget<string, string> {
     return join(parentPath, name);
   }
 
+  normalize(dest: string): string {
+    return resolve(dest);
+  }
+
   async top(dest: string): Promise<{ parent: string; name: string } | { dir: string }> {
     const abs = resolve(dest);
     const name = basename(abs);

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { FsError, firstEntryCookie, type DirNode, type FileNode, type Namespace, type Node } from '../vfs/index.js';
+import { childOf } from './sandbox-fs-walk.js';
 import { tempName, type ChunkReader, type CopyMeta, type CopyTarget, type SourceEntry } from './sandbox-fs-copy.js';
 
 /**
@@ -21,7 +22,7 @@ export function sandboxSource(ns: Namespace, node: Node, path: string, syscall: 
       if (node.type !== 'directory') throw new FsError('ENOTDIR', syscall, path);
       const names: string[] = [];
       ns.readdir(node, firstEntryCookie, (entry) => names.push(entry.name) > 0);
-      return names.map((name) => sandboxSource(ns, ns.resolve(node, name, false, syscall), posix.join(path, name), syscall));
+      return names.map((name) => sandboxSource(ns, ns.resolve(node, name, false, syscall), childOf(path, name), syscall));
     },
     readlink: async () => {
       if (node.type !== 'symlink') throw new FsError('EINVAL', syscall, path);
@@ -67,7 +68,11 @@ export class SandboxTarget implements CopyTarget<DirNode, FileNode> {
   }
 
   join(parentPath: string, name: string): string {
-    return posix.join(parentPath, name);
+    return childOf(parentPath, name);
+  }
+
+  normalize(dest: string): string {
+    return posix.resolve('/', dest);
   }
 
   async top(dest: string): Promise<{ parent: DirNode; name: string } | { dir: DirNode }> {

@@ -59,6 +59,8 @@ export interface CopyMeta {
 export interface CopyTarget<D, L> {
   /** The path of `name` in the directory at `parentPath`. */
   join(parentPath: string, name: string): string;
+  /** `dest` as errors and `filter` show it: absolute and normalized. */
+  normalize(dest: string): string;
   /** Where `dest` goes: a parent and a name, or an existing directory (`/`, `..`). */
   top(dest: string): Promise<{ parent: D; name: string } | { dir: D }>;
   /** Make the directory, or reuse a real one (never a symlink to one). Errors: EEXIST (a non-directory is there). */
@@ -141,14 +143,15 @@ export async function copyTree<D, L>(source: SourceEntry, target: CopyTarget<D, 
     }
   };
 
-  const top = await at(dest, () => target.top(dest));
+  const shown = target.normalize(dest);
+  const top = await at(shown, () => target.top(dest));
   if ('dir' in top) {
-    if (source.kind !== 'directory') throw new FsError('EISDIR', syscall, dest);
-    if (options.filter !== undefined && !(await options.filter(source.path, dest))) return;
+    if (source.kind !== 'directory') throw new FsError('EISDIR', syscall, shown);
+    if (options.filter !== undefined && !(await options.filter(source.path, shown))) return;
     if (options.recursive !== true) throw new FsError('EISDIR', syscall, source.path);
-    await copyChildren(source, top.dir, dest);
+    await copyChildren(source, top.dir, shown);
   } else {
-    await copyEntry(source, top.parent, top.name, dest);
+    await copyEntry(source, top.parent, top.name, shown);
   }
   // Deepest first, so setting a directory's times comes after its last change.
   for (const { dir, meta, path } of made.reverse()) await at(path, () => target.finishDir(dir, meta));

@@ -191,7 +191,13 @@ export function withPath<T>(syscall: string, path: string, fn: () => T, other?: 
   try {
     return fn();
   } catch (error) {
+    // Named by an inner call already (an entry deep in `rm -r`): kept.
+    if (error instanceof FsError && named.has(error)) throw error;
     const about = other !== undefined && error instanceof FsError && error.path === other ? other : path;
-    throw toFsError(error, syscall, about);
+    const renamed = toFsError(error, syscall, about);
+    named.add(renamed);
+    throw renamed;
   }
 }
+
+const named = new WeakSet<FsError>();

@@ -1,10 +1,11 @@
 import { posix } from 'node:path';
-import { FsError, firstEntryCookie, type DirNode, type FileType, type Namespace, type Node, type TimeChange } from '../vfs/index.js';
+import { FsError, type DirNode, type Namespace, type Node, type TimeChange } from '../vfs/index.js';
 import { copyTree, type SandboxCopyOptions } from './sandbox-fs-copy.js';
 import { HostTarget, hostSource } from './sandbox-fs-copy-host.js';
 import { SandboxTarget, sandboxSource } from './sandbox-fs-copy-sandbox.js';
 import { SandboxFileHandle, type SandboxOpenFlags } from './sandbox-fs-handle.js';
 import { SandboxDirent, SandboxStats, toFsError, withPath } from './sandbox-fs-stats.js';
+import { emptyTree, listTree } from './sandbox-fs-walk.js';
 
 /** Options of {@link SandboxFs.readFile}: an encoding decodes the bytes to a string. */
 export type SandboxReadFileOptions = BufferEncoding | { readonly encoding?: BufferEncoding | null | undefined };
@@ -148,19 +149,7 @@ export class SandboxFs {
     return withPath('scandir', path, () => {
       const dir = this.#ns.resolve(this.#ns.root, path, true, 'scandir');
       if (dir.type !== 'directory') throw new FsError('ENOTDIR', 'scandir', path);
-      const entries: { relative: string; parentPath: string; name: string; type: FileType }[] = [];
-      const walk = (d: DirNode, relative: string, parentPath: string): void => {
-        const names: { name: string; type: FileType }[] = [];
-        this.#ns.readdir(d, firstEntryCookie, (e) => names.push({ name: e.name, type: e.type }) > 0);
-        for (const { name, type } of names) {
-          const rel = relative === '' ? name : `${relative}/${name}`;
-          entries.push({ relative: rel, parentPath, name, type });
-          if (options.recursive === true && type === 'directory') {
-            walk(this.#ns.resolve(d, name, false, 'scandir') as DirNode, rel, posix.join(parentPath, name));
-          }
-        }
-      };
-      walk(dir, '', posix.resolve('/', path));
+      const entries = listTree(this.#ns, dir, posix.resolve('/', path), options.recursive === true);
       if (options.withFileTypes === true) return entries.map((e) => new SandboxDirent(e.name, e.parentPath, e.type));
       return entries.map((e) => e.relative);
     });
@@ -220,8 +209,9 @@ export class SandboxFs {
 
   /**
    * Remove a file, symlink or, with `recursive`, a directory tree (a
-   * symlink is removed, never followed). A mount point inside the tree
-   * fails with EBUSY and stops the removal there.
+   * symlink is removed, never followed). Like Linux's `rm -r`, the removal
+   * enters a mount inside the tree and stops at the first error: EROFS in
+   * a read-only mount, EBUSY at a mount point, naming that entry.
    * Errors: path errors (ENOENT unless `force`), EISDIR (a directory
    * without `recursive`), EBUSY, EROFS.
    */
@@ -236,23 +226,7 @@ export class SandboxFs {
       }
       if (node.type !== 'directory') return this.#ns.unlink(this.#ns.root, path);
       if (options.recursive !== true) throw new FsError('EISDIR', 'rm', path);
-      const empty = (dir: DirNode, dirPath: string): void => {
-        const names: string[] = [];
-        this.#ns.readdir(dir, firstEntryCookie, (e) => names.push(e.name) > 0);
-        for (const name of names) {
-          const childPath = posix.join(dirPath, name);
-          withPath('rm', childPath, () => {
-            const child = this.#ns.resolve(dir, name, false, 'rm');
-            if (child.type === 'directory') {
-              empty(child, childPath);
-              this.#ns.rmdir(dir, name);
-            } else {
-              this.#ns.unlink(dir, name);
-            }
-          });
-        }
-      };
-      empty(node, posix.resolve('/', path));
+      emptyTree(this.#ns, node, posix.resolve('/', path));
       this.#ns.rmdir(this.#ns.root, path);
     });
   }

@@ -118,6 +118,8 @@ describe('copyIn and copyOut', () => {
     expect([e.code, e.syscall, e.path]).toEqual(['ENOENT', 'copyIn', missing]);
     e = await error(fs.copyIn(join(src, 'top.txt'), '/no/such/dir/x'));
     expect([e.code, e.syscall, e.path]).toEqual(['ENOENT', 'copyIn', '/no/such/dir/x']);
+    e = await error(fs.copyIn(join(src, 'top.txt'), 'no//dir/x'));
+    expect([e.code, e.syscall, e.path]).toEqual(['ENOENT', 'copyIn', '/no/dir/x']);
     e = await error(fs.copyOut('/none', join(hostDir(), 'x')));
     expect([e.code, e.syscall, e.path]).toEqual(['ENOENT', 'copyOut', '/none']);
     await fs.writeFile('/f', 'x');

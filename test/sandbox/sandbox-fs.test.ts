@@ -163,6 +163,32 @@ describe('SandboxFs: directories', () => {
   });
 });
 
+describe('SandboxFs: trees deeper than the stack', () => {
+  it('readdir -r and rm -r walk 12000 levels without recursion', async () => {
+    const { fs, tmpfs } = fresh();
+    let d = tmpfs.root;
+    for (let i = 0; i < 12_000; i++) d = d.mkdir('d', 0o755);
+    d.createFile('leaf', 0o644);
+    const all = await fs.readdir('/', { recursive: true });
+    expect(all.length).toBe(12_001);
+    expect(all.at(-1)).toBe(`${'d/'.repeat(12_000)}leaf`);
+    await fs.rm('/d', { recursive: true });
+    expect(await fs.readdir('/')).toEqual([]);
+    expect(tmpfs.usage.inodes).toBe(1);
+  });
+
+  it('rm -r enters a mount and stops at its first error, naming that entry', async () => {
+    const { fs, ns } = fresh();
+    await fs.mkdir('/t');
+    await fs.writeFile('/t/a', '');
+    await fs.mkdir('/t/dev');
+    ns.mount('/t/dev', new DevFs({ dev: 3n }).root);
+    const e = await error(fs.rm('/t', { recursive: true }));
+    expect([e.code, e.syscall, e.path]).toEqual(['EROFS', 'rm', '/t/dev/null']);
+    expect(await fs.readdir('/t')).toEqual(['dev']);
+  });
+});
+
 describe('SandboxFs: names, links and metadata', () => {
   it('rename replaces atomically; symlink, readlink, link', async () => {
     const { fs } = fresh();
