@@ -8,6 +8,13 @@
  */
 export { Sandbox, GuestError, RootMode, compileGuest, GuestModule, defaultMaxOutputBytes, defaultMemoryLimitBytes } from './sandbox/index.js';
 export type { CompileOptions, RunOptions, RunResult, SandboxOptions } from './sandbox/index.js';
+// sandbox.fs: files in and out, shaped like node:fs/promises.
+export { SandboxFs } from './sandbox/sandbox-fs.js';
+export type { SandboxMkdirOptions, SandboxReadFileOptions, SandboxReaddirOptions, SandboxRmOptions, SandboxTime, SandboxWriteFileOptions } from './sandbox/sandbox-fs.js';
+export { SandboxDirent, SandboxStats, FileTypeBits } from './sandbox/sandbox-fs-stats.js';
+export { SandboxFileHandle } from './sandbox/sandbox-fs-handle.js';
+export type { SandboxOpenFlags, SandboxReadStreamOptions, SandboxWriteStreamOptions } from './sandbox/sandbox-fs-handle.js';
+export type { SandboxCopyOptions } from './sandbox/sandbox-fs-copy.js';
 export { StrataError, ErrorCode } from './errors.js';
 export { FsError, Errno, defaultTmpfsLimits } from './vfs/index.js';
 export type { TmpfsLimits } from './vfs/index.js';
