@@ -159,24 +159,13 @@ function read(node: Node): string {
   return new TextDecoder().decode(buf);
 }
 
-/** Count the nodes and bytes of a tmpfs tree by walking it (a recount of its usage). */
-export function recount(root: DirNode): { bytes: number; inodes: number } {
-  const seen = new Set<Node>([root]);
-  let bytes = 0;
-  const walk = (dir: DirNode) => {
-    dir.readdir(firstEntryCookie, (e) => {
-      const node = dir.lookup(e.name)!;
-      if (!seen.has(node)) {
-        seen.add(node);
-        if (node.type === 'file') bytes += node.size;
-        if (node.type === 'symlink') bytes += new TextEncoder().encode(node.target).length;
-        if (node.type === 'directory') walk(node);
-      }
-      return true;
-    });
-  };
-  walk(root);
-  return { bytes, inodes: seen.size };
+/**
+ * The usage a fresh tmpfs holding exactly the tree at `root` (names, links,
+ * contents) reports: what the upper's counters must equal if nothing leaked
+ * and nothing was refunded twice.
+ */
+export function freshUsage(root: DirNode): { bytes: number; inodes: number } {
+  return cloneIntoTmpfs(root).usage;
 }
 
 /**
@@ -278,7 +267,21 @@ export function tmpfsChangesetTree(fs: Tmpfs, dirTimes: Array<[DirNode, bigint]>
       dirTimes.push([d, seconds(e)]);
       return d;
     },
-    updateDir: (dir, e) => void dirTimes.push([dir as DirNode, seconds(e)]),
+    updateDir: (dir, e) => {
+      const d = dir as DirNode;
+      const parent = d.parent;
+      if ((d.stat().mode & 0o7777) === (e.mode & 0o7777) || parent === undefined) return void dirTimes.push([d, seconds(e)]);
+      // No chmod in the VFS: a directory whose mode changes is replaced by a twin holding its entries.
+      let name = '';
+      parent.readdir(firstEntryCookie, (entry) => (parent.lookup(entry.name) === d ? ((name = entry.name), false) : true));
+      const twin = parent.mkdir(`${name}.twin`, e.mode);
+      const names: string[] = [];
+      d.readdir(firstEntryCookie, (entry) => (names.push(entry.name), true));
+      for (const n of names) d.rename(n, twin, n);
+      parent.rmdir(name);
+      parent.rename(`${name}.twin`, parent, name);
+      dirTimes.push([twin, seconds(e)]);
+    },
     createFile: (dir, name, e, source) => {
       const f = (dir as DirNode).createFile(name, e.mode);
       const buf = new Uint8Array(e.size);

@@ -262,11 +262,14 @@ export class OverlayDir implements DirNode {
       lower.readdir(cookie, (e) => {
         if (isReservedName(e.name)) return true;
         let { ino, type } = e;
-        if (upper !== undefined) {
-          const shown = this.lookup(e.name);
+        const u = upper?.lookup(e.name);
+        if (u !== undefined) {
+          const shown = this.fs.nodeFor(this, e.name, { kind: 'upper', upper: u, lower: lower.lookup(e.name) });
           if (shown === undefined) return true;
           ino = shown.ino;
           type = shown.type;
+        } else if (upper?.lookup(whiteoutName(e.name)) !== undefined) {
+          return true;
         }
         stopped = !take(e.name, ino, type, e.next);
         return !stopped;
