@@ -9,7 +9,7 @@ import { FsError, HostDir, Namespace, Tmpfs, type DirNode, type Errno } from '..
 // A hook run just before the host mkdir/lstat calls HostDir makes, so a
 // test can swap a directory for a symlink at the worst moment, exactly
 // once, instead of hoping a racing process hits it.
-const hooks: { beforeMkdir?: () => void } = {};
+const hooks: { beforeMkdir?: (() => void) | undefined } = {};
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const mkdirSync = ((...args: Parameters<typeof fs.mkdirSync>) => {
