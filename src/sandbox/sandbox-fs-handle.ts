@@ -36,8 +36,6 @@ export interface SandboxWriteStreamOptions {
 /** Bytes per chunk of a stream, unless its options say otherwise. */
 export const defaultStreamChunkBytes = 64 * 1024;
 
-const utf8 = new TextEncoder();
-
 /**
  * An open file of a sandbox, shaped like Node's `FileHandle`.
  *
@@ -79,14 +77,23 @@ export class SandboxFileHandle {
   }
 
   /**
-   * Write `data` (UTF-8 for a string; `offset`/`length` select bytes of a
-   * buffer) at `position` or, when it is null or omitted, at the handle's
-   * position, which advances. An `a` handle always writes at the end.
-   * Errors: EBADF, EINVAL (a range outside `data`), EFBIG, ENOSPC, EROFS.
+   * Write `length` bytes of `buffer` from `offset` (default: all of it) at
+   * `position` or, when it is null or omitted, at the handle's position,
+   * which advances. A string is written encoded (UTF-8 by default), as
+   * Node's `write(string, position, encoding)`. An `a` handle always
+   * writes at the end.
+   * Errors: EBADF, EINVAL (a range outside `buffer`), EFBIG, ENOSPC, ENXIO.
    */
-  async write<T extends Uint8Array | string>(data: T, offset = 0, length?: number, position: number | null = null): Promise<{ bytesWritten: number; buffer: T }> {
-    const bytes: Uint8Array = typeof data === 'string' ? utf8.encode(data) : (data as Uint8Array);
-    return { bytesWritten: this.writeSync(bytes, offset, length ?? bytes.length - offset, position), buffer: data };
+  async write<T extends Uint8Array>(buffer: T, offset?: number, length?: number, position?: number | null): Promise<{ bytesWritten: number; buffer: T }>;
+  async write(data: string, position?: number | null, encoding?: BufferEncoding): Promise<{ bytesWritten: number; buffer: string }>;
+  async write(data: Uint8Array | string, a?: number | null, b?: number | BufferEncoding, c?: number | null): Promise<{ bytesWritten: number; buffer: Uint8Array | string }> {
+    if (typeof data === 'string') {
+      const bytes = Buffer.from(data, typeof b === 'string' ? b : 'utf8');
+      return { bytesWritten: this.writeSync(bytes, 0, bytes.length, a ?? null), buffer: data };
+    }
+    const offset = a ?? 0;
+    const length = typeof b === 'number' ? b : data.length - offset;
+    return { bytesWritten: this.writeSync(data, offset, length, c ?? null), buffer: data };
   }
 
   /**

@@ -45,6 +45,8 @@ export interface SandboxRmOptions {
 /** A time for {@link SandboxFs.utimes}: seconds since the epoch (as Node), a Date, or exact nanoseconds. */
 export type SandboxTime = number | Date | bigint;
 
+const openFlags: ReadonlySet<string> = new Set(['r', 'r+', 'w', 'wx', 'a']);
+
 /** `access` mode bit: writable. */
 const wOk = 2;
 /** The most bytes `readFile` reads from a character device (`/dev/zero` never ends). */
@@ -114,12 +116,13 @@ export class SandboxFs {
    * Write a file: create it or, with `w`, replace its contents, with `a`
    * append to them (a string is written as UTF-8). When the data does not
    * fit the quota, `w` and `a` leave the old contents as they were.
-   * Errors: path errors, EEXIST (`wx`), EISDIR, ENOSPC, EFBIG, EROFS.
+   * Errors: EINVAL (another flag), path errors, EEXIST (`wx`), EISDIR, ENOSPC, EFBIG, EROFS.
    */
   async writeFile(path: string, data: string | Uint8Array, options: SandboxWriteFileOptions = {}): Promise<void> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     const flag = options.flag ?? 'w';
     withPath('open', path, () => {
+      if (flag !== 'w' && flag !== 'wx' && flag !== 'a') throw new FsError('EINVAL', 'open', path);
       const node = this.#openNode(path, flag, options.mode ?? 0o644, false);
       if (node.type !== 'file') {
         node.write(bytes, 0, bytes.length);
@@ -328,7 +331,7 @@ export class SandboxFs {
   /**
    * Open a file (or character device) for reading and writing through a
    * {@link SandboxFileHandle}; close it when done.
-   * Errors: path errors, ENOENT (`r`, `r+`), EEXIST (`wx`), EISDIR, EROFS, ENOSPC.
+   * Errors: EINVAL (an unknown flag), path errors, ENOENT (`r`, `r+`), EEXIST (`wx`), EISDIR, EROFS, ENOSPC.
    */
   async open(path: string, flags: SandboxOpenFlags = 'r', mode = 0o644): Promise<SandboxFileHandle> {
     return withPath('open', path, () => new SandboxFileHandle(this.#openNode(path, flags, mode), path, flags));
@@ -375,6 +378,7 @@ export class SandboxFs {
 
   /** Open (and with write flags, create or truncate) the file at `path` as `open(2)` would. */
   #openNode(path: string, flags: SandboxOpenFlags, mode: number, truncate = flags === 'w'): Node & { type: 'file' | 'character-device' } {
+    if (!openFlags.has(flags)) throw new FsError('EINVAL', 'open', path);
     const create = flags !== 'r' && flags !== 'r+';
     const { node } = this.#ns.open(this.#ns.root, path, { follow: true, create, exclusive: flags === 'wx', mode });
     if (node.type === 'directory') throw new FsError('EISDIR', 'open', path);

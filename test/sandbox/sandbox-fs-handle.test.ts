@@ -30,20 +30,21 @@ describe('SandboxFileHandle', () => {
     const h = await fs.open('/f', 'w');
     expect((await h.write('hello ')).bytesWritten).toBe(6);
     await h.write(new TextEncoder().encode('world!'), 0, 5);
-    await h.write('J', 0, undefined, 0);
+    await h.write('J', 0);
+    await h.write('4c4c', 2, 'hex');
     expect((await h.stat()).size).toBe(11);
     await h.truncate(5);
     await h.close();
-    expect(await fs.readFile('/f', 'utf8')).toBe('Jello');
+    expect(await fs.readFile('/f', 'utf8')).toBe('JeLLo');
 
     const r = await fs.open('/f');
     const buf = new Uint8Array(3);
     expect((await r.read(buf)).bytesRead).toBe(3);
-    expect(text(buf)).toBe('Jel');
+    expect(text(buf)).toBe('JeL');
     expect((await r.read(buf, 0, 3)).bytesRead).toBe(2);
     expect((await r.read(buf, 0, 3)).bytesRead).toBe(0);
     expect((await r.read(buf, 1, 2, 0)).bytesRead).toBe(2);
-    expect(text(buf)).toBe('lJe');
+    expect(text(buf)).toBe('LJe');
     await r.close();
   });
 
@@ -53,12 +54,12 @@ describe('SandboxFileHandle', () => {
     expect(await code(fs.open('/none', 'r+'))).toBe('ENOENT');
     await fs.writeFile('/f', 'abc');
     const rw = await fs.open('/f', 'r+');
-    await rw.write('X', 0, undefined, 1);
+    await rw.write('X', 1);
     await rw.close();
     expect(await fs.readFile('/f', 'utf8')).toBe('aXc');
     expect(await code(fs.open('/f', 'wx'))).toBe('EEXIST');
     const a = await fs.open('/f', 'a');
-    await a.write('1', 0, undefined, 0);
+    await a.write('1', 0);
     await a.write('2');
     await a.close();
     expect(await fs.readFile('/f', 'utf8')).toBe('aXc12');
@@ -69,6 +70,8 @@ describe('SandboxFileHandle', () => {
     await made.close();
     await fs.mkdir('/d');
     expect(await code(fs.open('/d'))).toBe('EISDIR');
+    expect(await code(fs.open('/f', 'x' as 'r'))).toBe('EINVAL');
+    expect(await code(fs.writeFile('/f', '', { flag: 'r' as 'w' }))).toBe('EINVAL');
   });
 
   it('EBADF for the wrong direction and after close; close twice is harmless', async () => {
