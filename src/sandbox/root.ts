@@ -1,5 +1,6 @@
 import { ErrorCode, StrataError } from '../errors.js';
 import { firstEntryCookie, FsError, HostDir, mountDev, Namespace, Overlay, Tmpfs, type DirNode, type FileSystem, type Node, type TmpfsLimits, type TmpfsUsage } from '../vfs/index.js';
+import { identityView } from './identity.js';
 import type { Image } from './image.js';
 import { buildMount, type BuiltMount, type MountSpec } from './mounts.js';
 
@@ -108,7 +109,7 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     if (mounts.has(target)) throw new StrataError(ErrorCode.invalidOption, `two mounts at '${target}'`);
     const built = buildMount({ ...spec, target }, dev(), options);
     try {
-      mountAnywhere(namespace, target, built.root);
+      mountAnywhere(namespace, target, built.root, dev);
     } catch (error) {
       if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `cannot mount ${spec.type} at '${target}': ${error.errno}`, { cause: error });
       throw error;
@@ -126,21 +127,29 @@ export function usage(root: SandboxRoot): TmpfsUsage {
   return { bytes: 0, inodes: 0 };
 }
 
-/** Mount over the directory at `target`, or, when its last name is missing, as a synthetic mount point. */
-function mountAnywhere(namespace: Namespace, target: string, root: DirNode): void {
-  let exists = true;
-  try {
-    namespace.resolve(namespace.root, target, true, 'mount');
-  } catch (error) {
-    if (!(error instanceof FsError) || error.errno !== 'ENOENT') throw error;
-    exists = false;
+/**
+ * Mount over the directory at `target`. Missing components are added as
+ * synthetic mount points: each missing parent is an empty read-only
+ * directory, and the last name is the mount itself, so the root is never
+ * written to make a mount point.
+ */
+function mountAnywhere(namespace: Namespace, target: string, root: DirNode, dev: () => bigint): void {
+  const parts = target.split('/').filter((p) => p !== '');
+  let at = '';
+  for (const [i, name] of parts.entries()) {
+    const path = `${at}/${name}`;
+    let exists = true;
+    try {
+      namespace.resolve(namespace.root, path, true, 'mount');
+    } catch (error) {
+      if (!(error instanceof FsError) || error.errno !== 'ENOENT') throw error;
+      exists = false;
+    }
+    const last = i === parts.length - 1;
+    if (!exists) namespace.mountAt(at || '/', name, last ? root : identityView({}, dev()).root);
+    else if (last) namespace.mount(path, root);
+    at = path;
   }
-  if (exists) {
-    namespace.mount(target, root);
-    return;
-  }
-  const slash = target.lastIndexOf('/');
-  namespace.mountAt(target.slice(0, slash) || '/', target.slice(slash + 1), root);
 }
 
 function depth(path: string): number {
