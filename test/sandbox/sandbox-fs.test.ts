@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxFs } from '../../src/sandbox/sandbox-fs.js';
 import { DevFs } from '../../src/vfs/dev.js';
-import { FsError, LayerView, Namespace, Tmpfs, type LayerEntry, type LayerSource } from '../../src/vfs/index.js';
+import { FsError, LayerView, Namespace, Overlay, Tmpfs, type LayerEntry, type LayerSource } from '../../src/vfs/index.js';
 
 /** A sandbox fs over a fresh tmpfs root. */
 function fresh(limits?: { maxBytes?: number; maxInodes?: number }): { fs: SandboxFs; tmpfs: Tmpfs; ns: Namespace } {
@@ -32,6 +32,10 @@ async function error(p: Promise<unknown>): Promise<FsError> {
 
 /** A read-only layer view holding /etc/motd, /bin/ and /bin/sh -> busybox. */
 function readOnly(): SandboxFs {
+  return new SandboxFs(new Namespace(layerView().root));
+}
+
+function layerView(): LayerView {
   const text = new TextEncoder().encode('hello');
   const base = { uid: 0, gid: 0, mtimeNs: 5_000_000_000n, size: 0, offset: 0, linkTarget: '' };
   const entries: LayerEntry[] = [
@@ -49,8 +53,7 @@ function readOnly(): SandboxFs {
       return n;
     },
   };
-  const view = new LayerView([layer], { dev: 2n });
-  return new SandboxFs(new Namespace(view.root));
+  return new LayerView([layer], { dev: 2n });
 }
 
 describe('SandboxFs: reading and writing files', () => {
@@ -304,6 +307,22 @@ describe('SandboxFs: errors are FsErrors naming the syscall and the path', () =>
     for (const [name, p] of mutations) expect([name, await code(p)]).toEqual([name, 'EROFS']);
     expect(await code(fs.access('/etc/motd'))).toBe('ok');
     expect(await fs.readFile('/etc/motd', 'utf8')).toBe('hello');
+  });
+
+  it('over an overlay root: writes copy up, deletes hide lower files, the lower is untouched', async () => {
+    const view = layerView();
+    const overlay = new Overlay({ lower: view.root, dev: 3n, limits: { maxBytes: 1 << 20 } });
+    const fs = new SandboxFs(new Namespace(overlay.root));
+    await fs.writeFile('/etc/motd', 'changed', { flag: 'a' });
+    expect(await fs.readFile('/etc/motd', 'utf8')).toBe('hellochanged');
+    await fs.rm('/bin', { recursive: true });
+    await fs.cp('/etc/motd', '/etc/copy');
+    await fs.link('/etc/copy', '/etc/hard');
+    expect(await fs.readdir('/')).toEqual(['etc']);
+    expect(await fs.readdir('/etc')).toEqual(['motd', 'copy', 'hard']);
+    expect((await fs.stat('/etc/hard')).nlink).toBe(2);
+    expect(overlay.changes().map((c) => `${c.kind} ${c.path}`)).toEqual(['deleted /bin', 'changed /etc', 'added /etc/copy', 'added /etc/hard', 'changed /etc/motd']);
+    expect(await new SandboxFs(new Namespace(view.root)).readFile('/etc/motd', 'utf8')).toBe('hello');
   });
 
   it('ENOSPC from the inode quota names the path', async () => {
