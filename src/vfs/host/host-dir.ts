@@ -3,7 +3,8 @@ import { dirname, isAbsolute } from 'node:path';
 import { fsError } from '../errors.js';
 import type { DirNode, FileSystem } from '../node.js';
 import { call, HostAccess, type HostResolution } from './access.js';
-import { HostDirectory, NodeCache, type HostFs } from './nodes.js';
+import { HostDirectory } from './directory.js';
+import { NodeCache, type HostFs } from './node-base.js';
 
 /** Options of {@link HostDir}. */
 export interface HostDirOptions {

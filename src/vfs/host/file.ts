@@ -1,0 +1,124 @@
+import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, openSync, readSync, writeSync, type BigIntStats } from 'node:fs';
+import { fsError } from '../errors.js';
+import type { FileNode, SymlinkNode } from '../node.js';
+import { call, fileOpenFlags } from './access.js';
+import { HostNodeBase, type HostFs, type Place } from './node-base.js';
+
+/**
+ * A host regular file. `retain` opens a host fd (read-write on a writable
+ * bind, else read-only) that later reads and writes use, so an unlinked file
+ * stays usable; without one, each operation opens the file by its place and
+ * checks it is the same inode before touching it.
+ */
+export class HostFile extends HostNodeBase implements FileNode {
+  readonly type = 'file';
+  #fd: number | undefined;
+  #fdWritable = false;
+  #opens = 0;
+
+  get size(): number {
+    this.fs.access.begin();
+    return Number(this.hostStat('fstat').size);
+  }
+
+  override hostStat(syscall: string): BigIntStats {
+    if (this.#fd !== undefined) return call(syscall, this.place?.name ?? '', () => fstatSync(this.#fd!, { bigint: true }));
+    return super.hostStat(syscall);
+  }
+
+  read(dst: Uint8Array, dstOffset: number, length: number, position: number): number {
+    return this.#withFd(false, 'read', (fd) => readSync(fd, dst, dstOffset, length, position));
+  }
+
+  /** Errors: EROFS, EACCES (the host file is not writable), ENOSPC, EFBIG, ENOENT. */
+  write(src: Uint8Array, srcOffset: number, length: number, position: number): number {
+    if (this.fs.readonly) throw fsError('EROFS', 'write');
+    if (length === 0) return 0;
+    return this.#withFd(true, 'write', (fd) => {
+      let done = 0;
+      while (done < length) {
+        const n = writeSync(fd, src, srcOffset + done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done;
+    });
+  }
+
+  /** Errors: EROFS, EACCES, EFBIG, ENOSPC, ENOENT. */
+  truncate(size: number): void {
+    if (this.fs.readonly) throw fsError('EROFS', 'truncate');
+    this.#withFd(true, 'truncate', (fd) => ftruncateSync(fd, size));
+  }
+
+  retain(): void {
+    if (++this.#opens > 1 || this.#fd !== undefined) return;
+    this.fs.access.begin();
+    try {
+      this.#fd = this.#open(!this.fs.readonly, 'open');
+      this.#fdWritable = !this.fs.readonly;
+    } catch {
+      try {
+        this.#fd = this.#open(false, 'open');
+      } catch {
+        // Nothing to hold: each operation opens the file and reports its own error.
+      }
+    }
+  }
+
+  release(): void {
+    if (--this.#opens > 0 || this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+    this.#fdWritable = false;
+  }
+
+  protected override applyTimes(a: number, m: number): void {
+    if (this.#fd !== undefined) call('utimensat', this.place?.name ?? '', () => futimesSync(this.#fd!, a, m));
+    else super.applyTimes(a, m);
+  }
+
+  #withFd<T>(write: boolean, syscall: string, fn: (fd: number) => T): T {
+    this.fs.access.begin();
+    const held = this.#fd;
+    if (held !== undefined && (!write || this.#fdWritable)) return call(syscall, this.place?.name ?? '', () => fn(held));
+    const fd = this.#open(write, syscall);
+    try {
+      return call(syscall, this.place?.name ?? '', () => fn(fd));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Open this file by its place, never following a symlink, and check the fd is this inode before anything reads it. */
+  #open(write: boolean, syscall: string): number {
+    const place = this.located(syscall);
+    const path = this.fs.access.entry(place.dir, place.name, syscall);
+    const flags = (write ? constants.O_RDWR : constants.O_RDONLY) | fileOpenFlags;
+    const fd = call(syscall, place.name, () => openSync(path, flags), 'ENOENT');
+    try {
+      const st = call(syscall, place.name, () => fstatSync(fd, { bigint: true }));
+      if (!st.isFile() || st.ino !== this.ino || st.dev !== this.hostDev) throw fsError('ENOENT', syscall, place.name);
+      this.fs.access.recheck(place.dir, syscall);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    return fd;
+  }
+}
+
+/** A host symlink. Its target is read once (a symlink never changes) and resolved by the namespace, never by the host. */
+export class HostSymlink extends HostNodeBase implements SymlinkNode {
+  readonly type = 'symlink';
+  readonly target: string;
+
+  constructor(fs: HostFs, st: BigIntStats, place: Place, target: string) {
+    super(fs, st, place);
+    this.target = target;
+  }
+
+  get size(): number {
+    return Buffer.byteLength(this.target);
+  }
+}
