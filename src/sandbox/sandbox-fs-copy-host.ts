@@ -61,8 +61,9 @@ function hostEntry(path: string, st: BigIntStats, syscall: string): SourceEntry 
 /**
  * A host directory tree as the destination of a copy.
  *
- * The destination path the caller gives is trusted and resolved by the
- * host as usual; nothing below it is ever followed:
+ * The parent of the destination the caller gives is trusted and resolved
+ * by the host as usual; from the destination's own name down, nothing is
+ * ever followed:
  * - a directory is reused only when `lstat` shows a real directory, so a
  *   symlink there (one the copy made itself, on a case-insensitive host,
  *   or one that was already there) is refused with EEXIST;
