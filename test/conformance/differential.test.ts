@@ -287,7 +287,8 @@ async function runNodeWasi(c: Case, hangMs: number): Promise<Outcome | undefined
 
 /** Run a case under strata with a fresh, empty tmpfs root. */
 async function runStrata(c: Case): Promise<Outcome> {
-  const sandbox = await Sandbox.create({ root: 'tmpfs' });
+  // No /dev: node:wasi's root is a fresh host directory, which has none.
+  const sandbox = await Sandbox.create({ root: 'tmpfs', dev: false });
   return sandbox.run(guestBytes(c.guest), {
     args: c.args ?? [],
     env: c.env ?? {},
