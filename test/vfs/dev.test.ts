@@ -174,6 +174,21 @@ describe('mountDev', () => {
     expectErrno(() => mountDev(ns, 8n), 'EBUSY');
   });
 
+  it('Namespace.mountAt refuses an existing name (EEXIST), a non-directory parent (ENOTDIR) and a name that is not one component (EINVAL)', () => {
+    const { ns } = world();
+    build(ns, ['a/', 'f=x']);
+    const other = new DevFs({ dev: 3n });
+    expectErrno(() => ns.mountAt('/', 'a', other.root), 'EEXIST');
+    expectErrno(() => ns.mountAt('/f', 'x', other.root), 'ENOTDIR');
+    expectErrno(() => ns.mountAt('/missing', 'x', other.root), 'ENOENT');
+    for (const bad of ['', '.', '..', 'x/y']) expectErrno(() => ns.mountAt('/', bad, other.root), 'EINVAL');
+    expectErrno(() => ns.mountAt('/', 'n'.repeat(256), other.root), 'ENAMETOOLONG');
+    ns.mountAt('/a', 'inner', other.root);
+    expect(ns.resolve(ns.root, '/a/inner/zero', true, 'open').type).toBe('character-device');
+    expect(ns.resolve(ns.root, '/a/inner/..', true, 'open')).toBe(dirAt(ns, '/a'));
+    expectErrno(() => ns.mountAt('/a', 'inner', new DevFs({ dev: 4n }).root), 'EEXIST');
+  });
+
   it('lists /dev after the root\'s own entries with cookies that survive changes to the root', () => {
     const { ns } = world();
     build(ns, ['a/', 'b=1']);
