@@ -11,8 +11,10 @@ export const maxNameBytes = 255;
 /**
  * Readdir cookies from here on list the names {@link Namespace.mountAt}
  * added, after the directory's own entries (whose cookies stay below).
+ * Every cookie stays below 2^31: wasi-libc's `telldir` returns a 32-bit
+ * `long`, so a larger cookie breaks `seekdir` in a guest.
  */
-const attachedCookieBase = 2 ** 52;
+const attachedCookieBase = 2 ** 31 - 2 ** 16;
 
 /** Options of {@link Namespace.open}. */
 export interface OpenOptions {
