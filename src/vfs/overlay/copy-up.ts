@@ -65,6 +65,12 @@ export function keepTimes<T>(dir: DirNode, log: UndoLog, fn: () => T): T {
   return out;
 }
 
+/** On rollback, give `dir` back the atime and mtime it has now (an undone change is no change). */
+export function timesOnRollback(dir: DirNode, log: UndoLog): void {
+  const { atimeNs, mtimeNs } = dir.stat();
+  log.add(() => dir.setTimes(atimeNs, mtimeNs));
+}
+
 /**
  * The upper directory of `dir`, copying it and its missing ancestors up.
  * Errors: ENOENT (the directory was removed), and the upper's (ENOSPC…).

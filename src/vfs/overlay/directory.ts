@@ -1,6 +1,6 @@
 import { fsError } from '../errors.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
-import { copyUpDir, copyUpLeaf, keepTimes, UndoLog } from './copy-up.js';
+import { copyUpDir, copyUpLeaf, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
 import type { Overlay } from './filesystem.js';
 import type { OverlayLeaf } from './inode.js';
 import { isReservedName, lookupState, opaqueMarker, whiteoutName, type LookupState } from './lookup.js';
@@ -141,6 +141,7 @@ export class OverlayDir implements DirNode {
     if (node.type === 'directory') throw fsError('EISDIR', 'unlink', name);
     UndoLog.run((log) => {
       const upper = copyUpDir(this, log);
+      timesOnRollback(upper, log);
       this.#hideLower(name, state, node, log);
       if (state.kind === 'upper') upper.unlink(name);
     });
@@ -155,6 +156,7 @@ export class OverlayDir implements DirNode {
     if (!dir.isEmpty()) throw fsError('ENOTEMPTY', 'rmdir', name);
     UndoLog.run((log) => {
       const upper = copyUpDir(this, log);
+      timesOnRollback(upper, log);
       this.#hideLower(name, state, node, log);
       if (state.kind === 'upper') {
         dir.clearReserved(log);
@@ -227,6 +229,7 @@ export class OverlayDir implements DirNode {
     if (state.kind === 'upper' || state.kind === 'lower') throw fsError('EEXIST', syscall, name);
     UndoLog.run((log) => {
       const upper = copyUpDir(this, log);
+      timesOnRollback(upper, log);
       const node = make(upper, log);
       log.add(() => (node.type === 'directory' ? upper.rmdir(name) : upper.unlink(name)));
       if (state.kind === 'whiteout') {

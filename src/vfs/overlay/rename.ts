@@ -1,5 +1,5 @@
 import { fsError } from '../errors.js';
-import { copyUpDir, copyUpLeaf, copyUpTree, keepTimes, UndoLog } from './copy-up.js';
+import { copyUpDir, copyUpLeaf, copyUpTree, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
 import type { OverlayDir } from './directory.js';
 import type { OverlayLeaf } from './inode.js';
 import { isOpaque, isReservedName, opaqueMarker, whiteoutName } from './lookup.js';
@@ -45,6 +45,8 @@ export function renameEntry(src: OverlayDir, oldName: string, dst: OverlayDir, n
     else copyUpLeaf(node as unknown as OverlayLeaf, log);
     const srcUpper = copyUpDir(src, log);
     const dstUpper = copyUpDir(dst, log);
+    timesOnRollback(srcUpper, log);
+    timesOnRollback(dstUpper, log);
     // The lower entry at the old name stays hidden once the upper one leaves.
     const lowerAtOld = from.kind === 'none' ? undefined : from.lower;
     if (lowerAtOld !== undefined) src.hideLowerEntry(oldName, lowerAtOld, node, log);
