@@ -1,6 +1,6 @@
 import { isAbsolute, resolve as resolveHost } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
-import { HostDir, Overlay, Tmpfs, type DirNode, type OverlayChange } from '../vfs/index.js';
+import { FsError, HostDir, Overlay, Tmpfs, type DirNode, type OverlayChange } from '../vfs/index.js';
 import { identityView } from './identity.js';
 import { volumePath } from './volumes.js';
 
@@ -116,6 +116,16 @@ export function checkMount(spec: MountSpec): void {
  */
 export function buildMount(spec: MountSpec, dev: bigint, context: { cwd: string; storeRoot: string }): BuiltMount {
   checkMount(spec);
+  try {
+    return build(spec, dev, context);
+  } catch (error) {
+    if (!(error instanceof FsError) || spec.type === 'tmpfs' || spec.type === 'identity') throw error;
+    const source = spec.type === 'volume' ? `volume '${spec.name}'` : `'${spec.source}'`;
+    throw new StrataError(ErrorCode.badPath, `${spec.type} mount at '${spec.target}': host source ${source}: ${error.errno}${error.errno === 'ENOENT' ? ' (no such directory)' : ''}`, { cause: error });
+  }
+}
+
+function build(spec: MountSpec, dev: bigint, context: { cwd: string; storeRoot: string }): BuiltMount {
   switch (spec.type) {
     case 'tmpfs':
       return { spec, root: new Tmpfs({ dev, limits: { maxBytes: spec.size ?? defaultTmpfsMount.size, maxInodes: spec.inodes ?? defaultTmpfsMount.inodes } }).root };

@@ -90,7 +90,15 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     }
     case RootMode.tmpfs:
       tmpfs = new Tmpfs({ dev: 1n, ...(options.limits !== undefined && { limits: options.limits }) });
-      if (image !== undefined) copyTree(image.view.root, tmpfs.root);
+      if (image !== undefined) {
+        try {
+          copyTree(image.view.root, tmpfs.root);
+        } catch (error) {
+          if (!(error instanceof FsError) || error.errno !== 'ENOSPC') throw error;
+          const { maxBytes, maxInodes } = tmpfs.limits;
+          throw new StrataError(ErrorCode.invalidOption, `the image does not fit in the tmpfs root's quota (${maxBytes} bytes, ${maxInodes} inodes): raise tmpfs.maxBytes/maxInodes, or use an overlay root`, { cause: error });
+        }
+      }
       root = tmpfs.root;
       break;
     default:

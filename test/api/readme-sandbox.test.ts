@@ -29,7 +29,10 @@ describe('the README sandbox example', () => {
     await sandbox.fs.writeFile('/etc/input.txt', 'some input');
     const { exitCode, stdout } = await sandbox.exec(['fsbox', 'cat', '/etc/input.txt'], { timeoutMs: 5_000 });
     expect([exitCode, new TextDecoder().decode(stdout)]).toEqual([0, 'some input']);
-    expect(sandbox.diff()).toEqual([{ path: '/etc/input.txt', kind: 'added', type: 'file' }]);
+    expect(sandbox.diff()).toEqual([
+      { path: '/etc', kind: 'changed', type: 'directory' },
+      { path: '/etc/input.txt', kind: 'added', type: 'file' },
+    ]);
 
     await sandbox.exec(['fsbox', 'write', '/src/main.c', 'int main(void) { return 0; }\n']);
     await sandbox.exec(['fsbox', 'write', '/out/log', 'built']);
