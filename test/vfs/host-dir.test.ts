@@ -318,3 +318,53 @@ describe('names: every host path is built from single components', () => {
       expect(outcome(() => checkHostName(name, 'lookup', 'win32'))).toBe('ok');
   });
 });
+
+describe('host errors and fds', () => {
+  it('maps host error codes to POSIX names, unknown ones to EIO, and names the guest-side name', async () => {
+    const { hostError } = await import('../../src/vfs/host/access.js');
+    const table: Array<[string, string]> = [
+      ['EACCES', 'EACCES'],
+      ['ENOTEMPTY', 'ENOTEMPTY'],
+      ['EXDEV', 'EXDEV'],
+      ['EDQUOT', 'ENOSPC'],
+      ['EOPNOTSUPP', 'ENOTSUP'],
+      ['ENFILE', 'EMFILE'],
+      ['EBADF', 'EIO'],
+      ['ESTALE', 'EIO'],
+      ['UNKNOWN', 'EIO'],
+    ];
+    for (const [code, errno] of table) {
+      const e = hostError(Object.assign(new Error(`${code}: /host/secret/path`), { code }), 'open', 'name');
+      expect([e.errno, e.path, e.message.includes('/host/secret')]).toEqual([errno, 'name', false]);
+    }
+    expect(() => hostError(new TypeError('a bug'), 'open', 'name')).toThrow(TypeError);
+  });
+
+  it('reopens directories whose cached fd was closed, through their parents', () => {
+    const { ns, mnt } = bound();
+    for (let i = 0; i < 100; i++) ns.mkdir(ns.root, `/mnt/d${i}`);
+    const dirs = Array.from({ length: 100 }, (_, i) => mnt.lookup(`d${i}`) as DirNode);
+    for (const d of dirs) d.createFile('f', 0o644); // more directories than cached fds
+    for (const d of dirs) expect(d.lookup('f')?.type).toBe('file');
+    expect(readdirSync(join(host, 'd0'))).toEqual(['f']);
+  });
+
+  it.each(['auto', 'path'] as const)('follows a held directory the host moved within the bind (%s)', (resolution) => {
+    mkdirSync(join(host, 'a', 'b'), { recursive: true });
+    const { ns } = bound({ resolution });
+    const b = ns.resolve(ns.root, '/mnt/a/b', true, 'open') as DirNode;
+    b.createFile('one', 0o644);
+    renameSync(join(host, 'a'), join(host, 'z'));
+    if (resolution === 'auto' && process.platform === 'linux') {
+      // Its fd still names it, as a held fd does.
+      b.createFile('two', 0o644);
+    } else {
+      // By path it is gone from where it was seen, until looked up again.
+      expect(outcome(() => b.createFile('two', 0o644))).toBe('ENOENT');
+      expect(ns.resolve(ns.root, '/mnt/z/b', true, 'open')).toBe(b);
+      b.createFile('two', 0o644);
+    }
+    expect(readdirSync(join(host, 'z', 'b')).sort()).toEqual(['one', 'two']);
+    expect(ns.resolve(ns.root, '/mnt/z/b', true, 'open')).toBe(b);
+  });
+});
