@@ -45,11 +45,12 @@ describe('strata run', () => {
   const usageErrors: [string, string[], RegExp][] = [
     ['an unknown command', ['frob'], /unknown command 'frob'/],
     ['an unknown option', ['run', '--frob', 'x.wasm'], /unknown option '--frob'/],
-    ['a missing module', ['run'], /missing MODULE/],
+    ['a missing module', ['run'], /missing IMAGE or MODULE\.wasm/],
     ['a bad --env', ['run', '--env', 'NOVALUE', 'x.wasm'], /expected KEY=VALUE/],
     ['a bad --timeout', ['run', '--timeout', 'soon', 'x.wasm'], /expected a positive integer/],
     ['a bad --memory-limit', ['run', '--memory-limit', 'lots', 'x.wasm'], /expected a size/],
-    ['an unavailable --root', ['run', '--root', 'overlay', 'x.wasm'], /only 'tmpfs'/],
+    ['an image root mode for a module file', ['run', '--root', 'overlay', 'x.wasm'], /--root overlay needs an image/],
+    ['an unknown --root', ['run', '--root', 'zfs', 'x.wasm'], /expected readonly, overlay or tmpfs/],
     ['a missing option value', ['run', '--timeout'], /needs a value/],
   ];
   it.each(usageErrors)('exits 2 on %s', (_name, args, message) => {
