@@ -1,4 +1,4 @@
-import { fsError } from '../errors.js';
+import { FsError, fsError } from '../errors.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
 import { copyUpDir, copyUpLeaf, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
 import type { Overlay } from './filesystem.js';
@@ -34,7 +34,8 @@ export class OverlayDir implements DirNode {
   parentDir: OverlayDir | undefined;
   /** This directory's name in `parentDir`. */
   name: string;
-  removed = false;
+  /** The stat it had when it was removed (its upper node may stand for another directory since). */
+  #removedStat: Stat | undefined;
   /** The lower directory's stat when it was copied up. */
   origin: Stat | undefined;
   /** Stats of lower entries this directory hid or replaced, when it did (for changes()). */
@@ -51,6 +52,17 @@ export class OverlayDir implements DirNode {
 
   get parent(): DirNode | undefined {
     return this.parentDir;
+  }
+
+  /** True once rmdir'ed or replaced by a rename. */
+  get removed(): boolean {
+    return this.#removedStat !== undefined;
+  }
+
+  /** This directory is being removed (undone by the log on rollback). */
+  markRemoved(log: UndoLog): void {
+    this.#removedStat = { ...this.stat(), nlink: 0, size: 0 };
+    log.add(() => (this.#removedStat = undefined));
   }
 
   get size(): number {
@@ -71,11 +83,12 @@ export class OverlayDir implements DirNode {
 
   stat(): Stat {
     const fs = this.fs;
-    if (this.upper === undefined) return { ...this.lower!.stat(), dev: fs.dev, ino: this.ino, ...(this.removed && { nlink: 0 }) };
+    if (this.#removedStat !== undefined) return this.#removedStat;
+    if (this.upper === undefined) return { ...this.lower!.stat(), dev: fs.dev, ino: this.ino };
     const s = this.upper.stat();
     const owner = this.origin ?? s;
     const { entries, subdirs } = this.#tally(Infinity);
-    return { ...s, dev: fs.dev, ino: this.ino, uid: owner.uid, gid: owner.gid, size: entries, nlink: this.removed ? 0 : 2 + subdirs };
+    return { ...s, dev: fs.dev, ino: this.ino, uid: owner.uid, gid: owner.gid, size: entries, nlink: 2 + subdirs };
   }
 
   setTimes(atime: TimeChange, mtime: TimeChange): void {
@@ -89,6 +102,7 @@ export class OverlayDir implements DirNode {
   }
 
   lookup(name: string): Node | undefined {
+    if (this.removed) return undefined;
     return this.fs.nodeFor(this, name, this.stateOf(name));
   }
 
@@ -143,7 +157,10 @@ export class OverlayDir implements DirNode {
       const upper = copyUpDir(this, log);
       timesOnRollback(upper, log);
       this.#hideLower(name, state, node, log);
-      if (state.kind === 'upper') upper.unlink(name);
+      if (state.kind === 'upper') {
+        upper.unlink(name);
+        if (isGone(state.upper)) this.fs.forget(state.upper);
+      }
     });
   }
 
@@ -158,11 +175,12 @@ export class OverlayDir implements DirNode {
       const upper = copyUpDir(this, log);
       timesOnRollback(upper, log);
       this.#hideLower(name, state, node, log);
+      dir.markRemoved(log);
       if (state.kind === 'upper') {
         dir.clearReserved(log);
         upper.rmdir(name);
+        this.fs.forget(state.upper);
       }
-      dir.removed = true;
     });
   }
 
@@ -259,6 +277,7 @@ export class OverlayDir implements DirNode {
 
   /** The merged listing after `cookie` (see the class). */
   #forEachEntry(cookie: number, take: (name: string, ino: bigint, type: FileType, next: number) => boolean): void {
+    if (this.removed) return;
     const { upper, lower } = this;
     if (lower !== undefined && cookie < upperCookieBase) {
       let stopped = false;
@@ -286,5 +305,15 @@ export class OverlayDir implements DirNode {
       if (shown === undefined) return true;
       return take(e.name, shown.ino, shown.type, e.next + upperCookieBase);
     });
+  }
+}
+
+/** True when an upper node has no name left (or its host file is gone): the upper may reuse its identity. */
+export function isGone(node: Node): boolean {
+  try {
+    return node.stat().nlink === 0;
+  } catch (error) {
+    if (error instanceof FsError) return true;
+    throw error;
   }
 }

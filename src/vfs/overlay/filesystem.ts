@@ -123,6 +123,11 @@ export class Overlay implements FileSystem {
     this.#byUpper.set(upper, node);
   }
 
+  /** @internal Upper node `upper` left the upper: its object may come back for another inode (a host upper reuses inode numbers). */
+  forget(upper: Node): void {
+    this.#byUpper.delete(upper);
+  }
+
   /** @internal The lower paths (as components) of a lower inode with several names. */
   lowerPaths(ino: bigint): readonly string[][] {
     this.#hardlinks ??= indexHardlinks(this.lowerRoot);
@@ -131,7 +136,8 @@ export class Overlay implements FileSystem {
 
   #forUpper(parent: OverlayDir, name: string, upper: Node, lower: Node | undefined): Node | undefined {
     const known = this.#byUpper.get(upper);
-    if (known !== undefined) {
+    // A mapping is good only while the node is still backed by this upper node.
+    if (known !== undefined && (known as { upper?: Node }).upper === upper && !(known instanceof OverlayDir && known.removed)) {
       if (known instanceof OverlayDir) {
         known.parentDir = parent;
         known.name = name;

@@ -1,6 +1,6 @@
 import { fsError } from '../errors.js';
 import { copyUpDir, copyUpLeaf, copyUpTree, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
-import type { OverlayDir } from './directory.js';
+import { isGone, type OverlayDir } from './directory.js';
 import type { OverlayLeaf } from './inode.js';
 import { isOpaque, isReservedName, opaqueMarker, whiteoutName } from './lookup.js';
 
@@ -56,9 +56,8 @@ export function renameEntry(src: OverlayDir, oldName: string, dst: OverlayDir, n
       if (lowerAtNew !== undefined) dst.noteHidden(newName, lowerAtNew, existing, log);
       if (existing.type === 'directory') {
         const gone = existing as OverlayDir;
+        gone.markRemoved(log);
         if (to.kind === 'upper') gone.clearReserved(log);
-        gone.removed = true;
-        log.add(() => (gone.removed = false));
       }
     }
     if (to.kind === 'whiteout') {
@@ -73,6 +72,7 @@ export function renameEntry(src: OverlayDir, oldName: string, dst: OverlayDir, n
       }
     }
     srcUpper.rename(oldName, dstUpper, newName);
+    if (to.kind === 'upper' && (to.upper.type === 'directory' || isGone(to.upper))) src.fs.forget(to.upper);
     if (dir !== undefined) {
       dir.parentDir = dst;
       dir.name = newName;
