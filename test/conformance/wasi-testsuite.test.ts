@@ -12,7 +12,10 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/index.js';
+import { ImageStore, Sandbox } from '../../src/index.js';
+import { openImage, type Image } from '../../src/sandbox/index.js';
+import { Layout } from '../support/image-layout.js';
+import { tempDir } from '../support/layer-trees.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -123,29 +126,67 @@ describe.skipIf(!present)('wasi-testsuite', () => {
     }
   });
 
-  for (const name of tests) {
-    const expectFailure = name in expectedFailures;
-    (expectFailure ? it.fails : it)(name, async ({ task }) => {
-      task.meta.score = 'wasi-testsuite';
-      if (expectFailure) task.meta.expectedFailure = true;
-      const [group, base] = name.split('/') as [string, string];
-      const specFile = join(suiteDir, group, `${base}.json`);
-      const spec = parseSpec(existsSync(specFile) ? readFileSync(specFile, 'utf8') : undefined, `${name}.json`);
-      const sandbox = await Sandbox.create();
-      if (spec.root !== undefined) seed(sandbox, join(suiteDir, group, spec.root), '');
-      const result = await sandbox.run(readFileSync(join(suiteDir, group, `${base}.wasm`)), {
-        argv0: `${base}.wasm`,
-        args: spec.args,
-        env: spec.env,
-        preopens: spec.root === undefined ? [] : [{ dir: '/', as: '/' }],
-        timeoutMs: 30_000,
+  // Every test runs twice: in a tmpfs root seeded from its `root` tree, and
+  // in an overlay root over an image whose layer holds that tree (the same
+  // image shared by every test, each with its own fresh upper).
+  const images = new Map<string, Promise<Image>>();
+  const imageOf = (dir: string): Promise<Image> => {
+    let image = images.get(dir);
+    if (image === undefined) {
+      image = (async () => {
+        const work = tempDir('strata-testsuite-image-');
+        const layout = new Layout(join(work, 'layout'));
+        layout.tag(await layout.image([filesOf(dir)], { os: 'wasip1', architecture: 'wasm' }), 'latest');
+        return openImage(`oci:${layout.dir}`, { store: await ImageStore.open(join(work, 'store')) });
+      })();
+      images.set(dir, image);
+    }
+    return image;
+  };
+
+  for (const mode of ['tmpfs', 'overlay'] as const) {
+    for (const name of tests) {
+      const expectFailure = name in expectedFailures;
+      (expectFailure ? it.fails : it)(mode === 'tmpfs' ? name : `${name} (overlay over an image)`, async ({ task }) => {
+        task.meta.score = mode === 'tmpfs' ? 'wasi-testsuite' : 'wasi-testsuite, overlay root over an image';
+        if (expectFailure) task.meta.expectedFailure = true;
+        const [group, base] = name.split('/') as [string, string];
+        const specFile = join(suiteDir, group, `${base}.json`);
+        const spec = parseSpec(existsSync(specFile) ? readFileSync(specFile, 'utf8') : undefined, `${name}.json`);
+        let sandbox: Sandbox;
+        if (mode === 'overlay' && spec.root !== undefined) {
+          sandbox = await Sandbox.create({ image: await imageOf(join(suiteDir, group, spec.root)), root: 'overlay' });
+          expect(sandbox.rootMode).toBe('overlay');
+        } else {
+          sandbox = await Sandbox.create();
+          if (spec.root !== undefined) seed(sandbox, join(suiteDir, group, spec.root), '');
+        }
+        const result = await sandbox.run(readFileSync(join(suiteDir, group, `${base}.wasm`)), {
+          argv0: `${base}.wasm`,
+          args: spec.args,
+          env: spec.env,
+          preopens: spec.root === undefined ? [] : [{ dir: '/', as: '/' }],
+          timeoutMs: 30_000,
+        });
+        const stderr = new TextDecoder().decode(result.stderr);
+        expect(result.exitCode, `exit code; stderr:\n${stderr}`).toBe(spec.exitCode);
+        if (spec.stdout !== undefined) expect(new TextDecoder().decode(result.stdout)).toBe(spec.stdout);
       });
-      const stderr = new TextDecoder().decode(result.stderr);
-      expect(result.exitCode, `exit code; stderr:\n${stderr}`).toBe(spec.exitCode);
-      if (spec.stdout !== undefined) expect(new TextDecoder().decode(result.stdout)).toBe(spec.stdout);
-    });
+    }
   }
 });
+
+/** The regular files under a host directory, by relative path (the suite's trees hold nothing else). */
+function filesOf(dir: string, prefix = ''): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) Object.assign(files, filesOf(dir, rel));
+    else if (entry.isFile()) files[rel] = readFileSync(join(dir, rel));
+    else throw new Error(`${join(dir, rel)}: an image of the suite's tree holds files and directories only`);
+  }
+  return files;
+}
 
 describe('the spec reader', () => {
   it('reads every key the format defines', () => {
