@@ -29,21 +29,29 @@ export class DirEntries<T> {
     return this.#byName.has(name);
   }
 
-  /** Add or replace `name`. A replaced entry gets a new position at the end. */
+  /**
+   * Add or replace `name`. A replaced entry gets a new position at the end.
+   * set and delete change state only after their last call (compaction
+   * comes first), so an interruption leaves the entries as they were.
+   */
   set(name: string, value: T): void {
-    if (this.#byName.has(name)) this.delete(name);
+    const old = this.#byName.get(name);
     const slot: Slot<T> = { name, value, seq: this.#nextSeq++, live: true };
     this.#byName.set(name, slot);
     this.#order.push(slot);
+    if (old !== undefined) {
+      old.live = false;
+      this.#holes++;
+    }
   }
 
   delete(name: string): boolean {
     const slot = this.#byName.get(name);
     if (slot === undefined) return false;
+    if (this.#holes >= 32 && this.#holes >= this.#byName.size - 1) this.#compact();
     this.#byName.delete(name);
     slot.live = false;
     this.#holes++;
-    if (this.#holes > 32 && this.#holes > this.#byName.size) this.#compact();
     return true;
   }
 

@@ -10,8 +10,12 @@ const pageMask = pageSize - 1;
  * so growing never copies what is already written, and a page never written
  * (a hole left by a seek or a truncate) takes no memory and reads as zeros.
  *
- * Invariant: bytes of an allocated page past the file's size are zero, so
- * growing the file needs no clearing.
+ * Interruption: an exception, a stack overflow or a timeout may cut a
+ * write or truncate short at any call inside it. The size is changed
+ * last, by one assignment, so a call cut short leaves the size as it was
+ * (a write's bytes inside the old size may be partly written, as a write
+ * cut short by a signal leaves them). Bytes past the size may therefore
+ * be stale, so whatever grows the file zeroes the gap first.
  */
 export class FileData {
   /** Page 0 may be shorter than a page; every other allocated page is full. */
@@ -43,7 +47,8 @@ export class FileData {
   /** Copy `length` bytes from `src[srcOffset…]` to `position`, growing the file as needed. */
   write(src: Uint8Array, srcOffset: number, length: number, position: number): void {
     const end = position + length;
-    if (end > this.#size) this.#size = end;
+    const size = this.#size;
+    if (position > size) this.#zero(size, position);
     let done = 0;
     while (done < length) {
       const at = position + done;
@@ -54,18 +59,32 @@ export class FileData {
       copy(src, srcOffset + done, page, offset, take);
       done += take;
     }
+    if (end > size) this.#size = end;
   }
 
-  /** Set the size: shrinking drops whole pages and zeroes the rest of the last one. */
+  /** Set the size: shrinking drops whole pages past it; growing zeroes the gap. */
   truncate(size: number): void {
-    if (size < this.#size) {
+    const old = this.#size;
+    if (size > old) {
+      this.#zero(old, size);
+    } else {
       const keep = Math.ceil(size / pageSize);
-      this.#pages.length = Math.min(this.#pages.length, keep);
-      const last = this.#pages[keep - 1];
-      if (last !== undefined && (size & pageMask) !== 0) last.fill(0, size & pageMask);
-      if (size === 0) this.#pages.length = 0;
+      if (this.#pages.length > keep) this.#pages.length = keep;
     }
     this.#size = size;
+  }
+
+  /** Zero the allocated bytes in [from, to) (past the size: never visible until the size moves). */
+  #zero(from: number, to: number): void {
+    const pages = this.#pages;
+    const last = Math.min(pages.length, Math.ceil(to / pageSize));
+    for (let index = Math.floor(from / pageSize); index < last; index++) {
+      const page = pages[index];
+      if (page === undefined) continue;
+      const start = Math.max(0, from - index * pageSize);
+      const stop = Math.min(page.length, to - index * pageSize);
+      if (stop > start) page.fill(0, start, stop);
+    }
   }
 
   /** Release every page. */

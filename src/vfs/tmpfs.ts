@@ -2,21 +2,38 @@ import { coarseNowNs } from './clock.js';
 import { DirEntries } from './dir-entries.js';
 import { FileData } from './file-data.js';
 import { fsError } from './errors.js';
+import { maxPathBytes } from './namespace.js';
 import type { DirEntry, DirNode, FileNode, FileSystem, Node, Stat, SymlinkNode, TimeChange } from './node.js';
 
-/** Limits of one tmpfs. Exceeding either gives ENOSPC. */
+/** Limits of one tmpfs. Exceeding any gives ENOSPC. */
 export interface TmpfsLimits {
   /** Total bytes of file contents and symlink targets. */
   readonly maxBytes: number;
-  /** Total nodes, the root included. */
+  /** Total inodes, the root included; as on Linux tmpfs, every hard link past a file's first name takes one too. */
   readonly maxInodes: number;
+  /**
+   * Host memory the tree's structure may cost, beside file contents:
+   * {@link nodeMetadataBytes} per node and {@link entryMetadataBytes} plus
+   * two bytes per UTF-16 unit of its name per directory entry.
+   */
+  readonly maxMetadataBytes: number;
 }
 
-/** Defaults for a tmpfs with no explicit limits: 1 GiB and 1 Mi inodes. */
-export const defaultTmpfsLimits: TmpfsLimits = { maxBytes: 1 << 30, maxInodes: 1 << 20 };
+/** Defaults for a tmpfs with no explicit limits: 1 GiB, 1 Mi inodes, 256 MiB of metadata. */
+export const defaultTmpfsLimits: TmpfsLimits = { maxBytes: 1 << 30, maxInodes: 1 << 20, maxMetadataBytes: 256 << 20 };
 
 /** The largest regular file, like a 32-bit off_t: larger writes give EFBIG. */
 export const maxFileSize = 2 ** 32 - 1;
+
+/** Metadata charged per node (its object, times, file-data or entry table). */
+export const nodeMetadataBytes = 256;
+/** Metadata charged per directory entry, plus two bytes per UTF-16 unit of its name. */
+export const entryMetadataBytes = 64;
+
+/** The metadata a directory entry named `name` costs. */
+export function entryCost(name: string): number {
+  return entryMetadataBytes + 2 * name.length;
+}
 
 /** Usage counters of a tmpfs, for `df`-like reporting and tests. */
 export interface TmpfsUsage {
@@ -25,11 +42,18 @@ export interface TmpfsUsage {
 }
 
 /**
- * An in-memory filesystem with byte and inode quotas.
+ * An in-memory filesystem with byte, inode and metadata quotas.
  *
  * Inode numbers come from this instance's own counter (the root is 1) and
  * are never reused. Unlinked files keep their contents until the last open
  * description is released; only then are their bytes returned to the quota.
+ *
+ * Every mutation checks its quotas and does everything that can fail
+ * first, then changes state in one final step that makes no call that can
+ * be interrupted but one atomic entry-table change, and the counters with
+ * it: an exception, a stack overflow or a timeout landing anywhere inside
+ * leaves the tree and the counters as before, or as after (rename, two
+ * steps, may leave the node under both names, counted as a link).
  *
  * @example
  * const fs = new Tmpfs({ dev: 1n });
@@ -41,9 +65,18 @@ export class Tmpfs implements FileSystem {
   readonly readonly = false;
   readonly limits: TmpfsLimits;
   readonly root: DirNode;
+  /** @internal Counters, changed only in a mutation's final step (plain assignments). */
+  bytesUsed = 0;
+  /** @internal */
+  inodesUsed = 1;
+  /** @internal */
+  metadataUsed = nodeMetadataBytes;
+  /**
+   * @internal Test-only: called before each interruptible step of a
+   * mutation; a throw there stands for an interruption at that point.
+   */
+  faultHook: ((step: string) => void) | undefined;
   #nextIno = 1n;
-  #bytes = 0;
-  #inodes = 0;
 
   constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits> }) {
     this.dev = options.dev;
@@ -52,26 +85,37 @@ export class Tmpfs implements FileSystem {
   }
 
   get usage(): TmpfsUsage {
-    return { bytes: this.#bytes, inodes: this.#inodes };
+    return { bytes: this.bytesUsed, inodes: this.inodesUsed };
   }
 
-  /** @internal Reserve an inode number, or fail with ENOSPC. */
-  allocInode(syscall: string, name: string): bigint {
-    if (this.#inodes >= this.limits.maxInodes) throw fsError('ENOSPC', syscall, name);
-    this.#inodes++;
+  /** Host memory charged for the tree's structure (see {@link TmpfsLimits.maxMetadataBytes}). */
+  get metadataBytes(): number {
+    return this.metadataUsed;
+  }
+
+  /** @internal The next inode number (a number cut off by an interruption is simply never used). */
+  nextIno(): bigint {
     return this.#nextIno++;
   }
 
-  /** @internal */
-  freeInode(): void {
-    this.#inodes--;
+  /** @internal Fail with ENOSPC unless this many more inodes, bytes and metadata bytes fit. Changes nothing. */
+  fits(inodes: number, bytes: number, metadata: number, syscall: string, name?: string): void {
+    const l = this.limits;
+    if (
+      (inodes > 0 && this.inodesUsed + inodes > l.maxInodes) ||
+      (bytes > 0 && this.bytesUsed + bytes > l.maxBytes) ||
+      (metadata > 0 && this.metadataUsed + metadata > l.maxMetadataBytes)
+    ) {
+      throw fsError('ENOSPC', syscall, name);
+    }
   }
+}
 
-  /** @internal Charge `delta` bytes (negative to refund), or fail with ENOSPC. */
-  chargeBytes(delta: number, syscall: string): void {
-    if (delta > 0 && this.#bytes + delta > this.limits.maxBytes) throw fsError('ENOSPC', syscall);
-    this.#bytes += delta;
-  }
+/** What dropping one name of a node returns to the quotas. */
+interface Freed {
+  inodes: number;
+  bytes: number;
+  metadata: number;
 }
 
 abstract class TmpNode {
@@ -87,7 +131,7 @@ abstract class TmpNode {
 
   constructor(fs: Tmpfs, mode: number) {
     this.fs = fs;
-    this.ino = fs.allocInode('create', '');
+    this.ino = fs.nextIno();
     this.mode = mode & 0o7777;
     const now = coarseNowNs();
     this.atimeNs = now;
@@ -121,8 +165,11 @@ abstract class TmpNode {
     this.ctimeNs = now;
   }
 
-  /** Called when the last directory entry naming this node goes away. */
-  abstract dropLink(now: bigint): void;
+  /** What removing one of this node's names returns to the quotas (its entry's cost excluded). Changes nothing. */
+  abstract freedByUnlink(): Freed;
+
+  /** Apply the removal of one name: plain assignments only (the final step of a mutation). */
+  abstract commitUnlink(now: bigint): void;
 }
 
 class TmpDir extends TmpNode implements DirNode {
@@ -160,32 +207,56 @@ class TmpDir extends TmpNode implements DirNode {
 
   mkdir(name: string, mode: number): DirNode {
     this.#checkCreate('mkdir', name);
-    const dir = new TmpDir(this.fs, mode, this);
+    const cost = nodeMetadataBytes + entryCost(name);
+    const fs = this.fs;
+    fs.fits(1, 0, cost, 'mkdir', name);
+    const dir = new TmpDir(fs, mode, this);
+    const now = dir.ctimeNs;
+    fs.faultHook?.('mkdir:insert');
     this.entries.set(name, dir);
     this.subdirs++;
-    this.#touch(dir.ctimeNs);
+    fs.inodesUsed++;
+    fs.metadataUsed += cost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
     return dir;
   }
 
   createFile(name: string, mode: number): FileNode {
     this.#checkCreate('open', name);
-    const file = new TmpFile(this.fs, mode);
+    const cost = nodeMetadataBytes + entryCost(name);
+    const fs = this.fs;
+    fs.fits(1, 0, cost, 'open', name);
+    const file = new TmpFile(fs, mode);
+    const now = file.ctimeNs;
+    fs.faultHook?.('createFile:insert');
     this.entries.set(name, file);
-    this.#touch(file.ctimeNs);
+    fs.inodesUsed++;
+    fs.metadataUsed += cost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
     return file;
   }
 
+  /** Errors: ENAMETOOLONG (a target of PATH_MAX bytes or more), EINVAL (a NUL), ENOENT, EEXIST, ENOSPC. */
   symlink(name: string, target: string): SymlinkNode {
-    this.#checkCreate('symlink', name);
-    const link = new TmpSymlink(this.fs, target);
-    try {
-      this.fs.chargeBytes(link.size, 'symlink');
-    } catch (error) {
-      this.fs.freeInode();
-      throw error;
+    if (target.length >= maxPathBytes || (target.length * 3 >= maxPathBytes && Buffer.byteLength(target) >= maxPathBytes)) {
+      throw fsError('ENAMETOOLONG', 'symlink', name);
     }
+    if (target.includes('\0')) throw fsError('EINVAL', 'symlink', name);
+    this.#checkCreate('symlink', name);
+    const cost = nodeMetadataBytes + entryCost(name);
+    const fs = this.fs;
+    const link = new TmpSymlink(fs, target);
+    fs.fits(1, link.size, cost, 'symlink', name);
+    const now = link.ctimeNs;
+    fs.faultHook?.('symlink:insert');
     this.entries.set(name, link);
-    this.#touch(link.ctimeNs);
+    fs.inodesUsed++;
+    fs.bytesUsed += link.size;
+    fs.metadataUsed += cost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
     return link;
   }
 
@@ -193,21 +264,37 @@ class TmpDir extends TmpNode implements DirNode {
     if (!(node instanceof TmpNode) || node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
     if (node instanceof TmpDir) throw fsError('EPERM', 'link', name);
     this.#checkCreate('link', name);
+    const cost = entryCost(name);
+    const fs = this.fs;
+    // Like Linux tmpfs (shmem_link), each extra name takes an inode.
+    fs.fits(1, 0, cost, 'link', name);
     const now = coarseNowNs();
+    fs.faultHook?.('link:insert');
+    this.entries.set(name, node);
     node.nlink++;
     node.ctimeNs = now;
-    this.entries.set(name, node);
-    this.#touch(now);
+    fs.inodesUsed++;
+    fs.metadataUsed += cost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
   }
 
   unlink(name: string): void {
     const node = this.entries.get(name);
     if (node === undefined) throw fsError('ENOENT', 'unlink', name);
     if (node instanceof TmpDir) throw fsError('EISDIR', 'unlink', name);
-    this.entries.delete(name);
+    const freed = node.freedByUnlink();
+    const cost = entryCost(name);
     const now = coarseNowNs();
-    node.dropLink(now);
-    this.#touch(now);
+    const fs = this.fs;
+    fs.faultHook?.('unlink:remove');
+    this.entries.delete(name);
+    node.commitUnlink(now);
+    fs.inodesUsed -= freed.inodes;
+    fs.bytesUsed -= freed.bytes;
+    fs.metadataUsed -= freed.metadata + cost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
   }
 
   rmdir(name: string): void {
@@ -215,13 +302,25 @@ class TmpDir extends TmpNode implements DirNode {
     if (node === undefined) throw fsError('ENOENT', 'rmdir', name);
     if (!(node instanceof TmpDir)) throw fsError('ENOTDIR', 'rmdir', name);
     if (node.entries.size > 0) throw fsError('ENOTEMPTY', 'rmdir', name);
+    const freed = node.freedByUnlink();
+    const cost = entryCost(name);
+    const now = coarseNowNs();
+    const fs = this.fs;
+    fs.faultHook?.('rmdir:remove');
     this.entries.delete(name);
     this.subdirs--;
-    const now = coarseNowNs();
-    node.dropLink(now);
-    this.#touch(now);
+    node.commitUnlink(now);
+    fs.inodesUsed -= freed.inodes;
+    fs.metadataUsed -= freed.metadata + cost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
   }
 
+  /**
+   * Two steps, each final on its own: the new name first (replacing what
+   * it named), the old one last. Cut short between them, the node has a
+   * name too many, never none, and the counters include that name.
+   */
   rename(oldName: string, newDir: DirNode, newName: string): void {
     if (!(newDir instanceof TmpDir) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
     const node = this.entries.get(oldName);
@@ -229,7 +328,8 @@ class TmpDir extends TmpNode implements DirNode {
     if (newDir.removed) throw fsError('ENOENT', 'rename', newName);
     const existing = newDir.entries.get(newName);
     if (existing === node) return; // Same inode: POSIX says do nothing.
-    if (node instanceof TmpDir) {
+    const isDir = node instanceof TmpDir;
+    if (isDir) {
       for (let d: TmpDir | undefined = newDir; d !== undefined; d = d.parentDir) {
         if (d === node) throw fsError('EINVAL', 'rename', newName);
       }
@@ -238,40 +338,59 @@ class TmpDir extends TmpNode implements DirNode {
     } else if (existing instanceof TmpDir) {
       throw fsError('EISDIR', 'rename', newName);
     }
+    const fs = this.fs;
+    const newCost = entryCost(newName);
+    const oldCost = entryCost(oldName);
+    const freed = existing?.freedByUnlink();
+    // Step one adds a name (and, for a file, a link) unless it replaces one.
+    const addedMetadata = existing === undefined ? newCost : 0;
+    const extraInode = isDir ? 0 : 1;
+    fs.fits(0, 0, addedMetadata - oldCost - (freed?.metadata ?? 0), 'rename', newName);
     const now = coarseNowNs();
-    // The new name first, the old one last: if this is ever cut short (a
-    // timeout can land between two calls), the file has a name too many,
-    // never none.
+
+    fs.faultHook?.('rename:add');
     newDir.entries.set(newName, node);
     if (existing !== undefined) {
       if (existing instanceof TmpDir) newDir.subdirs--;
-      existing.dropLink(now);
+      existing.commitUnlink(now);
+      fs.inodesUsed -= freed!.inodes;
+      fs.bytesUsed -= freed!.bytes;
+      fs.metadataUsed -= freed!.metadata;
     }
-    this.entries.delete(oldName);
-    if (node instanceof TmpDir) {
-      this.subdirs--;
+    if (isDir) {
       newDir.subdirs++;
-      node.parentDir = newDir;
+      (node as TmpDir).parentDir = newDir;
+    } else {
+      node.nlink++;
     }
+    fs.inodesUsed += extraInode;
+    fs.metadataUsed += addedMetadata;
     node.ctimeNs = now;
-    this.#touch(now);
-    if (newDir !== this) newDir.#touch(now);
+    newDir.mtimeNs = now;
+    newDir.ctimeNs = now;
+
+    fs.faultHook?.('rename:remove');
+    this.entries.delete(oldName);
+    if (isDir) this.subdirs--;
+    else node.nlink--;
+    fs.inodesUsed -= extraInode;
+    fs.metadataUsed -= oldCost;
+    this.mtimeNs = now;
+    this.ctimeNs = now;
   }
 
-  dropLink(_now: bigint): void {
+  freedByUnlink(): Freed {
+    return { inodes: 1, bytes: 0, metadata: nodeMetadataBytes };
+  }
+
+  commitUnlink(_now: bigint): void {
     this.removed = true;
     this.nlink = 0;
-    this.fs.freeInode();
   }
 
   #checkCreate(syscall: string, name: string): void {
     if (this.removed) throw fsError('ENOENT', syscall, name);
     if (this.entries.has(name)) throw fsError('EEXIST', syscall, name);
-  }
-
-  #touch(now: bigint): void {
-    this.mtimeNs = now;
-    this.ctimeNs = now;
   }
 }
 
@@ -293,9 +412,15 @@ class TmpFile extends TmpNode implements FileNode {
     if (length === 0) return 0;
     const end = position + length;
     if (end > maxFileSize) throw fsError('EFBIG', 'write');
-    if (end > this.#data.size) this.fs.chargeBytes(end - this.#data.size, 'write');
-    this.#data.write(src, srcOffset, length, position);
+    const data = this.#data;
+    const grow = Math.max(0, end - data.size);
+    const fs = this.fs;
+    if (grow > 0) fs.fits(0, grow, 0, 'write');
     const now = coarseNowNs();
+    fs.faultHook?.('write:data');
+    // The size moves last inside, so the charge below goes with it.
+    data.write(src, srcOffset, length, position);
+    fs.bytesUsed += grow;
     this.mtimeNs = now;
     this.ctimeNs = now;
     return length;
@@ -303,9 +428,15 @@ class TmpFile extends TmpNode implements FileNode {
 
   truncate(size: number): void {
     if (size > maxFileSize) throw fsError('EFBIG', 'truncate');
-    this.fs.chargeBytes(size - this.#data.size, 'truncate');
-    this.#data.truncate(size);
+    const data = this.#data;
+    const delta = size - data.size;
+    const fs = this.fs;
+    if (delta > 0) fs.fits(0, delta, 0, 'truncate');
     const now = coarseNowNs();
+    fs.faultHook?.('truncate:data');
+    // Cut the data first; the quota follows in the same final step.
+    data.truncate(size);
+    fs.bytesUsed += delta;
     this.mtimeNs = now;
     this.ctimeNs = now;
   }
@@ -315,24 +446,28 @@ class TmpFile extends TmpNode implements FileNode {
   }
 
   release(): void {
+    const bytes = this.#data.size;
+    const fs = this.fs;
     this.#opens--;
-    if (this.#opens === 0 && this.nlink === 0) this.#free();
+    if (this.#opens === 0 && this.nlink === 0) {
+      fs.inodesUsed--;
+      fs.bytesUsed -= bytes;
+      fs.metadataUsed -= nodeMetadataBytes;
+    }
   }
 
-  dropLink(now: bigint): void {
+  freedByUnlink(): Freed {
+    if (this.nlink > 1) return { inodes: 1, bytes: 0, metadata: 0 };
+    // The last name: the node goes now, or when its last open description is released.
+    if (this.#opens > 0) return { inodes: 0, bytes: 0, metadata: 0 };
+    return { inodes: 1, bytes: this.#data.size, metadata: nodeMetadataBytes };
+  }
+
+  commitUnlink(now: bigint): void {
     this.nlink--;
     this.ctimeNs = now;
-    if (this.nlink === 0 && this.#opens === 0) this.#free();
-  }
-
-  #free(): void {
-    this.fs.chargeBytes(-this.#data.size, 'unlink');
-    this.fs.freeInode();
-    this.#data.clear();
   }
 }
-
-const utf8 = new TextEncoder();
 
 class TmpSymlink extends TmpNode implements SymlinkNode {
   readonly type = 'symlink';
@@ -342,15 +477,16 @@ class TmpSymlink extends TmpNode implements SymlinkNode {
   constructor(fs: Tmpfs, target: string) {
     super(fs, 0o777);
     this.target = target;
-    this.size = utf8.encode(target).length;
+    this.size = Buffer.byteLength(target);
   }
 
-  dropLink(now: bigint): void {
+  freedByUnlink(): Freed {
+    if (this.nlink > 1) return { inodes: 1, bytes: 0, metadata: 0 };
+    return { inodes: 1, bytes: this.size, metadata: nodeMetadataBytes };
+  }
+
+  commitUnlink(now: bigint): void {
     this.nlink--;
     this.ctimeNs = now;
-    if (this.nlink === 0) {
-      this.fs.chargeBytes(-this.size, 'unlink');
-      this.fs.freeInode();
-    }
   }
 }
