@@ -7,7 +7,11 @@
  * const { exitCode, stdout } = await sandbox.run('hello.wasm', { args: ['world'] });
  */
 export { Sandbox, GuestError, RootMode, compileGuest, GuestModule, defaultMaxOutputBytes, defaultMemoryLimitBytes } from './sandbox/index.js';
-export type { CompileOptions, RunOptions, RunResult, SandboxOptions } from './sandbox/index.js';
+export type { CompileOptions, RunOptions, RunResult, SandboxOptions, SandboxChange } from './sandbox/index.js';
+// Roots over images, and mounts.
+export { openImage, checkMount, defaultTmpfsMount, readonlyScratch, KeptSandboxes } from './sandbox/index.js';
+export type { Image, ImageProcess, OpenImageOptions, MountSpec, TmpfsMount, BindMount, OverlayMount, VolumeMount, IdentityMount, KeptRecord } from './sandbox/index.js';
+export type { PreopenOption } from './sandbox/preopens.js';
 // sandbox.fs: files in and out, shaped like node:fs/promises.
 export { SandboxFs } from './sandbox/sandbox-fs.js';
 export type { SandboxMkdirOptions, SandboxReadFileOptions, SandboxReaddirOptions, SandboxRmOptions, SandboxTime, SandboxWriteFileOptions } from './sandbox/sandbox-fs.js';

@@ -9,7 +9,7 @@ import { Layout } from '../support/image-layout.js';
 
 describe('the package entry point', () => {
   it('exports the documented API', () => {
-    for (const name of ['Sandbox', 'compileGuest', 'GuestError', 'StrataError', 'ErrorCode', 'FsError', 'pull', 'ImageStore', 'indexLayer', 'viewLayers', 'applyLayers', 'parseReference', 'defaultStoreRoot', 'SandboxFs', 'SandboxStats', 'SandboxDirent', 'SandboxFileHandle']) {
+    for (const name of ['openImage', 'checkMount', 'KeptSandboxes', 'Sandbox', 'compileGuest', 'GuestError', 'StrataError', 'ErrorCode', 'FsError', 'pull', 'ImageStore', 'indexLayer', 'viewLayers', 'applyLayers', 'parseReference', 'defaultStoreRoot', 'SandboxFs', 'SandboxStats', 'SandboxDirent', 'SandboxFileHandle']) {
       expect(strata, name).toHaveProperty(name);
     }
   });
