@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Namespace, Overlay, Tmpfs, type DirNode, type Errno, type FileNode, type Node, type Stat } from '../../src/vfs/index.js';
-import { lowerKinds, overlayWorld, upperLines, type OverlayWorld } from './overlay-world.js';
+import { lowerKinds, overlayWorld, standardLower, upperLines, type OverlayWorld } from './overlay-world.js';
 import { contents, names, outcome, readFile, writeFile } from './tree.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -119,6 +119,55 @@ describe.each(lowerKinds)('overlay over a %s', (kind) => {
       const w = await overlayWorld(kind);
       setup(w);
       expect(outcome(() => run(w, dir(w, path)))).toBe(want);
+    });
+  });
+
+  /** Names that show nothing: ones never there, deleted ones (whiteout), and deleted directories. */
+  const goneStates: Array<[state: string, lower: string[], setup: (w: OverlayWorld) => void]> = [
+    ['none', standardLower, () => {}],
+    ['whiteout of a file', [...standardLower, 'etc/gone=x'], (w) => w.ns.unlink(w.root, 'etc/gone')],
+    ['whiteout of a directory', [...standardLower, 'etc/gone/', 'etc/gone/x'], (w) => (w.ns.unlink(w.root, 'etc/gone/x'), w.ns.rmdir(w.root, 'etc/gone'))],
+  ];
+  describe.each(goneStates)('a name in state %s', (_state, lower, setup) => {
+    const rows: Array<[op: string, run: (w: OverlayWorld, d: DirNode) => unknown, want: Errno | 'ok']> = [
+      ['lookup', (_w, d) => (d.lookup('gone') === undefined ? 'none' : outcome(() => { throw new Error('found'); })), 'ok'],
+      ['unlink', (_w, d) => d.unlink('gone'), 'ENOENT'],
+      ['rmdir', (_w, d) => d.rmdir('gone'), 'ENOENT'],
+      ['rename from it', (w, d) => d.rename('gone', w.root, 'x'), 'ENOENT'],
+      ['rename a file to it', (_w, d) => d.rename('passwd', d, 'gone'), 'ok'],
+      ['createFile', (_w, d) => d.createFile('gone', 0o600), 'ok'],
+      ['mkdir', (_w, d) => d.mkdir('gone', 0o700), 'ok'],
+      ['symlink', (_w, d) => d.symlink('gone', 'passwd'), 'ok'],
+      ['link', (w, d) => d.link('gone', file(w, 'bin/sh')), 'ok'],
+    ];
+    it.each(rows)('%s', async (_op, run, want) => {
+      const w = await overlayWorld(kind, lower);
+      setup(w);
+      const d = dir(w, 'etc');
+      expect(outcome(() => run(w, d))).toBe(want);
+      if (want === 'ok' && _op !== 'lookup') expect(d.lookup('gone')).toBeDefined();
+      expect(d.lookup('.wh.gone')).toBeUndefined();
+    });
+  });
+
+  describe.each(['lower', 'copied up'])('a symlink in state %s', (state) => {
+    const rows: Array<[op: string, run: (w: OverlayWorld) => unknown, want: Errno | 'ok' | string]> = [
+      ['readlink', (w) => w.ns.readlink(w.root, 'link'), 'etc/motd'],
+      ['follow', (w) => readFile(w.ns, 'link'), 'hello'],
+      ['setTimes', (w) => (at(w, 'link').setTimes(sec(3), sec(4)), lstat(w, 'link').mtimeNs === sec(4) ? 'ok' : 'wrong'), 'ok'],
+      ['unlink', (w) => (w.ns.unlink(w.root, 'link'), outcome(() => at(w, 'link'))), 'ENOENT'],
+      ['rename', (w) => (w.ns.rename(w.root, 'link', w.root, 'usr/link'), w.ns.readlink(w.root, 'usr/link')), 'etc/motd'],
+      ['hard link', (w) => (w.ns.link(w.root, 'link', false, w.root, 'link2'), lstat(w, 'link2').ino === lstat(w, 'link').ino ? 'ok' : 'wrong'), 'ok'],
+      ['open with create through it', (w) => (writeFile(w.ns, 'link', 'via'), readFile(w.ns, 'etc/motd')), 'via'],
+    ];
+    it.each(rows)('%s', async (_op, run, want) => {
+      const w = await overlayWorld(kind);
+      if (state === 'copied up') at(w, 'link').setTimes(sec(1), sec(2));
+      const ino = lstat(w, 'link').ino;
+      let got: unknown;
+      const result = outcome(() => (got = run(w)));
+      expect(result === 'ok' ? got : result).toBe(want);
+      if (_op !== 'unlink' && _op !== 'rename') expect(lstat(w, 'link').ino).toBe(ino);
     });
   });
 
