@@ -133,6 +133,9 @@ function build(spec: MountSpec, dev: bigint, context: { cwd: string; storeRoot: 
       return { spec, root: identityView(spec.files, dev).root };
     case 'bind': {
       const hostPath = hostDirectory(spec, context.cwd);
+      if (resolveHost(hostPath) === resolveHost('/') && spec.allowHostRoot !== true) {
+        throw new StrataError(ErrorCode.invalidOption, `mount '${spec.target}': binding the host's / gives the guest the whole host tree; only a trusted process may have it, with allowHostRoot: true`);
+      }
       return { spec, hostPath, root: new HostDir({ path: hostPath, readonly: spec.readonly === true, dev, ...(spec.allowHostRoot === true && { allowHostRoot: true }) }).root };
     }
     case 'volume': {

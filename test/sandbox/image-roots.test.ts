@@ -158,6 +158,14 @@ describe('mounts', () => {
     expect(readFileSync(join(rw, 'result.txt'), 'utf8')).toBe('done');
   });
 
+  it("the host's / only when asked for explicitly, and then as the root of a sandbox without an image", async () => {
+    expect(await codeOf(Sandbox.create({ mounts: [{ type: 'bind', source: '/', target: '/' }] }))).toBe('ERR_INVALID_OPTION');
+    expect(await codeOf(Sandbox.create({ mounts: [{ type: 'bind', source: '/', target: '/host' }] }))).toBe('ERR_INVALID_OPTION');
+    expect(await codeOf(Sandbox.create({ image, mounts: [{ type: 'bind', source: '/', target: '/', allowHostRoot: true }] }))).toBe('ERR_INVALID_OPTION');
+    const trusted = await Sandbox.create({ mounts: [{ type: 'bind', source: '/', target: '/', allowHostRoot: true, readonly: true }] });
+    expect(text(trusted.readFile('/etc/hostname'))).toBe(readFileSync('/etc/hostname', 'utf8'));
+  });
+
   it('bind and overlay: a missing or non-directory host source is ERR_BAD_PATH', async () => {
     const file = join(tempDir('strata-file-'), 'f');
     writeFileSync(file, 'x');
