@@ -163,7 +163,7 @@ describe('mounts', () => {
     expect(await codeOf(Sandbox.create({ mounts: [{ type: 'bind', source: '/', target: '/host' }] }))).toBe('ERR_INVALID_OPTION');
     expect(await codeOf(Sandbox.create({ image, mounts: [{ type: 'bind', source: '/', target: '/', allowHostRoot: true }] }))).toBe('ERR_INVALID_OPTION');
     const trusted = await Sandbox.create({ mounts: [{ type: 'bind', source: '/', target: '/', allowHostRoot: true, readonly: true }] });
-    expect(text(trusted.readFile('/etc/hostname'))).toBe(readFileSync('/etc/hostname', 'utf8'));
+    expect(text(trusted.readFile('/etc/os-release'))).toBe(readFileSync('/etc/os-release', 'utf8'));
   });
 
   it('bind and overlay: a missing or non-directory host source is ERR_BAD_PATH', async () => {
