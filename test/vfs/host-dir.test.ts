@@ -135,6 +135,20 @@ describe.each(['auto', 'path'] as const)('HostDir nodes (resolution %s)', (resol
     expect(lstatSync(join(host, 'moved'), { bigint: true }).atimeNs).toBe(st.atimeNs);
   });
 
+  it('reports times set to the nanosecond exactly while the host keeps them, then the host\'s own', () => {
+    writeFileSync(join(host, 'f'), 'x');
+    const { ns } = bound({ resolution });
+    ns.setTimes(ns.root, '/mnt/f', false, 1_500_000_000_123_456_789n, 1_600_000_000_987_654_321n);
+    expect(lstatSync(join(host, 'f'), { bigint: true }).mtimeNs).toBe(1_600_000_000_987_654_000n);
+    const st = ns.stat(ns.root, '/mnt/f', false);
+    expect([st.atimeNs, st.mtimeNs]).toEqual([1_500_000_000_123_456_789n, 1_600_000_000_987_654_321n]);
+    ns.setTimes(ns.root, '/mnt/f', false, undefined, 1_700_000_000_000_000_001n);
+    expect(ns.stat(ns.root, '/mnt/f', false).atimeNs).toBe(1_500_000_000_123_456_789n);
+    writeFileSync(join(host, 'f'), 'changed on the host');
+    const after = lstatSync(join(host, 'f'), { bigint: true });
+    expect(ns.stat(ns.root, '/mnt/f', false).mtimeNs).toBe(after.mtimeNs);
+  });
+
   it('turns host errors into POSIX errnos', () => {
     mkdirSync(join(host, 'full'));
     writeFileSync(join(host, 'full', 'x'), '');

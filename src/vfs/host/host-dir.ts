@@ -4,7 +4,7 @@ import { fsError } from '../errors.js';
 import type { DirNode, FileSystem } from '../node.js';
 import { call, HostAccess, type HostResolution } from './access.js';
 import { HostDirectory } from './directory.js';
-import { NodeCache, type HostFs } from './node-base.js';
+import { ExactTimes, NodeCache, type HostFs } from './node-base.js';
 
 /** Options of {@link HostDir}. */
 export interface HostDirOptions {
@@ -71,6 +71,8 @@ export class HostDir implements FileSystem, HostFs {
   readonly access: HostAccess;
   /** @internal */
   readonly nodes = new NodeCache();
+  /** @internal */
+  readonly times = new ExactTimes();
 
   constructor(options: HostDirOptions) {
     if (!isAbsolute(options.path)) throw fsError('EINVAL', 'bind', options.path);

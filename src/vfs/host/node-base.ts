@@ -14,6 +14,8 @@ export interface HostFs {
   readonly access: HostAccess;
   /** @internal */
   readonly nodes: NodeCache;
+  /** @internal */
+  readonly times: ExactTimes;
 }
 
 export type HostNode = HostDirectory | HostFile | HostSymlink;
@@ -42,6 +44,36 @@ export class NodeCache {
   }
 }
 
+/**
+ * Times the guest set, to the nanosecond. Node's utimes carries only
+ * microseconds (libuv truncates), so the host keeps a rounded time; while
+ * the host still holds exactly what was set, stat reports what the guest
+ * asked for, as tmpfs does. Any later change on the host (a write, a touch)
+ * moves the time away and the host's own value shows again.
+ */
+export class ExactTimes {
+  static readonly max = 4096;
+  readonly #byId = new Map<string, { atimeNs: bigint; mtimeNs: bigint; hostAtimeNs: bigint; hostMtimeNs: bigint }>();
+
+  /** Remember that `atimeNs`/`mtimeNs` were set on the inode whose stat after setting is `st`. */
+  record(st: BigIntStats, atimeNs: bigint, mtimeNs: bigint): void {
+    const id = `${st.dev}:${st.ino}`;
+    this.#byId.delete(id);
+    this.#byId.set(id, { atimeNs, mtimeNs, hostAtimeNs: st.atimeNs, hostMtimeNs: st.mtimeNs });
+    if (this.#byId.size > ExactTimes.max) this.#byId.delete(this.#byId.keys().next().value as string);
+  }
+
+  /** The times to report for a host stat. */
+  of(st: BigIntStats): { atimeNs: bigint; mtimeNs: bigint } {
+    const set = this.#byId.get(`${st.dev}:${st.ino}`);
+    if (set === undefined) return { atimeNs: st.atimeNs, mtimeNs: st.mtimeNs };
+    return {
+      atimeNs: st.atimeNs === set.hostAtimeNs ? set.atimeNs : st.atimeNs,
+      mtimeNs: st.mtimeNs === set.hostMtimeNs ? set.mtimeNs : st.mtimeNs,
+    };
+  }
+}
+
 export function typeOf(st: BigIntStats): FileType | undefined {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
@@ -50,6 +82,7 @@ export function typeOf(st: BigIntStats): FileType | undefined {
 }
 
 export function toStat(fs: HostFs, type: FileType, st: BigIntStats): Stat {
+  const { atimeNs, mtimeNs } = fs.times.of(st);
   return {
     dev: fs.dev,
     ino: st.ino,
@@ -59,8 +92,8 @@ export function toStat(fs: HostFs, type: FileType, st: BigIntStats): Stat {
     uid: Number(st.uid),
     gid: Number(st.gid),
     size: Number(st.size),
-    atimeNs: st.atimeNs,
-    mtimeNs: st.mtimeNs,
+    atimeNs,
+    mtimeNs,
     ctimeNs: st.ctimeNs,
   };
 }
@@ -104,10 +137,11 @@ export abstract class HostNodeBase {
     if (atime === undefined && mtime === undefined) return;
     this.fs.access.begin();
     const now = BigInt(Date.now()) * 1_000_000n;
-    const current = atime === undefined || mtime === undefined ? this.hostStat('utimensat') : undefined;
-    const a = seconds(atime === 'now' ? now : (atime ?? current!.atimeNs));
-    const m = seconds(mtime === 'now' ? now : (mtime ?? current!.mtimeNs));
-    this.applyTimes(a, m);
+    const current = atime === undefined || mtime === undefined ? this.fs.times.of(this.hostStat('utimensat')) : undefined;
+    const a = atime === 'now' ? now : (atime ?? current!.atimeNs);
+    const m = mtime === 'now' ? now : (mtime ?? current!.mtimeNs);
+    this.applyTimes(seconds(a), seconds(m));
+    this.fs.times.record(this.hostStat('utimensat'), a, m);
   }
 
   /** The host stat of this node, checked to be the same inode. Errors: ENOENT. */
