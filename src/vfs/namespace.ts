@@ -170,6 +170,8 @@ export class Namespace {
         const target = child.target;
         if (target === '') throw fsError('ENOENT', syscall, shown);
         if (child.fs.confined === true) w.top = this.#confine(w.top, cur);
+        // Never build a string past PATH_MAX: chained links could grow it without bound.
+        if (target.length + (pos <= rest.length ? 1 + rest.length - pos : 0) >= maxPathBytes) throw fsError('ENAMETOOLONG', syscall, shown);
         rest = pos <= rest.length ? `${target}/${rest.slice(pos)}` : target;
         pos = 0;
         if (target.charCodeAt(0) === 47) cur = w.top;
@@ -239,6 +241,8 @@ export class Namespace {
         if (trailingSlash) throw fsError('EISDIR', 'open', path);
         const existing = name === '.' || name === '..' ? this.#walk(w, dir, name, true, 'open', path) : this.#lookup(dir, name);
         if (existing === undefined) {
+          // O_CREAT|O_DIRECTORY on a missing name: EINVAL, as Linux says, and nothing is made.
+          if (options.directory === true) throw fsError('EINVAL', 'open', path);
           node = dir.createFile(name, options.mode ?? 0o644);
           created = true;
           break;
@@ -356,9 +360,14 @@ export class Namespace {
 
   /**
    * Create a symlink at `path` holding `target`.
-   * Errors: path errors, EEXIST, ENOENT (empty target), ENOSPC, EROFS.
+   * Errors: ENAMETOOLONG (a target of PATH_MAX bytes or more), EINVAL (a
+   * NUL in the target), path errors, EEXIST, ENOENT (empty target), ENOSPC, EROFS.
    */
   symlink(target: string, start: DirNode, path: string): void {
+    if (target.length >= maxPathBytes || (target.length * 3 >= maxPathBytes && Buffer.byteLength(target) >= maxPathBytes)) {
+      throw fsError('ENAMETOOLONG', 'symlink', path);
+    }
+    if (target.includes('\0')) throw fsError('EINVAL', 'symlink', path);
     const { dir, name, trailingSlash } = this.resolveParent(start, path, 'symlink');
     if (name === '.' || name === '..' || this.#lookup(dir, name) !== undefined) throw fsError('EEXIST', 'symlink', path);
     if (target === '') throw fsError('ENOENT', 'symlink', path);
