@@ -167,6 +167,9 @@ describe.each(['auto', 'path'] as const)('HostDir nodes (resolution %s)', (resol
     expectErrno(() => mnt.rename('full', mnt.lookup('full') as DirNode, 'inner'), 'EINVAL');
     expectErrno(() => mnt.rename('f', mnt, 'full'), 'EISDIR');
     expectErrno(() => mnt.link('h', mnt), 'EPERM');
+    expectErrno(() => mnt.symlink('nul', 'a\0b'), 'EINVAL');
+    expectErrno(() => mnt.symlink('long', 'x'.repeat(4096)), 'ENAMETOOLONG');
+    expect(mnt.symlink('longest', 'x'.repeat(4095)).target).toHaveLength(4095);
     const other = new Tmpfs({ dev: 2n });
     expectErrno(() => mnt.link('h', other.root.createFile('t', 0o644)), 'EXDEV');
     expectErrno(() => mnt.rename('f', other.root, 'f'), 'EXDEV');
@@ -346,12 +349,15 @@ describe('host errors and fds', () => {
       ['EBADF', 'EIO'],
       ['ESTALE', 'EIO'],
       ['UNKNOWN', 'EIO'],
+      ['EWHATEVER', 'EIO'],
     ];
     for (const [code, errno] of table) {
       const e = hostError(Object.assign(new Error(`${code}: /host/secret/path`), { code }), 'open', 'name');
       expect([e.errno, e.path, e.message.includes('/host/secret')]).toEqual([errno, 'name', false]);
     }
     expect(() => hostError(new TypeError('a bug'), 'open', 'name')).toThrow(TypeError);
+    const argError = Object.assign(new TypeError('bad argument'), { code: 'ERR_INVALID_ARG_VALUE' });
+    expect(() => hostError(argError, 'open', 'name')).toThrow(argError);
   });
 
   it('reopens directories whose cached fd was closed, through their parents', () => {

@@ -244,6 +244,7 @@ const aliases: Readonly<Record<string, Errno>> = {
   ENFILE: 'EMFILE',
   ERR_FS_EISDIR: 'EISDIR',
   EBADF: 'EIO', // a host fd of ours: never the guest's EBADF
+  UNKNOWN: 'EIO', // libuv's name for an errno it does not know
 };
 
 /**
@@ -254,7 +255,8 @@ const aliases: Readonly<Record<string, Errno>> = {
 export function hostError(error: unknown, syscall: string, name: string): FsError {
   if (error instanceof FsError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code !== 'string') throw error;
+  // Node's own argument errors (ERR_INVALID_ARG_…) are bugs of ours, never a host errno.
+  if (typeof code !== 'string' || (!/^E[A-Z0-9]+$/.test(code) && aliases[code] === undefined)) throw error;
   const alias = aliases[code];
   if (alias !== undefined) return fsError(alias, syscall, name);
   return fsError(errnoNames.has(code) ? (code as Errno) : 'EIO', syscall, name);

@@ -3,6 +3,7 @@ import { DirEntries } from '../dir-entries.js';
 import { fsError } from '../errors.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type SymlinkNode } from '../node.js';
 import { call, fileOpenFlags, hostError } from './access.js';
+import { maxPathBytes } from '../namespace.js';
 import { HostFile, HostSymlink } from './file.js';
 import { checkHostName } from './names.js';
 import { HostNodeBase, typeOf, type HostFs, type HostNode, type Place } from './node-base.js';
@@ -122,8 +123,13 @@ export class HostDirectory extends HostNodeBase implements DirNode {
     }
   }
 
-  /** Errors: EROFS, EINVAL, EEXIST, ENOSPC, EACCES, EPERM (the host refuses symlinks). */
+  /** Errors: EROFS, EINVAL (a bad name, a NUL in the target), ENAMETOOLONG (a target of PATH_MAX bytes or more), EEXIST, ENOSPC, EACCES, EPERM (the host refuses symlinks). */
   symlink(name: string, target: string): SymlinkNode {
+    if (this.fs.readonly) throw fsError('EROFS', 'symlink', name);
+    if (target.length >= maxPathBytes || (target.length * 3 >= maxPathBytes && Buffer.byteLength(target) >= maxPathBytes)) {
+      throw fsError('ENAMETOOLONG', 'symlink', name);
+    }
+    if (target.includes('\0')) throw fsError('EINVAL', 'symlink', name);
     const path = this.#mutation('symlink', name);
     // The type keeps Node from stat-ing the target on Windows: a guest's
     // target is never resolved by the host.
