@@ -37,6 +37,8 @@ export const ErrorCode = {
   badPath: 'ERR_BAD_PATH',
   /** The guest wrote more output than the configured limit. */
   outputLimit: 'ERR_OUTPUT_LIMIT',
+  /** A host error strata did not expect (a bug in strata); the message says what failed, never with a stack trace. */
+  internal: 'ERR_INTERNAL',
 
   // Images: references, registries, manifests, the image store.
   /** An image reference cannot be parsed; the message names it. */

@@ -138,7 +138,20 @@ function report(error: unknown): number {
     say(`${error.code}: ${error.message}`);
     return error instanceof StrataError && usageCodes.has(error.code) ? CliExit.usage : CliExit.error;
   }
-  throw error;
+  // Anything else is a bug in strata, never the input's doing: say so as a
+  // typed error, without a stack trace (STRATA_DEBUG=1 prints it).
+  const internal = new StrataError(ErrorCode.internal, `unexpected host error: ${describe(error)}`, { cause: error });
+  say(`${internal.code}: ${internal.message}`);
+  if (process.env['STRATA_DEBUG'] === '1' && error instanceof Error && error.stack !== undefined) err(`${error.stack}\n`);
+  return CliExit.error;
+}
+
+/** One line naming an unexpected error: its name or code and message, nothing more. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 500);
+  const code = (error as { code?: unknown }).code;
+  const label = typeof code === 'string' ? `${error.name} ${code}` : error.name;
+  return `${label}: ${error.message.split('\n')[0]!.slice(0, 500)}`;
 }
 
 function version(): string {
