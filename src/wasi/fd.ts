@@ -5,6 +5,9 @@ import { DeviceDescriptor, DirectoryDescriptor, FileDescriptor, StreamDescriptor
 import { wasiError } from './errno.js';
 import type { GuestMemory } from './memory.js';
 
+/** IOV_MAX: most iovecs in one read or write call (EINVAL past it, as readv(2) says). */
+export const maxIovecs = 1024;
+
 /** Largest file offset a guest may ask for (fits a double exactly). */
 const maxOffset = Number.MAX_SAFE_INTEGER;
 
@@ -120,6 +123,7 @@ export function fdSyscalls(ctx: WasiContext) {
       const f = positional(ctx, fd, R.FD_READ | R.FD_SEEK);
       const mem = ctx.memory;
       mem.check(iovs, iovsLen * Layout.iovecSize);
+      if (iovsLen >>> 0 > maxIovecs) throw wasiError('EINVAL');
       let pos = positionOf(offset);
       let total = 0;
       for (let i = 0; i < iovsLen; i++) {
@@ -159,6 +163,7 @@ export function fdSyscalls(ctx: WasiContext) {
       const f = positional(ctx, fd, R.FD_WRITE | R.FD_SEEK);
       const mem = ctx.memory;
       mem.check(iovs, iovsLen * Layout.iovecSize);
+      if (iovsLen >>> 0 > maxIovecs) throw wasiError('EINVAL');
       let pos = positionOf(offset);
       let total = 0;
       for (let i = 0; i < iovsLen; i++) {
@@ -180,6 +185,7 @@ export function fdSyscalls(ctx: WasiContext) {
       if ((d.rightsBase & R.FD_READ) === 0) throw wasiError('ENOTCAPABLE');
       const mem = ctx.memory;
       mem.check(iovs, iovsLen * Layout.iovecSize);
+      if (iovsLen >>> 0 > maxIovecs) throw wasiError('EINVAL');
       let total = 0;
       for (let i = 0; i < iovsLen; i++) {
         const buf = mem.u32(iovs + i * 8);
@@ -269,6 +275,7 @@ export function fdSyscalls(ctx: WasiContext) {
       const mem = ctx.memory;
       const dv = mem.dv;
       const base = mem.check(iovs, iovsLen * Layout.iovecSize);
+      if (iovsLen >>> 0 > maxIovecs) throw wasiError('EINVAL');
       let total = 0;
       for (let i = 0; i < iovsLen; i++) {
         const buf = dv.getUint32(base + i * 8, true);
