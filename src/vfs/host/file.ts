@@ -4,6 +4,15 @@ import type { FileNode, SymlinkNode } from '../node.js';
 import { call, fileOpenFlags } from './access.js';
 import { HostNodeBase, type HostFs, type Place } from './node-base.js';
 
+/** Closes the fd of a file that was retained and never released, once the node is garbage. */
+const unreleased = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+});
+
 /**
  * A host regular file. `retain` opens a host fd (read-write on a writable
  * bind, else read-only) that later reads and writes use, so an unlinked file
@@ -64,10 +73,12 @@ export class HostFile extends HostNodeBase implements FileNode {
         // Nothing to hold: each operation opens the file and reports its own error.
       }
     }
+    if (this.#fd !== undefined) unreleased.register(this, this.#fd, this);
   }
 
   release(): void {
     if (--this.#opens > 0 || this.#fd === undefined) return;
+    unreleased.unregister(this);
     closeSync(this.#fd);
     this.#fd = undefined;
     this.#fdWritable = false;
