@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Namespace, Overlay, maxRenameCopyUp, type DirNode, type FileNode, type Node } from '../../src/vfs/index.js';
-import { fullDump, lowerKinds, makeLower, overlayWorld, upperLines, type OverlayWorld } from './overlay-world.js';
+import { freshUsage, fullDump, lowerKinds, makeLower, overlayWorld, randomOperation, seeded, upperLines, type OverlayWorld } from './overlay-world.js';
 import { contents, outcome, readFile, writeFile } from './tree.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -57,11 +57,36 @@ describe.each(lowerKinds)('copy-up over a %s', (kind) => {
           expect(result, JSON.stringify(limits)).toBe('ENOSPC');
           expect(snapshot(w), JSON.stringify(limits)).toEqual(before);
         }
+        // (An open unlinked file holds its bytes outside the tree.)
+        if (!held.has(w)) expect(freshUsage(w.overlay.upperRoot)).toEqual(w.upper.usage);
         expect(fullDump(w.lower.root)).toEqual(lowerBefore);
       }
       // The limits span both outcomes, so the rollback was exercised.
       expect([...outcomes].sort()).toEqual(['ENOSPC', 'ok']);
     });
+  });
+
+  it('random single operations under tight quotas: each succeeds, or fails leaving everything as it was', async () => {
+    let failed = 0;
+    let done = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const random = seeded(seed);
+      const w = await overlayWorld(kind, undefined, { limits: { maxInodes: 10 + random(8), maxBytes: 20 + random(40) } });
+      const lowerBefore = fullDump(w.lower.root);
+      for (let i = 0; i < 50; i++) {
+        const [what, op] = randomOperation(w, random);
+        const before = snapshot(w);
+        const result = outcome(op);
+        if (result === 'ok') done++;
+        else {
+          failed++;
+          expect(snapshot(w), `seed ${seed}: ${what} gave ${result}`).toEqual(before);
+        }
+        expect(freshUsage(w.overlay.upperRoot), `seed ${seed}: ${what}`).toEqual(w.upper.usage);
+      }
+      expect(fullDump(w.lower.root)).toEqual(lowerBefore);
+    }
+    expect(Math.min(failed, done)).toBeGreaterThan(50);
   });
 
   describe('hardlinks', () => {

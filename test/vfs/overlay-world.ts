@@ -57,8 +57,20 @@ export interface Lower {
   readonly layers: readonly LayerSource[];
 }
 
-/** Build the lower `spec` of `kind`. */
-export async function makeLower(kind: LowerKind, spec: readonly string[] = standardLower): Promise<Lower> {
+/**
+ * The lower `spec` of `kind`, built once per test file: a lower is never
+ * written (the tests check it), so overlays share it as sandboxes do.
+ */
+export function makeLower(kind: LowerKind, spec: readonly string[] = standardLower): Promise<Lower> {
+  const key = `${kind}\n${spec.join('\n')}`;
+  let lower = lowers.get(key);
+  if (lower === undefined) lowers.set(key, (lower = buildLower(kind, spec)));
+  return lower;
+}
+
+const lowers = new Map<string, Promise<Lower>>();
+
+async function buildLower(kind: LowerKind, spec: readonly string[]): Promise<Lower> {
   const specs = spec.map(parse);
   if (kind === 'layer-view') {
     const items: TarItem[] = specs.map((s) => {
@@ -302,4 +314,51 @@ export function applyOver(lower: DirNode, layer: LayerSource): Tmpfs {
   // Directory times last, as tar extractors do: adding entries moves them.
   for (const [dir, time] of dirTimes.reverse()) dir.setTimes(time, time);
   return fs;
+}
+
+/** A seeded pseudo-random source: `random(n)` is in [0, n). */
+export function seeded(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => ((state = (state * 1103515245 + 12345) % 2 ** 31), state % n);
+}
+
+/**
+ * One random operation that is a single call on an overlay node (so a
+ * failure must leave everything as it was), on the overlay's current
+ * paths or new names. Returns its description and the call.
+ */
+export function randomOperation(w: OverlayWorld, random: (n: number) => number): [string, () => unknown] {
+  const paths: string[] = [];
+  const dirs: string[] = [''];
+  const walk = (dir: DirNode, prefix: string) =>
+    dir.readdir(firstEntryCookie, (e) => {
+      const node = dir.lookup(e.name)!;
+      paths.push(prefix + e.name);
+      if (node.type === 'directory') (dirs.push(prefix + e.name), walk(node, `${prefix + e.name}/`));
+      return true;
+    });
+  walk(w.root, '');
+  const pick = <T>(xs: readonly T[]): T => xs[random(xs.length)]!;
+  const at = (p: string) => w.ns.resolve(w.root, p, false, 'open');
+  const parent = (p: string): [DirNode, string] => {
+    const slash = p.lastIndexOf('/');
+    return [(slash < 0 ? w.root : at(p.slice(0, slash))) as DirNode, p.slice(slash + 1)];
+  };
+  const fresh = () => `${pick(dirs)}/${pick(['n1', 'n2', 'motd', 'a', 'lib'])}`.replace(/^\//, '');
+  const some = () => (paths.length === 0 ? fresh() : pick(paths));
+  const data = new TextEncoder().encode('0123456789'.repeat(random(4)));
+  const ops: Array<() => [string, () => unknown]> = [
+    () => { const p = fresh(); return [`create ${p}`, () => { const [d, n] = parent(p); d.createFile(n, 0o640); }]; },
+    () => { const p = some(); return [`write ${p}`, () => { const f = at(p); if (f.type === 'file') f.write(data, 0, data.length, random(8)); }]; },
+    () => { const p = some(); const size = random(30); return [`truncate ${p} ${size}`, () => { const f = at(p); if (f.type === 'file') f.truncate(size); }]; },
+    () => { const p = some(); return [`unlink ${p}`, () => w.ns.unlink(w.root, p)]; },
+    () => { const p = some(); return [`rmdir ${p}`, () => w.ns.rmdir(w.root, p)]; },
+    () => { const p = fresh(); return [`mkdir ${p}`, () => w.ns.mkdir(w.root, p)]; },
+    () => { const a = some(); const b = random(2) === 0 ? some() : fresh(); return [`rename ${a} ${b}`, () => w.ns.rename(w.root, a, w.root, b)]; },
+    () => { const a = some(); const b = fresh(); return [`link ${a} ${b}`, () => w.ns.link(w.root, a, false, w.root, b)]; },
+    () => { const p = fresh(); return [`symlink ${p}`, () => w.ns.symlink('../target', w.root, p)]; },
+    () => { const p = some(); const t = BigInt(1 + random(1000)) * 1_000_000_000n; return [`setTimes ${p}`, () => w.ns.setTimes(w.root, p, false, t, t)]; },
+    () => ['materialize', () => w.overlay.materialize()],
+  ];
+  return pick(ops)();
 }
