@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -42,17 +42,29 @@ afterEach(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/** Everything observable about a tree, to the nanosecond. */
-function snapshot(dir: string): string {
-  const out: string[] = [];
-  const walk = (abs: string, rel: string) => {
-    const st = lstatSync(abs, { bigint: true });
-    const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? `l:${readlinkSync(abs)}` : `f:${readFileSync(abs, 'utf8')}`;
-    out.push(`${rel} ${kind} ${st.ino} ${st.mode} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.nlink}`);
-    if (st.isDirectory()) for (const name of readdirSync(abs).sort()) walk(join(abs, name), `${rel}/${name}`);
-  };
-  walk(dir, '.');
-  return out.join('\n');
+const sentinelEntries = ['', 'sub', 'secret', 'inner', 'sentinel-only'];
+
+/**
+ * The sentinel's entries as lstat sees them, to the nanosecond, without
+ * reading or listing anything: the sentinel is fresh (atime not after
+ * mtime), so under relatime (or strictatime) any read of a file or listing
+ * of a directory moves its atime, and any write its mtime or ctime.
+ */
+function stamp(): string {
+  return sentinelEntries
+    .map((p) => {
+      const st = lstatSync(join(sentinel, p), { bigint: true });
+      return `${p} ${st.ino} ${st.mode} ${st.size} ${st.nlink} ${st.atimeNs} ${st.mtimeNs} ${st.ctimeNs}`;
+    })
+    .join('\n');
+}
+
+/** The sentinel was neither read nor changed since `before` was stamped. */
+function untouched(before: string): void {
+  expect(stamp()).toBe(before);
+  expect(readdirSync(sentinel).sort()).toEqual(['inner', 'secret', 'sentinel-only', 'sub']);
+  expect(readdirSync(join(sentinel, 'sub'))).toEqual([]);
+  for (const f of ['inner', 'secret', 'sentinel-only']) expect(readFileSync(join(sentinel, f), 'utf8')).toBe(secret);
 }
 
 function world(resolution: 'auto' | 'path' = 'auto'): { ns: Namespace; fs: HostDir } {
@@ -96,10 +108,10 @@ describe('symlinks and .. inside a bind never leave it', () => {
   const escapes = ['/mnt/abs', '/mnt/absdir/secret', '/mnt/rel', '/mnt/reldir/secret', '/mnt/sub/deeper/up/secret', '/mnt/slash/secret', '/mnt/dotdot/sentinel/secret', '/mnt/dotdot/dotdot/sentinel/secret', '/mnt/../sentinel/secret', '/mnt/sub/../../../sentinel/secret'];
 
   it.each(escapes)('%s never reads the file outside', (path) => {
-    const before = snapshot(sentinel);
+    const before = stamp();
     const { ns } = world();
     expect(outcome(() => read(ns, path))).toBe('ENOENT');
-    expect(snapshot(sentinel)).toBe(before);
+    untouched(before);
   });
 
   it('an absolute link resolves against the bind, where a mirror of the path can live', () => {
@@ -113,7 +125,7 @@ describe('symlinks and .. inside a bind never leave it', () => {
   });
 
   it('no operation through a link that points out touches the outside', () => {
-    const before = snapshot(sentinel);
+    const before = stamp();
     const { ns } = world();
     const r = ns.root;
     for (const dir of ['/mnt/absdir', '/mnt/reldir', '/mnt/sub/deeper/up', '/mnt/dotdot/sentinel']) {
@@ -134,7 +146,7 @@ describe('symlinks and .. inside a bind never leave it', () => {
     }
     // Creating through a dangling link to outside lands inside the bind, if anywhere.
     expect(outcome(() => ns.open(r, '/mnt/abs', { follow: true, create: true }))).toBe('ENOENT');
-    expect(snapshot(sentinel)).toBe(before);
+    untouched(before);
   });
 });
 
@@ -165,7 +177,7 @@ async function stopFlipper(child: ChildProcess): Promise<void> {
 
 describe('a host process racing the guest', () => {
   it.runIf(process.platform === 'linux')('swapping a directory for a symlink never lets an operation reach outside (proc-fd)', async () => {
-    const before = snapshot(sentinel);
+    const before = stamp();
     const { ns, fs } = world('auto');
     expect(fs.resolution).toBe('proc-fd');
     const child = startFlipper();
@@ -202,7 +214,7 @@ describe('a host process racing the guest', () => {
     // Both states were met: the race really ran.
     expect(seen.inside).toBeGreaterThan(0);
     expect(seen.refused).toBeGreaterThan(0);
-    expect(snapshot(sentinel)).toBe(before);
+    untouched(before);
   });
 });
 
@@ -215,24 +227,24 @@ describe('the limit: a swap between the last check and the call', () => {
 
   it.runIf(process.platform === 'linux')('proc-fd: the call still lands in the directory that was looked up', () => {
     mkdirSync(join(bind, 'flip'));
-    const before = snapshot(sentinel);
+    const before = stamp();
     const { ns } = world('auto');
     const flip = ns.resolve(ns.root, '/mnt/flip', true, 'open') as DirNode;
     flip.lookup('x'); // opens flip's fd, as any earlier operation would have
     hooks.beforeMkdir = swapToSymlink;
     flip.mkdir('made', 0o755);
     expect(readdirSync(join(bind, 'flip.moved'))).toEqual(['made']);
-    expect(snapshot(sentinel)).toBe(before);
+    untouched(before);
   });
 
   it('path: the ancestors are re-checked before the call, so a swap before the check is refused', () => {
     mkdirSync(join(bind, 'flip'));
-    const before = snapshot(sentinel);
+    const before = stamp();
     const { ns } = world('path');
     const flip = ns.resolve(ns.root, '/mnt/flip', true, 'open') as DirNode;
     swapToSymlink();
     expect(outcome(() => flip.mkdir('made', 0o755))).toBe('ENOENT');
-    expect(snapshot(sentinel)).toBe(before);
+    untouched(before);
   });
 
   it('path: a swap after the check and before the call is NOT closed (documented in docs/decisions.md)', () => {
