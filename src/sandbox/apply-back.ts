@@ -72,7 +72,8 @@ export function formatChanges(changes: readonly Pick<OverlayChange, 'path' | 'ki
  * changed. Names of one node (hard links) stay one inode. Every parent is
  * re-checked (lstat, not a symlink) right before each write.
  *
- * Errors (StrataError), in order: ERR_INVALID_OPTION (a `paths` entry that
+ * Errors (StrataError), in order: ERR_BAD_PATH (`hostDir` is not a
+ * directory), ERR_INVALID_OPTION (a `paths` entry that
  * names no change, or a change path that is not absolute and clean),
  * ERR_APPLY_FAILED (a bad host name, or a parent that is a symlink or not a
  * directory: nothing written), ERR_APPLY_CONFLICT (names every conflicting
@@ -80,7 +81,13 @@ export function formatChanges(changes: readonly Pick<OverlayChange, 'path' | 'ki
  * message names the path and how many were applied before it).
  */
 export function applyChanges(changes: readonly OverlayChange[], hostDir: string, options: ApplyOptions = {}): ApplyResult {
-  const root = realpathSync.native(hostDir);
+  let root: string;
+  try {
+    root = realpathSync.native(hostDir);
+    if (!lstatSync(root).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (error) {
+    throw new StrataError(ErrorCode.badPath, `cannot apply to ${hostDir}: ${(error as Error).message}`, { cause: error });
+  }
   const selected = select(changes, options.paths);
   const made = new Set(selected.filter((c) => c.kind !== 'deleted' && c.type === 'directory').map((c) => c.path));
   for (const change of selected) checkParents(root, change.path, made, 'apply');

@@ -217,6 +217,14 @@ describe('conflicts and hostile hosts: refused, naming the path, with NOTHING wr
     expect(readdirSync(outside)).toEqual(['new']);
   });
 
+  it('a host directory that is gone', async () => {
+    const { overlay, ns } = overlayBind();
+    edit(ns);
+    const changes = overlay.changes();
+    expect(await codeOf(() => applyChanges(changes, join(base, 'missing')))).toBe('ERR_BAD_PATH');
+    expect(await codeOf(() => applyChanges(changes, join(work, 'README')))).toBe('ERR_BAD_PATH');
+  });
+
   it('a name that is not one host component', () => {
     const { overlay } = overlayBind();
     const changes = overlay.changes();
