@@ -89,18 +89,23 @@ async function expectConsistent(w: OverlayWorld): Promise<void> {
   const again = new Overlay({ lower: w.lower.root, upper: w.overlay.upperRoot, dev: 6n });
   expect(viewTree(again.root)).toEqual(merged);
   expect(freshUsage(w.overlay.upperRoot)).toEqual(w.upper.usage);
-  // Inode numbers are unique among distinct nodes.
+  // Inode numbers are unique among distinct nodes; a directory's size and nlink are its listing's.
   const inos = new Map<bigint, Node>();
-  const walk = (dir: DirNode) =>
+  const walk = (dir: DirNode) => {
+    let entries = 0;
+    let subdirs = 0;
     dir.readdir(firstEntryCookie, (e) => {
       const node = dir.lookup(e.name)!;
       expect(e.ino).toBe(node.ino);
       const seen = inos.get(node.ino);
       expect(seen === undefined || seen === node).toBe(true);
       inos.set(node.ino, node);
-      if (node.type === 'directory') walk(node);
+      entries++;
+      if (node.type === 'directory') (subdirs++, walk(node));
       return true;
     });
+    expect([dir.stat().size, dir.stat().nlink, dir.size]).toEqual([entries, 2 + subdirs, entries]);
+  };
   walk(w.root);
 }
 

@@ -34,6 +34,12 @@ export class OverlayDir implements DirNode {
   parentDir: OverlayDir | undefined;
   /** This directory's name in `parentDir`. */
   name: string;
+  /**
+   * Entry and subdirectory counts (stat's size and nlink), kept until this
+   * directory's entries change through the overlay. The lower never
+   * changes and the upper is the overlay's own, so nothing else moves them.
+   */
+  #counts: { entries: number; subdirs: number } | undefined;
   /** The stat it had when it was removed (its upper node may stand for another directory since). */
   #removedStat: Stat | undefined;
   /** The lower directory's stat when it was copied up. */
@@ -66,6 +72,7 @@ export class OverlayDir implements DirNode {
   }
 
   get size(): number {
+    if (this.upper === undefined && !this.removed) return this.lower!.size;
     return this.#tally(Infinity).entries;
   }
 
@@ -149,6 +156,7 @@ export class OverlayDir implements DirNode {
   }
 
   unlink(name: string): void {
+    this.#counts = undefined;
     const state = this.stateOf(name);
     const node = this.fs.nodeFor(this, name, state);
     if (node === undefined || this.removed) throw fsError('ENOENT', 'unlink', name);
@@ -165,6 +173,7 @@ export class OverlayDir implements DirNode {
   }
 
   rmdir(name: string): void {
+    this.#counts = undefined;
     const state = this.stateOf(name);
     const node = this.fs.nodeFor(this, name, state);
     if (node === undefined || this.removed) throw fsError('ENOENT', 'rmdir', name);
@@ -186,6 +195,8 @@ export class OverlayDir implements DirNode {
 
   rename(oldName: string, newDir: DirNode, newName: string): void {
     if (!(newDir instanceof OverlayDir) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
+    this.#counts = undefined;
+    newDir.#counts = undefined;
     renameEntry(this, oldName, newDir, newName);
   }
 
@@ -241,6 +252,7 @@ export class OverlayDir implements DirNode {
 
   /** Create `name` in the upper with `make`, over a whiteout if there is one. */
   #create(syscall: string, name: string, make: (upper: DirNode, log: UndoLog) => Node): Node {
+    this.#counts = undefined;
     if (isReservedName(name)) throw fsError('EINVAL', syscall, name);
     if (this.removed) throw fsError('ENOENT', syscall, name);
     const state = this.stateOf(name);
@@ -265,6 +277,7 @@ export class OverlayDir implements DirNode {
 
   /** Count merged entries (and subdirectories), stopping past `limit`. */
   #tally(limit: number): { entries: number; subdirs: number } {
+    if (this.#counts !== undefined) return this.#counts;
     let entries = 0;
     let subdirs = 0;
     this.#forEachEntry(firstEntryCookie, (_name, _ino, type) => {
@@ -272,7 +285,9 @@ export class OverlayDir implements DirNode {
       if (type === 'directory') subdirs++;
       return entries < limit;
     });
-    return { entries, subdirs };
+    const counts = { entries, subdirs };
+    if (limit === Infinity) this.#counts = counts;
+    return counts;
   }
 
   /** The merged listing after `cookie` (see the class). */
