@@ -2,8 +2,8 @@ import { closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSy
 import { DirEntries } from '../dir-entries.js';
 import { fsError } from '../errors.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type SymlinkNode } from '../node.js';
-import { call, fileOpenFlags, hostError } from './access.js';
 import { maxPathBytes } from '../namespace.js';
+import { call, fileOpenFlags, hostError } from './access.js';
 import { HostFile, HostSymlink } from './file.js';
 import { checkHostName } from './names.js';
 import { HostNodeBase, typeOf, type HostFs, type HostNode, type Place } from './node-base.js';
@@ -43,7 +43,7 @@ export class HostDirectory extends HostNodeBase implements DirNode {
   readonly type = 'directory';
   readonly isRoot: boolean;
   readonly #entries = new DirEntries<string>();
-  #listedAt: bigint | undefined;
+  #listedAt: string | undefined;
 
   constructor(fs: HostFs, st: BigIntStats, place: Place | undefined) {
     super(fs, st, place);
@@ -137,12 +137,11 @@ export class HostDirectory extends HostNodeBase implements DirNode {
     return this.#created('symlink', name, 'symlink') as HostSymlink;
   }
 
-  /** Errors: EROFS, EINVAL, EXDEV (another filesystem), EPERM (a directory), ENOENT (source gone), EEXIST, EMLINK. */
+  /** Errors: EROFS, EINVAL (a bad name), EXDEV (another filesystem), EPERM (a directory), ENOENT (source gone), EEXIST, EMLINK. */
   link(name: string, node: Node): void {
-    if (this.fs.readonly) throw fsError('EROFS', 'link', name);
+    const path = this.#mutation('link', name);
     if (!(node instanceof HostNodeBase) || node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
     if (node.type === 'directory') throw fsError('EPERM', 'link', name);
-    const path = this.#mutation('link', name);
     const from = node.located('link');
     const source = this.fs.access.entry(from.dir, from.name, 'link');
     call('link', name, () => linkSync(source, path));
@@ -176,12 +175,11 @@ export class HostDirectory extends HostNodeBase implements DirNode {
     this.#vacate(st, name);
   }
 
-  /** Errors: EROFS, EINVAL, EXDEV, ENOENT, EINVAL (into its own subtree), EISDIR, ENOTDIR, ENOTEMPTY, EACCES. */
+  /** Errors: EROFS, EINVAL (a bad name), EXDEV, ENOENT, EINVAL (into its own subtree), EISDIR, ENOTDIR, ENOTEMPTY, EACCES. */
   rename(oldName: string, newDir: DirNode, newName: string): void {
-    if (this.fs.readonly) throw fsError('EROFS', 'rename', oldName);
-    if (!(newDir instanceof HostDirectory) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
-    checkHostName(newName, 'rename');
     const from = this.#mutation('rename', oldName);
+    checkHostName(newName, 'rename');
+    if (!(newDir instanceof HostDirectory) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
     // No second begin(): the fd inside `from` must stay open until the rename.
     const to = this.fs.access.entry(newDir, newName, 'rename');
     const moved = call('rename', oldName, () => lstatSync(from, { bigint: true, throwIfNoEntry: false }));
@@ -226,17 +224,20 @@ export class HostDirectory extends HostNodeBase implements DirNode {
     if (node.type === 'directory') this.fs.access.forget(node);
   }
 
-  #changeStamp(): bigint {
+  #changeStamp(): string {
     const st = this.hostStat('readdir');
-    return st.mtimeNs ^ (st.ctimeNs << 1n);
+    return `${st.mtimeNs}:${st.ctimeNs}`;
   }
 
   #sync(syscall: string): void {
+    // Stamped before listing: a change made during the listing shows as a
+    // changed stamp at the next continuation, which lists again.
+    const stamp = this.#changeStamp();
     const dirents = this.fs.access.list(this, syscall);
     const present = new Set<string>();
     for (const d of dirents) if (d.isFile() || d.isDirectory() || d.isSymbolicLink()) present.add(d.name);
     for (const name of [...this.#entries.values()]) if (!present.has(name)) this.#entries.delete(name);
     for (const name of present) if (!this.#entries.has(name)) this.#entries.set(name, name);
-    this.#listedAt = this.#changeStamp();
+    this.#listedAt = stamp;
   }
 }
