@@ -256,6 +256,25 @@ describe.each(lowerKinds)('overlay over a %s', (kind) => {
       expect(outcome(() => at(w, 'usr/lib/a'))).toBe('ENOENT');
     });
 
+    it('a removed directory held by the caller keeps its own stat and takes nothing', async () => {
+      const w = await overlayWorld(kind);
+      for (const path of ['srv', 'empty']) {
+        if (path === 'srv') w.ns.mkdir(w.root, path);
+        const d = dir(w, path);
+        w.ns.rmdir(w.root, path);
+        w.ns.mkdir(w.root, path);
+        writeFile(w.ns, `${path}/new`, 'n');
+        d.setTimes(sec(3), sec(4));
+        expect(d.stat()).toMatchObject({ nlink: 0, size: 0, mtimeNs: sec(4), ino: d.ino });
+        expect(lstat(w, path)).toMatchObject({ nlink: 2, size: 1 });
+        expect(lstat(w, path).mtimeNs).not.toBe(sec(4));
+        expect([d.lookup('new'), d.size, outcome(() => d.createFile('x', 0o644)), outcome(() => d.mkdir('x', 0o755))]).toEqual([undefined, 0, 'ENOENT', 'ENOENT']);
+        let listed = 0;
+        d.readdir(0, () => (listed++, true));
+        expect(listed).toBe(0);
+      }
+    });
+
     it('a file made where a lower directory was deleted does not merge it', async () => {
       const w = await overlayWorld(kind);
       w.ns.rmdir(w.root, 'empty');

@@ -1,3 +1,4 @@
+import { coarseNowNs } from '../clock.js';
 import { FsError, fsError } from '../errors.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
 import { copyUpDir, copyUpLeaf, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
@@ -99,6 +100,14 @@ export class OverlayDir implements DirNode {
   }
 
   setTimes(atime: TimeChange, mtime: TimeChange): void {
+    const gone = this.#removedStat;
+    if (gone !== undefined) {
+      // Through an open descriptor of a removed directory, as Linux allows; its upper node may be another directory's now.
+      const now = coarseNowNs();
+      const at = (t: TimeChange, old: bigint) => (t === undefined ? old : t === 'now' ? now : t);
+      this.#removedStat = { ...gone, atimeNs: at(atime, gone.atimeNs), mtimeNs: at(mtime, gone.mtimeNs), ctimeNs: now };
+      return;
+    }
     if (this.upper !== undefined) return this.upper.setTimes(atime, mtime);
     UndoLog.run((log) => copyUpDir(this, log).setTimes(atime, mtime));
   }
