@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostDir, Namespace, Overlay, type DirNode, type FileNode } from '../../src/vfs/index.js';
@@ -64,6 +64,27 @@ describe('an overlay over a read-only host directory', () => {
     expect(overlay.changes().map((c) => `${c.kind} ${c.path}`)).toEqual(['added /NEW', 'deleted /README', 'added /lib', 'added /lib/main.c', 'deleted /src']);
     expect(readFile(ns, 'lib/main.c')).toBe('int');
     expect(fingerprint(dir)).toBe(before);
+    lower.close();
+  });
+
+  it('reports the lower stat from when a path was copied up or deleted, even if the host changed it since', async () => {
+    const dir = tempDir('strata-lower-');
+    writeFileSync(join(dir, 'kept'), 'original');
+    writeFileSync(join(dir, 'gone'), 'original');
+    utimesSync(join(dir, 'kept'), 1000, 1000);
+    utimesSync(join(dir, 'gone'), 2000, 2000);
+    const lower = new HostDir({ path: dir, readonly: true, dev: 14n });
+    const overlay = new Overlay({ lower: lower.root, dev: 5n, confined: true });
+    const ns = new Namespace(overlay.root);
+    writeFile(ns, 'kept', 'guest');
+    ns.unlink(ns.root, 'gone');
+    writeFileSync(join(dir, 'kept'), 'host changed it');
+    writeFileSync(join(dir, 'gone'), 'host changed it too');
+    const byPath = new Map(overlay.changes().map((c) => [c.path, c]));
+    expect(byPath.get('/kept')!.lower).toMatchObject({ size: 8, mtimeNs: 1000n * 1_000_000_000n });
+    expect(byPath.get('/gone')).toMatchObject({ kind: 'deleted' });
+    expect(byPath.get('/gone')!.lower).toMatchObject({ size: 8, mtimeNs: 2000n * 1_000_000_000n });
+    expect(readFile(ns, 'kept')).toBe('guest');
     lower.close();
   });
 });
