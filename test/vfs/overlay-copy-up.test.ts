@@ -130,6 +130,16 @@ describe.each(lowerKinds)('copy-up over a %s', (kind) => {
       expect(w.upper.usage.bytes).toBe(0);
     });
 
+    it('a lower file unlinked with nothing open takes no write (nothing could hold its bytes)', async () => {
+      const w = await overlayWorld(kind);
+      const f = at(w, 'etc/motd') as FileNode;
+      w.ns.unlink(w.root, 'etc/motd');
+      const before = snapshot(w);
+      expect(outcome(() => f.write(bytes('J'), 0, 1, 0))).toBe('ENOENT');
+      expect(snapshot(w)).toEqual(before);
+      expect(contents(f)).toBe('hello');
+    });
+
     it('a lower file open before its copy-up follows it to the upper', async () => {
       const w = await overlayWorld(kind);
       const f = at(w, 'etc/motd') as FileNode;

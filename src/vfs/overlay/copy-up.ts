@@ -104,7 +104,8 @@ export function copyUpDir(dir: OverlayDir, log: UndoLog): DirNode {
 /**
  * Copy a file or symlink up with `dataBytes` of its data (Infinity: all),
  * at every name it is visible by; with no name left (unlinked while open),
- * as an unnamed upper node. Errors: the upper's (ENOSPC, EFBIG…).
+ * as an unnamed upper node. Errors: ENOENT (no name left and not open),
+ * then the upper's (ENOSPC, EFBIG…).
  */
 export function copyUpLeaf<N extends FileNode | SymlinkNode>(node: OverlayLeaf<N>, log: UndoLog, dataBytes = Infinity): N {
   if (node.upper !== undefined) return node.upper;
@@ -123,13 +124,16 @@ export function copyUpLeaf<N extends FileNode | SymlinkNode>(node: OverlayLeaf<N
     log.add(() => node.detachUpper(origin));
     return made;
   }
-  // No name left: make it under a reserved name in the upper root, then
-  // drop the name; the open descriptions now hold the upper node alive.
+  // No name left, and nothing open holds it: nothing could be written to it.
+  if (node.opens === 0) throw fsError('ENOENT', 'copy-up', node.name);
+  // Make it under a reserved name in the upper root, then drop the name;
+  // the open descriptions hold the upper node alive from then on.
   const into = node.fs.upperRoot;
-  const temp = `${opaqueTempPrefix}${node.ino}`;
+  const temp = `${orphanPrefix}${node.ino}`;
   return keepTimes(into, log, () => {
     if (into.lookup(temp) !== undefined) into.unlink(temp);
     const copy = node.makeCopy(into, temp, dataBytes);
+    log.add(() => void (into.lookup(temp) !== undefined && into.unlink(temp)));
     node.attachUpper(copy);
     log.add(() => node.detachUpper(origin));
     into.unlink(temp);
@@ -138,7 +142,7 @@ export function copyUpLeaf<N extends FileNode | SymlinkNode>(node: OverlayLeaf<N
 }
 
 /** Reserved names for unnamed copies in the upper root, gone before the copy-up returns. */
-const opaqueTempPrefix = '.wh..wh..orphan.';
+const orphanPrefix = '.wh..wh..orphan.';
 
 /**
  * Run `op` on the upper node of `node`, copying it up first (with

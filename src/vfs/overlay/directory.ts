@@ -156,7 +156,7 @@ export class OverlayDir implements DirNode {
     if (node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
     if (node.type === 'directory') throw fsError('EPERM', 'link', name);
     const leaf = node as unknown as OverlayLeaf;
-    if (leaf.upper === undefined ? leaf.lowerLinks === 0 : leaf.upper.stat().nlink === 0) throw fsError('ENOENT', 'link', name);
+    if (leaf.upper === undefined ? leaf.lowerLinks === 0 : isGone(leaf.upper)) throw fsError('ENOENT', 'link', name);
     this.#create('link', name, (upper, log) => {
       const target = copyUpLeaf(leaf, log);
       upper.link(name, target);
