@@ -24,6 +24,11 @@ export const upperCookieBase = 2 ** 40;
  * cookies (skipping whiteouts, showing the upper node for a name the upper
  * replaced), then the upper's own entries with the upper's cookies offset
  * by {@link upperCookieBase}. Names starting with `.wh.` are never shown.
+ *
+ * Errors: those of {@link DirNode}, in its order, plus EINVAL for a
+ * reserved name given to a create or as a rename's target, EXDEV for a
+ * rename whose subtree copy-up is over its bound, and the upper's own
+ * (ENOSPC) from any copy-up, after which nothing has changed.
  */
 export class OverlayDir implements DirNode {
   readonly type = 'directory';
