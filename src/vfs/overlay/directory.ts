@@ -10,9 +10,12 @@ import { renameEntry } from './rename.js';
 /**
  * Readdir cookies of entries listed from the upper start here; below it
  * are the lower directory's own cookies (stable: the lower never changes).
- * A lower's cookies must stay under 2^40.
+ * A lower's cookies must stay under 2^30, and the upper's under 2^30 - 2^16,
+ * so every cookie stays below the namespace's synthetic mount names and
+ * below 2^31: wasi-libc's `telldir` returns a 32-bit `long`, and a larger
+ * cookie breaks `seekdir` in a guest.
  */
-export const upperCookieBase = 2 ** 40;
+export const upperCookieBase = 2 ** 30;
 
 /**
  * A directory of the overlay: the lower directory it merges (undefined when
