@@ -154,7 +154,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   });
   sandbox = await Sandbox.create({ ...common, image, root, store, ...(reserved !== undefined && { upper: { dir: reserved.upperDir } }) });
   result = await runAndReport(sandbox, parsed, () => sandbox.exec(command, io));
-  if (reserved !== undefined) await kept!.exited(reserved.record, result.exitCode);
+  if (reserved !== undefined) {
+    sandbox.sync();
+    await kept!.exited(reserved.record, result.exitCode);
+  }
   return result.exitCode;
 }
 

@@ -109,6 +109,7 @@ export async function cpCommand(argv: readonly string[]): Promise<number> {
   } else {
     const { sandbox } = await store.open(inTo!.sandbox);
     await sandbox.fs.copyIn(from, inTo!.path, { recursive: true });
+    sandbox.sync();
   }
   return 0;
 }

@@ -206,6 +206,16 @@ export class Sandbox {
   }
 
   /**
+   * Write into the overlay's upper what it holds only in memory (times set
+   * on image files copy no data until the first write), so an upper in a
+   * host directory (`upper: { dir }`) is complete. Does nothing for other
+   * roots.
+   */
+  sync(): void {
+    this.#root.overlay?.materialize();
+  }
+
+  /**
    * What changed in the root since the image, like `docker diff`: added,
    * changed and deleted paths, straight from the overlay's upper. With
    * `contents`, each added or changed regular file carries its bytes.

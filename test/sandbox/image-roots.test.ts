@@ -117,6 +117,12 @@ describe('over the example image', () => {
     expect((await fsbox(again, 'cat', '/kept')).out).toBe('still here');
     expect((await fsbox(again, 'cat', '/etc/motd')).code).toBe(1);
     expect(readdirSync(join(dir, 'etc'))).toContain('.wh.motd'); // the upper is an OCI changeset
+    // Times set on an image file copy no data until sync() writes them into the upper.
+    await again.fs.utimes('/bin/hello', 1_000_000, 1_000_000);
+    again.sync();
+    const third = await Sandbox.create({ image, upper: { dir } });
+    expect((await third.fs.stat('/bin/hello')).mtimeMs).toBe(1_000_000_000);
+    expect((await fsbox(third, 'ls', '/bin')).out).toBe('fsbox\nhello\n');
   });
 
   it('tmpfs: the image is copied in, quotas hold, writes stay private', async () => {
