@@ -8,6 +8,7 @@
  */
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { ErrorCode, GuestError, Sandbox } from '../../src/index.js';
 import { Namespace, Tmpfs } from '../../src/vfs/index.js';
 import { GuestDeadline, ProcExit, WasiHost, type WasiHostOptions } from '../../src/wasi/index.js';
 import { i32, op, sleb, wasiCommand, type Import } from './wasm-module.js';
@@ -134,5 +135,49 @@ describe('an exit the guest tries to catch', () => {
       expect(thrown).toBeInstanceOf(ProcExit);
       expect((thrown as ProcExit).code).toBe(3);
     }
+  });
+});
+
+describe('through Sandbox.run, the endings keep their codes', () => {
+  const writeLoop = wasiCommand({
+    imports: [{ name: 'fd_write', params: [i32, i32, i32, i32] }],
+    body: [
+      op.i32Const, ...sleb(256), op.i32Const, ...sleb(300), op.i32Store, 2, 0,
+      op.i32Const, ...sleb(260), op.i32Const, ...sleb(100), op.i32Store, 2, 0,
+      op.loop, op.void,
+      op.try, op.void,
+      op.i32Const, 1, op.i32Const, ...sleb(256), op.i32Const, 1, op.i32Const, ...sleb(400), op.call, 0, op.drop,
+      op.catchAll, op.end,
+      op.br, 0,
+      op.end,
+    ],
+  });
+
+  it('an output limit caught by catch_all is still ERR_OUTPUT_LIMIT, with the output up to the limit', async () => {
+    const sandbox = await Sandbox.create();
+    const error = await sandbox.run(writeLoop, { maxOutputBytes: 1000, timeoutMs: 5_000 }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(GuestError);
+    expect((error as GuestError).code).toBe(ErrorCode.outputLimit);
+    expect((error as GuestError).stdout.length).toBe(1000);
+  });
+
+  it('a deadline caught by catch_all is still ERR_TIMEOUT, at the timeout', async () => {
+    const sleepAndSpin = wasiCommand({
+      imports: [{ name: 'poll_oneoff', params: [i32, i32, i32, i32] }],
+      body: [
+        op.i32Const, ...sleb(64 + 8), op.i32Const, 0, op.i32Store, 0, 0,
+        op.i32Const, ...sleb(64 + 16), op.i32Const, 1, op.i32Store, 2, 0,
+        op.i32Const, ...sleb(64 + 28), op.i32Const, ...sleb(100), op.i32Store, 2, 0, // timeout high word: ~430 s
+        op.try, op.void,
+        op.i32Const, ...sleb(64), op.i32Const, ...sleb(128), op.i32Const, 1, op.i32Const, ...sleb(192), op.call, 0, op.drop,
+        op.catchAll, op.end,
+        ...markAndSpin,
+      ],
+    });
+    const sandbox = await Sandbox.create();
+    const started = performance.now();
+    const error = await sandbox.run(sleepAndSpin, { timeoutMs: 100 }).then(() => undefined, (e: unknown) => e);
+    expect((error as GuestError).code).toBe(ErrorCode.timeout);
+    expect(performance.now() - started).toBeLessThan(3_000);
   });
 });
