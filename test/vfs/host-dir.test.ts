@@ -282,6 +282,15 @@ describe.each(['auto', 'path'] as const)('HostDir nodes (resolution %s)', (resol
     expect(existsSync(join(host, 'z', 'b', 'g'))).toBe(true);
   });
 
+  it.runIf(process.platform === 'linux')('does not show a host name that is not UTF-8 (it cannot be named back)', () => {
+    writeFileSync(Buffer.concat([Buffer.from(host + '/bad'), Buffer.from([0xff])]), 'x');
+    writeFileSync(join(host, 'good'), 'y');
+    const { ns, mnt } = bound({ resolution });
+    expect(names(ns, mnt)).toEqual(['good']);
+    expect(mnt.lookup('bad\ufffd')).toBeUndefined();
+    expect(mnt.size).toBe(1);
+  });
+
   it.runIf(process.platform !== 'win32')('hides FIFOs, sockets and devices', () => {
     execFileSync('mkfifo', [join(host, 'fifo')]);
     writeFileSync(join(host, 'plain'), '');

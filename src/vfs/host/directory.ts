@@ -224,6 +224,11 @@ export class HostDirectory extends HostNodeBase implements DirNode {
     if (node.type === 'directory') this.fs.access.forget(node);
   }
 
+  #exists(name: string, syscall: string): boolean {
+    const path = this.fs.access.entry(this, name, syscall);
+    return call(syscall, name, () => lstatSync(path, { throwIfNoEntry: false })) !== undefined;
+  }
+
   #changeStamp(): string {
     const st = this.hostStat('readdir');
     return `${st.mtimeNs}:${st.ctimeNs}`;
@@ -235,7 +240,13 @@ export class HostDirectory extends HostNodeBase implements DirNode {
     const stamp = this.#changeStamp();
     const dirents = this.fs.access.list(this, syscall);
     const present = new Set<string>();
-    for (const d of dirents) if (d.isFile() || d.isDirectory() || d.isSymbolicLink()) present.add(d.name);
+    for (const d of dirents) {
+      if (!d.isFile() && !d.isDirectory() && !d.isSymbolicLink()) continue;
+      // A host name that is not UTF-8 comes back with U+FFFD in it and
+      // cannot be named again: it is not shown.
+      if (d.name.includes('\ufffd') && !this.#exists(d.name, syscall)) continue;
+      present.add(d.name);
+    }
     for (const name of [...this.#entries.values()]) if (!present.has(name)) this.#entries.delete(name);
     for (const name of present) if (!this.#entries.has(name)) this.#entries.set(name, name);
     this.#listedAt = stamp;
