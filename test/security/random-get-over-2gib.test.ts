@@ -5,8 +5,10 @@
  * call that overran the timeout by seconds.
  */
 import { describe, expect, it } from 'vitest';
+import { ErrorCode, GuestError, Sandbox } from '../../src/index.js';
 import { GuestDeadline } from '../../src/wasi/index.js';
 import { directHost, over2GiBPages } from './direct-host.js';
+import { i32, op, sleb, wasiCommand } from './wasm-module.js';
 
 const twoGiB = 2 ** 31;
 
@@ -56,5 +58,23 @@ describe('random_get over 2 GiB', () => {
     const end = over2GiBPages * 65536;
     expect(h.w['random_get']!((end - 8) | 0, 16)).toBe(21);
     expect(h.u8().subarray(end - 8, end).every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('random_get under a sandbox timeout', () => {
+  it('a 1 GiB random_get stops at --timeout 200, not seconds later', async () => {
+    const pages = 16384; // 1 GiB, the default memory limit
+    const guest = wasiCommand({
+      imports: [{ name: 'random_get', params: [i32, i32] }],
+      pages,
+      body: [op.i32Const, ...sleb(65536), op.i32Const, ...sleb(2 ** 30 - 65536), op.call, 0, op.drop],
+    });
+    const sandbox = await Sandbox.create();
+    const started = performance.now();
+    const error = await sandbox.run(guest, { timeoutMs: 200 }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(GuestError);
+    expect((error as GuestError).code).toBe(ErrorCode.timeout);
+    // The whole fill takes well over a second here; stopping between chunks ends it near 200 ms.
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
