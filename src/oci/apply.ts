@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -15,6 +16,7 @@ import {
   realpathSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -266,15 +268,21 @@ class HostTree implements ChangesetTree<HostNode> {
     for (const path of paths) {
       const meta = this.#dirs.get(path)!;
       if (!this.#isRealDir(path, real)) continue;
+      const t = seconds(meta.mtimeNs);
       let fd: number;
       try {
         fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-      } catch {
-        continue; // Not a directory any more (or unreadable): nothing to finish.
+      } catch (error) {
+        // A directory we may not read (one the target already had) is
+        // changed by path: it was just found a real directory, component
+        // by component, and nothing else writes to the target meanwhile.
+        if ((error as { code?: unknown }).code !== 'EACCES') continue;
+        chmodSync(path, meta.mode);
+        utimesSync(path, t, t);
+        continue;
       }
       try {
         fchmodSync(fd, meta.mode);
-        const t = seconds(meta.mtimeNs);
         futimesSync(fd, t, t);
       } finally {
         closeSync(fd);

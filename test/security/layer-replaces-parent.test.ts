@@ -7,7 +7,7 @@
  * an implicit directory did the same. The sentinel beside the target must
  * keep every mode and mtime, its own included.
  */
-import { lstatSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { t, tar } from '../support/tar-dsl.js';
@@ -45,5 +45,23 @@ describe('a layer that replaces a parent with a symlink', () => {
     expect(sub.mtimeMs).toBeGreaterThan(0);
     // The tree applies; x is the symlink.
     expect(outcome.code).toBeUndefined();
+  });
+});
+
+describe('finishing a directory through an fd', () => {
+  it('a directory already in the target that the caller may not read still gets its mode and time', async () => {
+    let target = '';
+    const outcome = await runCase({
+      prepare: (t) => {
+        target = t;
+        mkdirSync(join(t, 'locked'));
+        chmodSync(join(t, 'locked'), 0o300);
+      },
+      layers: async () => [await tar(t.dir('locked', { mode: 0o750, mtime: 1_600_000_000 }))],
+    });
+    expect(outcome.code).toBeUndefined();
+    const st = lstatSync(join(target, 'locked'));
+    expect(st.mode & 0o7777).toBe(0o750);
+    expect(Math.floor(st.mtimeMs / 1000)).toBe(1_600_000_000);
   });
 });
