@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -229,6 +229,30 @@ describe.each(['auto', 'path'] as const)('HostDir nodes (resolution %s)', (resol
     f.release();
     expectErrno(() => f.stat(), 'ENOENT');
     expectErrno(() => contents(f), 'ENOENT');
+  });
+
+  it.runIf(process.platform === 'linux')('holds a host file open for writing only once the guest writes', () => {
+    writeFileSync(join(host, 'f'), 'read me');
+    const { ns } = bound({ resolution });
+    const f = file(ns, '/mnt/f');
+    /** The access modes (0 read, 2 read-write) of this process's fds on the host file. */
+    const modes = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          if (realpathSync(`/proc/self/fd/${fd}`) !== realpathSync(join(host, 'f'))) return [];
+          const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+          return [Number.parseInt(flags, 8) & 3];
+        } catch {
+          return [];
+        }
+      });
+    f.retain();
+    expect(contents(f)).toBe('read me');
+    expect(modes()).toEqual(resolution === 'auto' ? [0] : [2]);
+    ns.unlink(ns.root, '/mnt/f');
+    f.write(utf8.encode('R'), 0, 1, 0);
+    expect(contents(f)).toBe('Read me');
+    f.release();
   });
 
   it('keeps readdir cookies valid while the host and the guest change the directory', () => {

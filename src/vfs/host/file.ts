@@ -4,6 +4,10 @@ import type { FileNode, SymlinkNode } from '../node.js';
 import { call, fileOpenFlags } from './access.js';
 import { HostNodeBase, type HostFs, type Place } from './node-base.js';
 
+// Read-write, through a /proc/self/fd/N link, which must be followed to
+// reach the file: no O_NOFOLLOW here.
+const reopenFlags = constants.O_RDWR | (constants.O_NONBLOCK ?? 0);
+
 /** Closes the fd of a file that was retained and never released, once the node is garbage. */
 const unreleased = new FinalizationRegistry<number>((fd) => {
   try {
@@ -63,12 +67,18 @@ export class HostFile extends HostNodeBase implements FileNode {
   retain(): void {
     if (++this.#opens > 1 || this.#fd !== undefined) return;
     this.fs.access.begin();
+    // With /proc the fd is read-only until the first write reopens it
+    // through /proc/self/fd (which works after an unlink too), so a guest
+    // that only reads never holds a host file open for writing, which file
+    // watchers would take for a write when it closes. Elsewhere a later
+    // reopen could not reach an unlinked file, so the fd is read-write now.
+    const write = !this.fs.readonly && this.fs.access.resolution !== 'proc-fd';
     try {
-      this.#fd = this.#open(!this.fs.readonly, 'open');
-      this.#fdWritable = !this.fs.readonly;
+      this.#fd = this.#open(write, 'open');
+      this.#fdWritable = write;
     } catch {
       try {
-        this.#fd = this.#open(false, 'open');
+        if (write) this.#fd = this.#open(false, 'open');
       } catch {
         // Nothing to hold: each operation opens the file and reports its own error.
       }
@@ -91,6 +101,7 @@ export class HostFile extends HostNodeBase implements FileNode {
 
   #withFd<T>(write: boolean, syscall: string, fn: (fd: number) => T): T {
     this.fs.access.begin();
+    if (write && this.#fd !== undefined && !this.#fdWritable && this.fs.access.resolution === 'proc-fd') this.#reopenWritable(syscall);
     const held = this.#fd;
     if (held !== undefined && (!write || this.#fdWritable)) return call(syscall, this.place?.name ?? '', () => fn(held));
     const fd = this.#open(write, syscall);
@@ -99,6 +110,29 @@ export class HostFile extends HostNodeBase implements FileNode {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * Replace the held read-only fd by a read-write one on the same inode,
+   * through /proc/self/fd (no path is walked). Errors: EACCES (the host
+   * file is not writable).
+   */
+  #reopenWritable(syscall: string): void {
+    const held = this.#fd!;
+    const name = this.place?.name ?? '';
+    const fd = call(syscall, name, () => openSync(`/proc/self/fd/${held}`, reopenFlags));
+    try {
+      const st = call(syscall, name, () => fstatSync(fd, { bigint: true }));
+      if (!st.isFile() || st.ino !== this.ino || st.dev !== this.hostDev) throw fsError('EIO', syscall, name);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    unreleased.unregister(this);
+    closeSync(held);
+    this.#fd = fd;
+    this.#fdWritable = true;
+    unreleased.register(this, fd, this);
   }
 
   /** Open this file by its place, never following a symlink, and check the fd is this inode before anything reads it. */
