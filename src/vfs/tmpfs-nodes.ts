@@ -71,6 +71,7 @@ export abstract class TmpNode {
   }
 
   setTimes(atime: TimeChange, mtime: TimeChange): void {
+    this.fs.writable('utimensat');
     const now = coarseNowNs();
     if (atime !== undefined) this.atimeNs = atime === 'now' ? now : atime;
     if (mtime !== undefined) this.mtimeNs = mtime === 'now' ? now : mtime;
@@ -98,6 +99,7 @@ export class TmpFile extends TmpNode implements FileNode {
   }
 
   write(src: Uint8Array, srcOffset: number, length: number, position: number): number {
+    this.fs.writable('write');
     // Like Linux, an empty write changes nothing: no size past EOF, no times.
     if (length === 0) return 0;
     const end = position + length;
@@ -117,6 +119,7 @@ export class TmpFile extends TmpNode implements FileNode {
   }
 
   truncate(size: number): void {
+    this.fs.writable('truncate');
     if (size > maxFileSize) throw fsError('EFBIG', 'truncate');
     const data = this.#data;
     const delta = size - data.size;

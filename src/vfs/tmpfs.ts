@@ -51,7 +51,6 @@ export interface TmpfsUsage {
  */
 export class Tmpfs implements FileSystem {
   readonly dev: bigint;
-  readonly readonly = false;
   readonly limits: TmpfsLimits;
   readonly root: DirNode;
   /** @internal Counters, changed only in a mutation's final step (plain assignments). */
@@ -66,11 +65,30 @@ export class Tmpfs implements FileSystem {
    */
   faultHook: ((step: string) => void) | undefined;
   #nextIno = 1n;
+  #frozen = false;
 
   constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits> }) {
     this.dev = options.dev;
     this.limits = { ...defaultTmpfsLimits, ...options.limits };
     this.root = new TmpDir(this, 0o755, undefined);
+  }
+
+  /** True once {@link freeze} was called: every mutation fails with EROFS. */
+  get readonly(): boolean {
+    return this.#frozen;
+  }
+
+  /**
+   * Make the tree immutable from now on, through every node already handed
+   * out (an overlay may then use it as its lower). O(1); it cannot be undone.
+   */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
+  /** @internal A mutation's first check. Errors: EROFS once frozen. */
+  writable(syscall: string, name?: string): void {
+    if (this.#frozen) throw fsError('EROFS', syscall, name);
   }
 
   get usage(): TmpfsUsage {
@@ -134,6 +152,7 @@ class TmpDir extends TmpNode implements DirNode {
   }
 
   mkdir(name: string, mode: number): DirNode {
+    this.fs.writable('mkdir', name);
     this.#checkCreate('mkdir', name);
     const cost = nodeMetadataBytes + entryCost(name);
     const fs = this.fs;
@@ -151,6 +170,7 @@ class TmpDir extends TmpNode implements DirNode {
   }
 
   createFile(name: string, mode: number): FileNode {
+    this.fs.writable('open', name);
     this.#checkCreate('open', name);
     const cost = nodeMetadataBytes + entryCost(name);
     const fs = this.fs;
@@ -168,6 +188,7 @@ class TmpDir extends TmpNode implements DirNode {
 
   /** Errors: ENAMETOOLONG (a target of PATH_MAX bytes or more), EINVAL (a NUL), ENOENT, EEXIST, ENOSPC. */
   symlink(name: string, target: string): SymlinkNode {
+    this.fs.writable('symlink', name);
     if (target.length >= maxPathBytes || (target.length * 3 >= maxPathBytes && Buffer.byteLength(target) >= maxPathBytes)) {
       throw fsError('ENAMETOOLONG', 'symlink', name);
     }
@@ -189,6 +210,7 @@ class TmpDir extends TmpNode implements DirNode {
   }
 
   link(name: string, node: Node): void {
+    this.fs.writable('link', name);
     if (!(node instanceof TmpNode) || node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
     if (node instanceof TmpDir) throw fsError('EPERM', 'link', name);
     this.#checkCreate('link', name);
@@ -208,6 +230,7 @@ class TmpDir extends TmpNode implements DirNode {
   }
 
   unlink(name: string): void {
+    this.fs.writable('unlink', name);
     const node = this.entries.get(name);
     if (node === undefined) throw fsError('ENOENT', 'unlink', name);
     if (node instanceof TmpDir) throw fsError('EISDIR', 'unlink', name);
@@ -226,6 +249,7 @@ class TmpDir extends TmpNode implements DirNode {
   }
 
   rmdir(name: string): void {
+    this.fs.writable('rmdir', name);
     const node = this.entries.get(name);
     if (node === undefined) throw fsError('ENOENT', 'rmdir', name);
     if (!(node instanceof TmpDir)) throw fsError('ENOTDIR', 'rmdir', name);
@@ -250,6 +274,7 @@ class TmpDir extends TmpNode implements DirNode {
    * name too many, never none, and the counters include that name.
    */
   rename(oldName: string, newDir: DirNode, newName: string): void {
+    this.fs.writable('rename', oldName);
     if (!(newDir instanceof TmpDir) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
     const node = this.entries.get(oldName);
     if (node === undefined) throw fsError('ENOENT', 'rename', oldName);
