@@ -49,6 +49,13 @@ export interface WasiHostOptions {
   readonly deadline?: number;
   /** Receives one line per call, strace style, when set. */
   readonly trace?: (line: string) => void;
+  /**
+   * Wraps each call once, inside the error guard: given the call's name and
+   * function, returns the function to use, with the same `length`. The
+   * worker pool's syscall boundary (kill flag, fs requests) hooks in here.
+   * Default: none.
+   */
+  readonly gate?: (name: string, fn: (...args: never[]) => number) => (...args: never[]) => number;
 }
 
 type Syscall = (...args: never[]) => number;
@@ -107,7 +114,7 @@ export class WasiHost {
     const imports: Record<string, Syscall> = {};
     for (const group of groups) {
       for (const name in group) {
-        const fn = group[name]!;
+        const fn = options.gate === undefined ? group[name]! : options.gate(name, group[name]!);
         imports[name] = trace === undefined ? guard(fn, end) : traced(name, fn, ctx, trace, end);
       }
     }
