@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as realFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FsError, HostDir, Namespace, Tmpfs, type DirNode, type Errno } from '../../src/vfs/index.js';
+import { FsError, HostDir, Namespace, Overlay, Tmpfs, type DirNode, type Errno } from '../../src/vfs/index.js';
 
 // A hook run just before the host mkdir/lstat calls HostDir makes, so a
 // test can swap a directory for a symlink at the worst moment, exactly
@@ -67,13 +67,28 @@ function untouched(before: string): void {
   for (const f of ['inner', 'secret', 'sentinel-only']) expect(readFileSync(join(sentinel, f), 'utf8')).toBe(secret);
 }
 
-function world(resolution: 'auto' | 'path' = 'auto'): { ns: Namespace; fs: HostDir } {
+/** A namespace over a tmpfs with the bind at /mnt: read-write, or as the lower of an overlay bind. */
+function world(resolution: 'auto' | 'path' = 'auto', kind: 'bind' | 'overlay' = 'bind'): { ns: Namespace; fs: HostDir } {
   const tmp = new Tmpfs({ dev: 1n });
   const ns = new Namespace(tmp.root);
   ns.mkdir(tmp.root, '/mnt');
-  const fs = new HostDir({ path: bind, readonly: false, dev: 2n, resolution });
-  ns.mount('/mnt', fs.root);
+  const fs = new HostDir({ path: bind, readonly: kind === 'overlay', dev: 2n, resolution });
+  ns.mount('/mnt', kind === 'bind' ? fs.root : new Overlay({ lower: fs.root, dev: 3n, confined: true }).root);
   return { ns, fs };
+}
+
+/** The bind's own tree: names, types, sizes, mtimes and ctimes (an overlay bind must leave it as it was). */
+function bindTree(): string {
+  const out: string[] = [];
+  const walk = (abs: string, rel: string) => {
+    for (const name of readdirSync(abs).sort()) {
+      const st = lstatSync(join(abs, name), { bigint: true });
+      out.push(`${rel}/${name} ${st.ino} ${st.mode} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`);
+      if (st.isDirectory()) walk(join(abs, name), `${rel}/${name}`);
+    }
+  };
+  walk(bind, '');
+  return out.join('\n');
 }
 
 function outcome(fn: () => unknown): Errno | 'ok' {
@@ -93,7 +108,7 @@ function read(ns: Namespace, path: string): string {
   return new TextDecoder().decode(buf.subarray(0, n));
 }
 
-describe('symlinks and .. inside a bind never leave it', () => {
+describe.each(['bind', 'overlay'] as const)('symlinks and .. inside a %s mount never leave it', (kind) => {
   beforeEach(() => {
     mkdirSync(join(bind, 'sub', 'deeper'), { recursive: true });
     symlinkSync(join(sentinel, 'secret'), join(bind, 'abs'));
@@ -109,16 +124,18 @@ describe('symlinks and .. inside a bind never leave it', () => {
 
   it.each(escapes)('%s never reads the file outside', (path) => {
     const before = stamp();
-    const { ns } = world();
+    const host = bindTree();
+    const { ns } = world('auto', kind);
     expect(outcome(() => read(ns, path))).toBe('ENOENT');
     untouched(before);
+    expect(bindTree()).toBe(host);
   });
 
   it('an absolute link resolves against the bind, where a mirror of the path can live', () => {
     const mirror = join(bind, relative('/', sentinel));
     mkdirSync(mirror, { recursive: true });
     writeFileSync(join(mirror, 'secret'), 'MIRROR');
-    const { ns } = world();
+    const { ns } = world('auto', kind);
     expect(read(ns, '/mnt/abs')).toBe('MIRROR');
     expect(read(ns, '/mnt/absdir/secret')).toBe('MIRROR');
     expect(read(ns, '/mnt/slash/' + relative('/', sentinel) + '/secret')).toBe('MIRROR');
@@ -126,7 +143,8 @@ describe('symlinks and .. inside a bind never leave it', () => {
 
   it('no operation through a link that points out touches the outside', () => {
     const before = stamp();
-    const { ns } = world();
+    const host = bindTree();
+    const { ns } = world('auto', kind);
     const r = ns.root;
     for (const dir of ['/mnt/absdir', '/mnt/reldir', '/mnt/sub/deeper/up', '/mnt/dotdot/sentinel']) {
       const results = [
@@ -147,6 +165,7 @@ describe('symlinks and .. inside a bind never leave it', () => {
     // Creating through a dangling link to outside lands inside the bind, if anywhere.
     expect(outcome(() => ns.open(r, '/mnt/abs', { follow: true, create: true }))).toBe('ENOENT');
     untouched(before);
+    if (kind === 'overlay') expect(bindTree()).toBe(host);
   });
 });
 
@@ -160,19 +179,22 @@ function startFlipper(): ChildProcess {
   writeFileSync(join(bind, 'flip.dir', 'inner'), 'INSIDE');
   symlinkSync('../sentinel', join(bind, 'flip.link'));
   const script = `
-    const { renameSync } = require('node:fs');
-    const [dir, link, flip] = process.argv.slice(1);
-    for (;;) {
+    const { renameSync, writeFileSync } = require('node:fs');
+    const [dir, link, flip, counter] = process.argv.slice(1);
+    for (let flips = 1; ; flips++) {
       try { renameSync(dir, flip); renameSync(flip, dir); renameSync(link, flip); renameSync(flip, link); } catch {}
+      if (flips % 256 === 0) { writeFileSync(counter + '.tmp', String(flips)); renameSync(counter + '.tmp', counter); }
     }`;
-  return spawn(process.execPath, ['-e', script, join(bind, 'flip.dir'), join(bind, 'flip.link'), join(bind, 'flip')], { stdio: 'ignore' });
+  const args = [join(bind, 'flip.dir'), join(bind, 'flip.link'), join(bind, 'flip'), join(base, 'flips')];
+  return spawn(process.execPath, ['-e', script, ...args], { stdio: 'ignore' });
 }
 
-/** Kill the flipper (its loop never yields to a signal handler) and wait for it. */
-async function stopFlipper(child: ChildProcess): Promise<void> {
+/** Kill the flipper (its loop never yields to a signal handler), wait for it, and return how many rounds of swaps it made. */
+async function stopFlipper(child: ChildProcess): Promise<number> {
   const done = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   child.kill('SIGKILL');
   await done;
+  return Number(readFileSync(join(base, 'flips'), 'utf8'));
 }
 
 describe('a host process racing the guest', () => {
@@ -209,12 +231,46 @@ describe('a host process racing the guest', () => {
         expect(outcome(() => read(ns, '/mnt/flip/secret'))).not.toBe('ok');
       }
     } finally {
-      await stopFlipper(child);
+      expect(await stopFlipper(child)).toBeGreaterThan(0);
     }
     // Both states were met: the race really ran.
     expect(seen.inside).toBeGreaterThan(0);
     expect(seen.refused).toBeGreaterThan(0);
     untouched(before);
+  });
+
+  it.runIf(process.platform === 'linux')('through an overlay bind: reads and copy-ups never reach outside, the host is never written', async () => {
+    const before = stamp();
+    const { ns } = world('auto', 'overlay');
+    const child = startFlipper();
+    const r = ns.root;
+    const seen = { inside: 0, iterations: 0 };
+    const started = Date.now();
+    try {
+      // Wait until the flipper has really started.
+      while (!existsSync(join(base, 'flips')) && Date.now() - started < 20_000) outcome(() => ns.stat(r, '/mnt/flip', true));
+      while (seen.iterations < 1000 || (seen.inside === 0 && Date.now() - started < 20_000)) {
+        const i = seen.iterations++;
+        if (outcome(() => expect(read(ns, '/mnt/flip/inner')).toMatch(/^INSIDE/)) === 'ok') seen.inside++;
+        outcome(() => ns.open(r, '/mnt/flip/new', { follow: true, create: true }));
+        outcome(() => ns.unlink(r, '/mnt/flip/new'));
+        outcome(() => {
+          const f = Namespace.asFile(ns.open(r, '/mnt/flip/inner', { follow: true }).node, 'open');
+          f.write(new TextEncoder().encode(`INSIDE${i}`), 0, 6 + String(i).length, 0);
+        });
+        outcome(() => ns.setTimes(r, '/mnt/flip/inner', false, 1n, 1n));
+        outcome(() => ns.unlink(r, '/mnt/flip/sentinel-only'));
+        expect(outcome(() => read(ns, '/mnt/flip/secret'))).not.toBe('ok');
+        const listing: string[] = [];
+        outcome(() => ns.readdir(ns.resolve(r, '/mnt/flip', true, 'open') as DirNode, 0, (e) => (listing.push(e.name), true)));
+        expect(listing).not.toContain('sentinel-only');
+      }
+    } finally {
+      expect(await stopFlipper(child)).toBeGreaterThan(0);
+    }
+    expect(seen.inside).toBeGreaterThan(0);
+    untouched(before);
+    expect(readFileSync(join(bind, existsSync(join(bind, 'flip.dir')) ? 'flip.dir' : 'flip', 'inner'), 'utf8')).toBe('INSIDE');
   });
 });
 
