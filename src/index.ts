@@ -23,6 +23,8 @@ export { StrataError, ErrorCode } from './errors.js';
 export { FsError, Errno, defaultTmpfsLimits } from './vfs/index.js';
 export type { TmpfsLimits } from './vfs/index.js';
 export { defaultMaxFds, wasiFunctionNames } from './wasi/index.js';
+export { defaultMaxPollSubscriptions } from './wasi/poll.js';
+export { defaultTableLimitElements } from './sandbox/guest-module.js';
 export type { StreamSink, StreamSource } from './wasi/index.js';
 
 // Images: pull into the local store, look them up, index and view their layers.

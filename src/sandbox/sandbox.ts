@@ -5,7 +5,7 @@ import { defaultStoreRoot, type ImageStore } from '../oci/index.js';
 import { FsError, Namespace, type DirNode, type OverlayChange, type TmpfsLimits } from '../vfs/index.js';
 import { GuestDeadline, WasiHost, type StreamSink, type StreamSource } from '../wasi/index.js';
 import { applyChanges } from './apply-back.js';
-import { compileGuest, GuestModule } from './guest-module.js';
+import { compileGuest, GuestModule, type CompileOptions } from './guest-module.js';
 import { resolvePreopens, type PreopenOption } from './preopens.js';
 import { openImage, type Image, type OpenImageOptions } from './image.js';
 import { overlayChanges, type MountSpec } from './mounts.js';
@@ -82,6 +82,8 @@ export interface RunOptions {
   readonly maxOutputBytes?: number;
   /** Memory cap when `guest` is bytes or a path. Default 1 GiB. */
   readonly memoryLimitBytes?: number;
+  /** Cap on the elements of all the guest's tables when `guest` is bytes or a path. Default 1 Mi. */
+  readonly tableLimitElements?: number;
   /** Receives one line per WASI call, strace style. */
   readonly trace?: (line: string) => void;
   /**
@@ -271,7 +273,7 @@ export class Sandbox {
     }
     Object.assign(env, options.env);
     const workdir = options.workdir ?? process?.workdir ?? '/';
-    const guest = await this.#program(argv[0]!, env['PATH'], workdir, options.memoryLimitBytes);
+    const guest = await this.#program(argv[0]!, env['PATH'], workdir, compileOptions(options));
     return this.runSync(guest, { ...options, env, workdir, argv0: argv[0]!, args: argv.slice(1) });
   }
 
@@ -325,7 +327,7 @@ export class Sandbox {
     const compiled =
       guest instanceof GuestModule
         ? guest
-        : await compileGuest(guest, options.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: options.memoryLimitBytes });
+        : await compileGuest(guest, compileOptions(options));
     return this.runSync(compiled, options);
   }
 
@@ -375,7 +377,7 @@ export class Sandbox {
   }
 
   /** The compiled module of a program in the sandbox, found as execvp finds it. */
-  async #program(name: string, path: string | undefined, workdir: string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
+  async #program(name: string, path: string | undefined, workdir: string, limits: CompileOptions): Promise<GuestModule> {
     const candidates = name.includes('/') ? [name.startsWith('/') ? name : `${workdir}/${name}`] : (path ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((d) => d.startsWith('/')).map((d) => `${d}/${name}`);
     for (const candidate of candidates) {
       let node;
@@ -392,7 +394,7 @@ export class Sandbox {
       }
       const bytes = new Uint8Array(node.size);
       node.read(bytes, 0, bytes.length, 0);
-      return compiledFromSandbox(bytes, name.split('/').pop() ?? name, memoryLimitBytes);
+      return compiledFromSandbox(bytes, limits);
     }
     throw new StrataError(ErrorCode.badPath, `program '${name}' not found in PATH (${path ?? 'unset'})`);
   }
@@ -435,15 +437,23 @@ function describeChange(change: OverlayChange, contents: boolean): SandboxChange
 // Modules read from sandboxes, compiled once per content digest and memory limit.
 const compiled = new Map<string, Promise<GuestModule>>();
 
-function compiledFromSandbox(bytes: Uint8Array, name: string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}:${name}`;
+function compiledFromSandbox(bytes: Uint8Array, limits: CompileOptions): Promise<GuestModule> {
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}`;
   let module = compiled.get(key);
   if (module === undefined) {
-    module = compileGuest(bytes, memoryLimitBytes === undefined ? {} : { memoryLimitBytes });
+    module = compileGuest(bytes, limits);
     compiled.set(key, module);
     module.catch(() => compiled.delete(key));
   }
   return module;
+}
+
+/** The compile limits a run's options carry. */
+function compileOptions(options: Pick<RunOptions, 'memoryLimitBytes' | 'tableLimitElements'>): CompileOptions {
+  return {
+    ...(options.memoryLimitBytes !== undefined && { memoryLimitBytes: options.memoryLimitBytes }),
+    ...(options.tableLimitElements !== undefined && { tableLimitElements: options.tableLimitElements }),
+  };
 }
 
 // One context reused by every timed run: the timeout is enforced by V8's
@@ -481,7 +491,9 @@ function guestError(error: unknown, name: string, timeoutMs: number | undefined,
   if (error instanceof WebAssembly.LinkError) {
     return new StrataError(ErrorCode.unknownImport, `'${name}' cannot be linked: ${error.message}`, { cause: error });
   }
-  return error;
+  if (error instanceof StrataError) return error;
+  // Anything else is a host bug: typed, never disguised as the guest's doing.
+  return new StrataError(ErrorCode.internal, `'${name}': internal error: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
 /** An output stream: to a caller's sink, or collected up to a limit. */

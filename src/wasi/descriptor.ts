@@ -82,7 +82,16 @@ export class FileDescriptor extends Descriptor {
     return new FileDescriptor(this.node, rights & this.rightsBase & fileRights, this.rightsInheriting & fileRights, fdflags);
   }
 
+  #closed = false;
+
+  /**
+   * Release the node, once: the flag is set first, so a close cut short
+   * (a timeout between the two steps) can leave the file charged a little
+   * longer, never released twice.
+   */
   override close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.node.release();
   }
 }

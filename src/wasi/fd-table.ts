@@ -55,10 +55,13 @@ export class FdTable {
   /** Errors: EBADF. */
   close(fd: number): void {
     const d = this.get(fd);
+    // Release first, free the slot last: cut short in between, the fd still
+    // names a closed description (closing it again does nothing), and no
+    // retained node is ever lost from the table while still charged.
+    d.close();
     this.#slots[fd] = undefined;
     this.#count--;
     while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.pop();
-    d.close();
   }
 
   /** Move `from` onto `to`, closing what `to` held. Errors: EBADF. */

@@ -112,7 +112,14 @@ export function pathSyscalls(ctx: WasiContext) {
       } else {
         throw wasiError('ELOOP');
       }
-      ctx.memory.setU32(opened, ctx.fds.insert(desc));
+      let newFd: number;
+      try {
+        newFd = ctx.fds.insert(desc);
+      } catch (error) {
+        desc.close(); // the node was retained for an fd that never came to be
+        throw error;
+      }
+      ctx.memory.setU32(opened, newFd);
       return 0;
     },
 
