@@ -91,6 +91,53 @@ export function collectChanges(fs: Overlay): OverlayChange[] {
   return [...out.values()].sort((a, b) => comparePaths(a.path, b.path));
 }
 
+/**
+ * The changes of a stack of overlays (`top` over sealed overlays over a
+ * bottom lower, the image) against that bottom lower, like `docker diff` of
+ * a container with all its layers. Every layer's own changes give the
+ * paths that may differ (each layer walks only its upper); each path is
+ * then judged by what the top and the bottom hold there now:
+ *
+ * - in the top and not the bottom: `added`; in both: `changed`;
+ * - in the bottom and not the top: `deleted`, listed only where the top
+ *   has the parent directory (as {@link collectChanges} does);
+ * - in neither (added by one layer, deleted by a later one): not listed.
+ *
+ * `lower` is the bottom's stat as the lowest layer that changed the path
+ * recorded it. Sorted as {@link collectChanges} sorts.
+ */
+export function collectStackChanges(top: Overlay): OverlayChange[] {
+  const layers: Overlay[] = [];
+  for (let o: Overlay | undefined = top; o !== undefined; o = o.lowerOverlay) layers.push(o);
+  const bottom = layers[layers.length - 1]!.lowerRoot;
+  const lowest = new Map<string, OverlayChange>();
+  for (let i = layers.length - 1; i >= 0; i--) {
+    for (const change of collectChanges(layers[i]!)) if (!lowest.has(change.path)) lowest.set(change.path, change);
+  }
+  const out: OverlayChange[] = [];
+  for (const [path, change] of lowest) {
+    const now = nodeAt(top.root, path);
+    const was = nodeAt(bottom, path);
+    if (now !== undefined) {
+      out.push(was === undefined ? { path, kind: 'added', type: now.type, node: now } : { path, kind: 'changed', type: now.type, node: now, lower: change.lower ?? was.stat() });
+    } else if (was !== undefined && nodeAt(top.root, path.slice(0, path.lastIndexOf('/')))?.type === 'directory') {
+      out.push({ path, kind: 'deleted', type: was.type, lower: change.lower ?? was.stat() });
+    }
+  }
+  return out.sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/** The node at absolute `path` under `root`, through directories only (no symlink is followed). */
+function nodeAt(root: DirNode, path: string): Node | undefined {
+  let node: Node | undefined = root;
+  for (const name of path.split('/')) {
+    if (name === '') continue;
+    if (node?.type !== 'directory') return undefined;
+    node = node.lookup(name);
+  }
+  return node;
+}
+
 /** The lower stat to report for `node`, at `name` of `dir` where the lower has `lower`. */
 function lowerStat(dir: OverlayDir, name: string, node: Node, lower: Node): Stat {
   const origin = node.ino === lower.ino ? (node as { origin?: Stat }).origin : undefined;

@@ -17,6 +17,9 @@ import { renameEntry } from './rename.js';
  */
 export const upperCookieBase = 2 ** 30;
 
+/** Misses a sealed directory remembers (each a name a guest chose); past it, a miss is looked up again. */
+export const maxSealedMisses = 4096;
+
 /**
  * A directory of the overlay: the lower directory it merges (undefined when
  * opaque, created in the upper, or fully copied up by a rename), and its
@@ -55,6 +58,12 @@ export class OverlayDir implements DirNode {
   origin: Stat | undefined;
   /** Stats of lower entries this directory hid or replaced, when it did (for changes()). */
   hidden = new Map<string, Stat>();
+  /** Once sealed: the stat, and lookups by name (misses up to {@link maxSealedMisses}); they never change again. */
+  #sealedStat: Stat | undefined;
+  #sealedLookups: Map<string, Node | null> | undefined;
+  #sealedMisses = 0;
+  /** The merged listing, once sealed and listed (it never changes again). */
+  #sealedListing: Array<{ name: string; ino: bigint; type: FileType }> | undefined;
 
   constructor(fs: Overlay, ino: bigint, upper: DirNode | undefined, lower: DirNode | undefined, parentDir: OverlayDir | undefined, name: string) {
     this.fs = fs;
@@ -98,6 +107,11 @@ export class OverlayDir implements DirNode {
   }
 
   stat(): Stat {
+    if (this.fs.sealed) return (this.#sealedStat ??= this.#stat());
+    return this.#stat();
+  }
+
+  #stat(): Stat {
     const fs = this.fs;
     if (this.#removedStat !== undefined) return this.#removedStat;
     if (this.upper === undefined) return { ...this.lower!.stat(), dev: fs.dev, ino: this.ino };
@@ -108,6 +122,7 @@ export class OverlayDir implements DirNode {
   }
 
   setTimes(atime: TimeChange, mtime: TimeChange): void {
+    this.fs.mutate('utimensat', this.name);
     const gone = this.#removedStat;
     if (gone !== undefined) {
       // Through an open descriptor of a removed directory, as Linux allows; its upper node may be another directory's now.
@@ -125,9 +140,21 @@ export class OverlayDir implements DirNode {
     return lookupState(this.upper, this.lower, name);
   }
 
+  /**
+   * Once sealed, each answer is kept (misses up to {@link maxSealedMisses}
+   * per directory, so a guest probing names cannot grow it without bound):
+   * an overlay stacked on this one finds a name in O(1) however deep the
+   * stack below it is.
+   */
   lookup(name: string): Node | undefined {
     if (this.removed) return undefined;
-    return this.fs.nodeFor(this, name, this.stateOf(name));
+    if (!this.fs.sealed) return this.fs.nodeFor(this, name, this.stateOf(name));
+    const known = (this.#sealedLookups ??= new Map()).get(name);
+    if (known !== undefined) return known ?? undefined;
+    const node = this.fs.nodeFor(this, name, this.stateOf(name));
+    if (node !== undefined) this.#sealedLookups.set(name, node);
+    else if (this.#sealedMisses++ < maxSealedMisses) this.#sealedLookups.set(name, null);
+    return node;
   }
 
   /** True when the merged directory has no entry. */
@@ -144,8 +171,26 @@ export class OverlayDir implements DirNode {
     });
   }
 
+  /**
+   * Once the overlay is sealed, cookies are positions in the merged
+   * listing (taken once, as it never changes again), all below 2^30, so a
+   * sealed directory keeps the contract an overlay stacked on it needs of
+   * its lower.
+   */
   readdir(cookie: number, take: (entry: DirEntry) => boolean): void {
-    this.#forEachEntry(cookie, (name, ino, type, next) => take({ name, ino, type, next }));
+    if (!this.fs.sealed) {
+      this.#forEachEntry(cookie, (name, ino, type, next) => take({ name, ino, type, next }));
+      return;
+    }
+    if (this.#sealedListing === undefined) {
+      const listing: Array<{ name: string; ino: bigint; type: FileType }> = [];
+      this.#forEachEntry(firstEntryCookie, (name, ino, type) => (listing.push({ name, ino, type }), true));
+      this.#sealedListing = listing;
+    }
+    const listing = this.#sealedListing;
+    for (let i = Math.max(0, cookie - firstEntryCookie); i < listing.length; i++) {
+      if (!take({ ...listing[i]!, next: firstEntryCookie + i + 1 })) return;
+    }
   }
 
   mkdir(name: string, mode: number): DirNode {
@@ -161,6 +206,7 @@ export class OverlayDir implements DirNode {
   }
 
   link(name: string, node: Node): void {
+    this.fs.mutate('link', name);
     if (node.fs !== this.fs) throw fsError('EXDEV', 'link', name);
     if (node.type === 'directory') throw fsError('EPERM', 'link', name);
     const leaf = node as unknown as OverlayLeaf;
@@ -173,6 +219,7 @@ export class OverlayDir implements DirNode {
   }
 
   unlink(name: string): void {
+    this.fs.mutate('unlink', name);
     this.#counts = undefined;
     const state = this.stateOf(name);
     const node = this.fs.nodeFor(this, name, state);
@@ -190,6 +237,7 @@ export class OverlayDir implements DirNode {
   }
 
   rmdir(name: string): void {
+    this.fs.mutate('rmdir', name);
     this.#counts = undefined;
     const state = this.stateOf(name);
     const node = this.fs.nodeFor(this, name, state);
@@ -211,6 +259,7 @@ export class OverlayDir implements DirNode {
   }
 
   rename(oldName: string, newDir: DirNode, newName: string): void {
+    this.fs.mutate('rename', oldName);
     if (!(newDir instanceof OverlayDir) || newDir.fs !== this.fs) throw fsError('EXDEV', 'rename', newName);
     this.#counts = undefined;
     newDir.#counts = undefined;
@@ -269,6 +318,7 @@ export class OverlayDir implements DirNode {
 
   /** Create `name` in the upper with `make`, over a whiteout if there is one. */
   #create(syscall: string, name: string, make: (upper: DirNode, log: UndoLog) => Node): Node {
+    this.fs.mutate(syscall, name);
     this.#counts = undefined;
     if (isReservedName(name)) throw fsError('EINVAL', syscall, name);
     if (this.removed) throw fsError('ENOENT', syscall, name);

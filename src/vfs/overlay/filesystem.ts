@@ -1,6 +1,7 @@
+import { fsError } from '../errors.js';
 import { firstEntryCookie, type DirNode, type FileSystem, type Node } from '../node.js';
 import { Tmpfs, type TmpfsLimits } from '../tmpfs.js';
-import { collectChanges, type OverlayChange } from './changes.js';
+import { collectChanges, collectStackChanges, type OverlayChange } from './changes.js';
 import { copyUpLeaf, UndoLog } from './copy-up.js';
 import { OverlayDir } from './directory.js';
 import { isOpaque, isReservedName, type LookupState } from './lookup.js';
@@ -9,7 +10,11 @@ import { OverlaySymlink } from './symlink.js';
 
 /** Options of {@link Overlay}. */
 export interface OverlayOptions {
-  /** The read-only lower tree, e.g. a LayerView's root, or a read-only host directory's root. Never written. */
+  /**
+   * The read-only lower tree, e.g. a LayerView's root, a read-only host
+   * directory's root, or a sealed overlay's root (see {@link Overlay.seal}).
+   * Never written.
+   */
   readonly lower: DirNode;
   /** The writable upper tree. Default: a fresh Tmpfs with `limits`. May be a host directory's root (persisted across processes). */
   readonly upper?: DirNode;
@@ -23,6 +28,12 @@ export interface OverlayOptions {
 
 /** Bit 63: set on the inode numbers of nodes created in the upper, so they never meet the lower's. */
 const upperInoBit = 1n << 63n;
+/**
+ * Bits 40–62 of an upper-created node's number hold its overlay's place in
+ * a stack of sealed overlays (0 at the bottom), so the numbers of two
+ * layers' uppers (each a tmpfs counting from 1) never meet either.
+ */
+const stackShift = 40n;
 
 /**
  * A copy-on-write filesystem: a writable upper tree over a read-only lower
@@ -53,7 +64,6 @@ const upperInoBit = 1n << 63n;
  */
 export class Overlay implements FileSystem {
   readonly dev: bigint;
-  readonly readonly = false;
   /** Symlinks resolve within the mount root. */
   readonly confined: boolean;
   readonly root: DirNode;
@@ -70,10 +80,21 @@ export class Overlay implements FileSystem {
   readonly #byLower = new Map<bigint, Node>();
   /** Nodes by their upper node (which the upper keeps alive while it is linked or open). */
   readonly #byUpper = new WeakMap<Node, Node>();
-  /** Lower inode → its paths, for lower inodes with several names; built on first need. */
-  #hardlinks: Map<bigint, string[][]> | undefined;
+  /**
+   * Overlays in this one's stack, itself included: 1 over an image or a
+   * host directory, one more than its lower's over a sealed overlay.
+   */
+  readonly depth: number;
+  /** The overlay whose root is this one's lower, when it is a sealed overlay. */
+  readonly lowerOverlay: Overlay | undefined;
+  #sealed = false;
+  #dirty = false;
 
   constructor(options: OverlayOptions) {
+    const below = options.lower.fs;
+    if (below instanceof Overlay && !below.sealed) throw fsError('EINVAL', 'overlay', 'the lower is an overlay that is not sealed');
+    this.lowerOverlay = below instanceof Overlay ? below : undefined;
+    this.depth = (this.lowerOverlay?.depth ?? 0) + 1;
     this.dev = options.dev;
     this.confined = options.confined ?? false;
     this.lowerRoot = options.lower;
@@ -92,9 +113,57 @@ export class Overlay implements FileSystem {
     this.root = root;
   }
 
+  /** True once sealed: every mutation fails with EROFS. */
+  get readonly(): boolean {
+    return this.#sealed;
+  }
+
+  /** True once {@link seal} was called. */
+  get sealed(): boolean {
+    return this.#sealed;
+  }
+
+  /**
+   * True once anything was asked to change through this overlay (a
+   * mutation that failed may count): false means the merged tree is still
+   * exactly its lower, so a fork can stack on the lower instead of sealing.
+   */
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /**
+   * Freeze this overlay, in O(1): from now on every mutation fails with
+   * EROFS, through nodes already handed out and open descriptions too, and
+   * {@link root} can be the lower of any number of new overlays, which
+   * stack on it (`new Overlay({ lower: sealed.root, … })`). Nothing is
+   * walked or copied: metadata-only changes stay pending and readable.
+   * Sealing twice is a no-op; it cannot be undone.
+   */
+  seal(): void {
+    this.#sealed = true;
+    // Nothing but this overlay writes its in-memory upper; freezing it says so.
+    if (this.upperRoot.fs instanceof Tmpfs) this.upperRoot.fs.freeze();
+  }
+
+  /** @internal Every mutation's first step. Errors: EROFS once sealed. */
+  mutate(syscall: string, name?: string): void {
+    if (this.#sealed) throw fsError('EROFS', syscall, name);
+    this.#dirty = true;
+  }
+
   /** Changes against the lower, like `docker diff`, sorted by path (see changes.ts). */
   changes(): OverlayChange[] {
     return collectChanges(this);
+  }
+
+  /**
+   * Changes against the bottom of the stack (the image under every sealed
+   * overlay), like `docker diff` of a container with all its layers: see
+   * {@link collectStackChanges}. The same as {@link changes} at depth 1.
+   */
+  stackChanges(): OverlayChange[] {
+    return this.lowerOverlay === undefined ? collectChanges(this) : collectStackChanges(this);
   }
 
   /**
@@ -103,6 +172,7 @@ export class Overlay implements FileSystem {
    * Errors: the upper's (ENOSPC); files done before the failure stay done.
    */
   materialize(): void {
+    if (this.pendingMeta.size > 0) this.mutate('materialize');
     for (const file of [...this.pendingMeta]) UndoLog.run((log) => copyUpLeaf(file, log));
   }
 
@@ -130,8 +200,14 @@ export class Overlay implements FileSystem {
 
   /** @internal The lower paths (as components) of a lower inode with several names. */
   lowerPaths(ino: bigint): readonly string[][] {
-    this.#hardlinks ??= indexHardlinks(this.lowerRoot);
-    return this.#hardlinks.get(ino) ?? [];
+    let index = hardlinkIndexes.get(this.lowerRoot);
+    if (index === undefined) hardlinkIndexes.set(this.lowerRoot, (index = indexHardlinks(this.lowerRoot)));
+    return index.get(ino) ?? [];
+  }
+
+  /** The number of a node made in the upper: bit 63, this overlay's place in its stack, the upper's number. */
+  #upperIno(upper: Node): bigint {
+    return upper.ino | upperInoBit | (BigInt(this.depth - 1) << stackShift);
   }
 
   #forUpper(parent: OverlayDir, name: string, upper: Node, lower: Node | undefined): Node | undefined {
@@ -154,16 +230,16 @@ export class Overlay implements FileSystem {
         prior.attachUpper(upper, merge!.stat());
         return prior;
       }
-      const dir = new OverlayDir(this, merge?.ino ?? upper.ino | upperInoBit, upper, merge, parent, name);
+      const dir = new OverlayDir(this, merge?.ino ?? this.#upperIno(upper), upper, merge, parent, name);
       if (merge !== undefined) {
         dir.origin = merge.stat();
         this.#byLower.set(merge.ino, dir);
       }
       node = dir;
     } else if (upper.type === 'file') {
-      node = new OverlayFile(this, upper.ino | upperInoBit, undefined, upper, parent, name);
+      node = new OverlayFile(this, this.#upperIno(upper), undefined, upper, parent, name);
     } else if (upper.type === 'symlink') {
-      node = new OverlaySymlink(this, upper.ino | upperInoBit, undefined, upper, parent, name);
+      node = new OverlaySymlink(this, this.#upperIno(upper), undefined, upper, parent, name);
     } else {
       return undefined; // Devices are never made in an upper.
     }
@@ -189,6 +265,12 @@ export class Overlay implements FileSystem {
     return node;
   }
 }
+
+/**
+ * Lower root → its hardlink index, shared by every overlay over that lower
+ * (forks of one sealed state walk it once, not once each).
+ */
+const hardlinkIndexes = new WeakMap<DirNode, Map<bigint, string[][]>>();
 
 /** One walk of the lower: the paths of every non-directory with more than one name. */
 function indexHardlinks(root: DirNode): Map<bigint, string[][]> {

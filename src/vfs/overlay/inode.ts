@@ -32,6 +32,10 @@ export abstract class OverlayLeaf<N extends FileNode | SymlinkNode = FileNode | 
   /** Open descriptions referring to this node (passed on to the node backing it). */
   opens = 0;
   #lowerLinks: number | undefined;
+  /** Once sealed: the stat, which never changes again. */
+  #sealedStat: Stat | undefined;
+  /** The node the lower's data comes from, under any sealed overlays that only pass it through. */
+  #source: N | undefined;
 
   constructor(fs: Overlay, ino: bigint, lower: N | undefined, upper: N | undefined, parentDir: OverlayDir | undefined, name: string) {
     this.fs = fs;
@@ -47,6 +51,22 @@ export abstract class OverlayLeaf<N extends FileNode | SymlinkNode = FileNode | 
     return (this.upper ?? this.lower)!;
   }
 
+  /**
+   * The node data and link targets are read from: the upper node, or the
+   * first node down a stack of sealed overlays that is not a lower-state
+   * pass-through (found once: a sealed stack never changes), so a read
+   * costs the same 2 or 1,000 overlays deep.
+   */
+  get source(): N {
+    if (this.upper !== undefined) return this.upper;
+    if (this.#source === undefined) {
+      let node = this.lower!;
+      while (node instanceof OverlayLeaf && node.fs.sealed && node.upper === undefined) node = node.lower as N;
+      this.#source = node;
+    }
+    return this.#source;
+  }
+
   /** Names of the lower node still visible in the overlay (counted down by whiteouts). */
   get lowerLinks(): number {
     return (this.#lowerLinks ??= this.lower === undefined ? 0 : this.lower.stat().nlink);
@@ -57,6 +77,12 @@ export abstract class OverlayLeaf<N extends FileNode | SymlinkNode = FileNode | 
   }
 
   stat(): Stat {
+    const fs = this.fs;
+    if (fs.sealed) return (this.#sealedStat ??= this.#stat());
+    return this.#stat();
+  }
+
+  #stat(): Stat {
     const fs = this.fs;
     if (this.upper !== undefined) {
       const s = this.upper.stat();
@@ -69,6 +95,7 @@ export abstract class OverlayLeaf<N extends FileNode | SymlinkNode = FileNode | 
   }
 
   setTimes(atime: TimeChange, mtime: TimeChange): void {
+    this.fs.mutate('utimensat', this.name);
     withCopyUp(this, 0, (upper) => upper.setTimes(atime, mtime));
   }
 

@@ -20,25 +20,28 @@ export class OverlayFile extends OverlayLeaf<FileNode> implements FileNode {
   #meta: { atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint } | undefined;
 
   get size(): number {
-    return this.backing.size;
+    return this.source.size;
   }
 
   read(dst: Uint8Array, dstOffset: number, length: number, position: number): number {
-    return this.backing.read(dst, dstOffset, length, position);
+    return this.source.read(dst, dstOffset, length, position);
   }
 
   write(src: Uint8Array, srcOffset: number, length: number, position: number): number {
+    this.fs.mutate('write', this.name);
     // Like Linux, an empty write changes nothing, so it copies nothing up.
     if (length === 0 && this.upper === undefined) return 0;
     return withCopyUp(this, Infinity, (upper) => upper.write(src, srcOffset, length, position));
   }
 
   truncate(size: number): void {
+    this.fs.mutate('truncate', this.name);
     // Only the bytes the truncate keeps are copied.
     withCopyUp(this, size, (upper) => upper.truncate(size));
   }
 
   override setTimes(atime: TimeChange, mtime: TimeChange): void {
+    this.fs.mutate('utimensat', this.name);
     if (this.upper !== undefined) return this.upper.setTimes(atime, mtime);
     const now = coarseNowNs();
     const current = this.stat();

@@ -6,7 +6,7 @@ export class OverlaySymlink extends OverlayLeaf<SymlinkNode> implements SymlinkN
   readonly type = 'symlink';
 
   get target(): string {
-    return this.backing.target;
+    return this.source.target;
   }
 
   makeCopy(into: DirNode, name: string): SymlinkNode {
