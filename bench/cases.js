@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runP4 } from './p4-images.js';
+import { p1b, p4b, p5b } from './p1-images.js';
 import {
   GuestFailure,
   Skip,
@@ -521,7 +522,7 @@ const p7 = {
 };
 
 /** All cases in table order. */
-export const cases = [p1, p2, p2b, p3, p3b, p4, p5, p6, p7];
+export const cases = [p1, p1b, p2, p2b, p3, p3b, p4, p4b, p5, p5b, p6, p7];
 
 // ---------------------------------------------------------------- formatting
 
