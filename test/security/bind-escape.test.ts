@@ -172,7 +172,7 @@ describe.each(['bind', 'overlay'] as const)('symlinks and .. inside a %s mount n
 /**
  * The flipper: a host process that swaps `bind/flip` between a real
  * directory (holding `inner`) and a symlink to the sentinel, as fast as it
- * can, until killed.
+ * can, until killed (or orphaned, or after two minutes).
  */
 function startFlipper(): ChildProcess {
   mkdirSync(join(bind, 'flip.dir'));
@@ -181,9 +181,14 @@ function startFlipper(): ChildProcess {
   const script = `
     const { renameSync, writeFileSync } = require('node:fs');
     const [dir, link, flip, counter] = process.argv.slice(1);
+    // Bounded, so it stops by itself even if the test runner dies first.
+    const end = Date.now() + 120000;
     for (let flips = 1; ; flips++) {
       try { renameSync(dir, flip); renameSync(flip, dir); renameSync(link, flip); renameSync(flip, link); } catch {}
-      if (flips % 256 === 0) { writeFileSync(counter + '.tmp', String(flips)); renameSync(counter + '.tmp', counter); }
+      if (flips % 256 === 0) {
+        writeFileSync(counter + '.tmp', String(flips)); renameSync(counter + '.tmp', counter);
+        if (Date.now() > end || process.ppid === 1) process.exit(0);
+      }
     }`;
   const args = [join(bind, 'flip.dir'), join(bind, 'flip.link'), join(bind, 'flip'), join(base, 'flips')];
   return spawn(process.execPath, ['-e', script, ...args], { stdio: 'ignore' });
