@@ -25,6 +25,10 @@ export const ErrorCode = {
   unknownImport: 'ERR_UNKNOWN_IMPORT',
   /** The module does not export what a WASI command needs. */
   notWasiCommand: 'ERR_NOT_WASI_COMMAND',
+  /** The module was to be a WASI reactor (`reactor: true`, `instantiate`, `initialize`) but exports `_start` or no memory. */
+  notWasiReactor: 'ERR_NOT_WASI_REACTOR',
+  /** `start` or `initialize` of a `sandbox.wasi()` facade that already started (node:wasi's code). */
+  wasiAlreadyStarted: 'ERR_WASI_ALREADY_STARTED',
   /** The guest ran longer than its time limit and was stopped. */
   timeout: 'ERR_TIMEOUT',
   /** The guest trapped (unreachable, out-of-bounds access, stack overflow…). */
@@ -39,6 +43,12 @@ export const ErrorCode = {
   outputLimit: 'ERR_OUTPUT_LIMIT',
   /** A host error strata did not expect (a bug in strata); the message says what failed, never with a stack trace. */
   internal: 'ERR_INTERNAL',
+  /** A pooled sandbox already has `maxProcessesPerSandbox` processes queued or running. */
+  processLimit: 'ERR_PROCESS_LIMIT',
+  /** A pooled process was killed before it ended by itself (its sandbox or pool closed, or `kill()`). */
+  killed: 'ERR_KILLED',
+  /** A pooled sandbox's home worker is gone (the pool closed, the thread failed, or a kill without node:inspector ended it). */
+  workerLost: 'ERR_WORKER_LOST',
 
   // Images: references, registries, manifests, the image store.
   /** An image reference cannot be parsed; the message names it. */

@@ -19,6 +19,9 @@ export { SandboxDirent, SandboxStats, FileTypeBits } from './sandbox/sandbox-fs-
 export { SandboxFileHandle } from './sandbox/sandbox-fs-handle.js';
 export type { SandboxOpenFlags, SandboxReadStreamOptions, SandboxWriteStreamOptions } from './sandbox/sandbox-fs-handle.js';
 export type { SandboxCopyOptions } from './sandbox/sandbox-fs-copy.js';
+// The worker pool: sandboxes on worker threads, processes with streams and kill.
+export { SandboxPool, PooledSandbox, PooledSandboxFs, Process } from './sandbox/pool/index.js';
+export type { SandboxPoolOptions, PooledSandboxOptions, SpawnOptions, PooledRunOptions, ProcessExit, ExitReason } from './sandbox/pool/index.js';
 export { StrataError, ErrorCode } from './errors.js';
 export { FsError, Errno, defaultTmpfsLimits } from './vfs/index.js';
 export type { TmpfsLimits } from './vfs/index.js';

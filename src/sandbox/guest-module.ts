@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, StrataError } from '../errors.js';
-import { wasiFunctionNames, wasiModuleName } from '../wasi/index.js';
+import { checkExtraImports, unknownImportError, unknownImports, type ExtraImports } from './guest-imports.js';
 
 const wasmPage = 65536;
 
@@ -31,38 +31,67 @@ export interface CompileOptions {
    * is refused. Default {@link defaultTableLimitElements}.
    */
   readonly tableLimitElements?: number;
+  /**
+   * Imports beyond preview1 that the embedder will provide when it
+   * instantiates the module (`run`/`exec`'s `imports`, or its own
+   * `WebAssembly.instantiate` with `sandbox.wasi()`): for each import
+   * module, its names or `'*'`. Default: none, only preview1.
+   */
+  readonly imports?: ExtraImports;
+  /**
+   * `true`: the module must be a WASI reactor (a `memory`, no `_start`,
+   * perhaps `_initialize`), instantiated with `sandbox.instantiate` or
+   * `sandbox.wasi().initialize`. `false`: it must be a command. Default:
+   * detected, a command if it exports `_start`, a reactor if it exports
+   * `_initialize` and no `_start`.
+   */
+  readonly reactor?: boolean;
 }
 
+/** What a module is to WASI: a command (`_start`, run once) or a reactor (`_initialize`, then its exports are called). */
+export type GuestKind = 'command' | 'reactor';
+
 /**
- * A validated, compiled WASI command, reusable across any number of runs.
+ * A validated, compiled WASI command or reactor, reusable across any
+ * number of runs or instances.
  */
 export class GuestModule {
   readonly module: WebAssembly.Module;
   readonly memoryLimitBytes: number;
   readonly name: string;
+  /** A command (`_start`) or a reactor (`_initialize`). */
+  readonly kind: GuestKind;
+  /** The extra imports it was compiled to accept, beyond preview1. */
+  readonly imports: ExtraImports;
 
   /** @internal Use {@link compileGuest}. */
-  constructor(module: WebAssembly.Module, memoryLimitBytes: number, name: string) {
+  constructor(module: WebAssembly.Module, memoryLimitBytes: number, name: string, kind: GuestKind = 'command', imports: ExtraImports = {}) {
     this.module = module;
     this.memoryLimitBytes = memoryLimitBytes;
     this.name = name;
+    this.kind = kind;
+    this.imports = imports;
   }
 }
 
-const known = new Set(wasiFunctionNames);
-
 /**
- * Validate and compile a WASI command module from bytes or a file path.
+ * Validate and compile a WASI command or reactor module from bytes or a
+ * file path.
+ * Compilation is asynchronous (`WebAssembly.compile`), so the caller's
+ * event loop keeps running while a large module compiles.
  *
  * Errors, in order:
  * - ERR_HOST_FILE: the path cannot be read;
  * - ERR_NOT_WASM: no `\0asm` magic or an unknown version;
- * - ERR_INVALID_OPTION: a memory or table limit that is not a positive number;
+ * - ERR_INVALID_OPTION: a memory or table limit that is not a positive
+ *   number, or `imports` that is malformed or names preview1;
  * - ERR_INVALID_WASM: the binary fails to compile, or needs more initial
  *   memory or table elements than the limits;
- * - ERR_UNKNOWN_IMPORT: an import other than a preview1 function (the
- *   message names it, `module.name`);
- * - ERR_NOT_WASI_COMMAND: no exported `memory` or `_start`.
+ * - ERR_UNKNOWN_IMPORT: imports other than preview1 functions and the
+ *   declared `imports` (the message lists every one, `module.name`);
+ * - ERR_NOT_WASI_COMMAND: no exported `memory`, or neither `_start` nor
+ *   `_initialize` (or no `_start` with `reactor: false`);
+ * - ERR_NOT_WASI_REACTOR: `reactor: true` and it exports `_start`.
  */
 export async function compileGuest(source: Uint8Array | string, options: CompileOptions = {}): Promise<GuestModule> {
   let bytes: Uint8Array;
@@ -91,26 +120,38 @@ export async function compileGuest(source: Uint8Array | string, options: Compile
   if (!Number.isInteger(tableLimit) || tableLimit < 0 || tableLimit > 2 ** 32 - 1) {
     throw new StrataError(ErrorCode.invalidOption, `tableLimitElements must be an integer from 0 to 2^32-1, got ${tableLimit}`);
   }
+  const extra = checkExtraImports(options.imports ?? {});
   const patched = limitSections(bytes, Math.floor(limit / wasmPage), tableLimit, name);
   let module: WebAssembly.Module;
   try {
-    module = new WebAssembly.Module(patched);
+    module = await WebAssembly.compile(patched);
   } catch (error) {
     throw new StrataError(ErrorCode.invalidWasm, `'${name}' does not compile: ${(error as Error).message}`, { cause: error });
   }
-  for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.module !== wasiModuleName || imp.kind !== 'function' || !known.has(imp.name)) {
-      throw new StrataError(
-        ErrorCode.unknownImport,
-        `'${name}' imports ${imp.kind} '${imp.module}.${imp.name}', which strata does not provide (only ${wasiModuleName} functions)`,
-      );
-    }
-  }
+  const unknown = unknownImports(WebAssembly.Module.imports(module), extra);
+  if (unknown.length > 0) throw unknownImportError(name, unknown, extra);
+  const kind = guestKind(module, name, options.reactor);
+  return new GuestModule(module, limit, name, kind, extra);
+}
+
+/** A module's kind by its exports. Errors: ERR_NOT_WASI_COMMAND, ERR_NOT_WASI_REACTOR (see {@link compileGuest}). */
+function guestKind(module: WebAssembly.Module, name: string, reactor: boolean | undefined): GuestKind {
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
-  if (exports.get('memory') !== 'memory' || exports.get('_start') !== 'function') {
-    throw new StrataError(ErrorCode.notWasiCommand, `'${name}' is not a WASI command: it must export a memory named "memory" and a function "_start"`);
+  const memory = exports.get('memory') === 'memory';
+  const start = exports.get('_start') === 'function';
+  const initialize = exports.get('_initialize') === 'function';
+  if (reactor === true) {
+    if (!memory || start) throw new StrataError(ErrorCode.notWasiReactor, `'${name}' is not a WASI reactor: it must export a memory named "memory" and no "_start"`);
+    return 'reactor';
   }
-  return new GuestModule(module, limit, name);
+  if (memory && start) return 'command';
+  if (memory && initialize && reactor === undefined) return 'reactor';
+  throw new StrataError(
+    ErrorCode.notWasiCommand,
+    reactor === false
+      ? `'${name}' is not a WASI command: it must export a memory named "memory" and a function "_start"`
+      : `'${name}' is not a WASI command or reactor: it must export a memory named "memory" and a function "_start" (or "_initialize")`,
+  );
 }
 
 /**

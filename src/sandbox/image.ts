@@ -57,6 +57,20 @@ const opened = new Map<string, Promise<Image>>();
  * (ERR_LAYER_*), when the cached index is missing or damaged.
  */
 export async function openImage(reference: string, options: OpenImageOptions = {}): Promise<Image> {
+  const { store, record } = await resolveImage(reference, options);
+  return imageFromRecord(store, record);
+}
+
+/**
+ * The store and the record of the image a reference names, pulled first
+ * when it is missing (unless `pull: 'never'`), without loading its layers:
+ * what a worker pool's main thread needs, each worker then loading the
+ * image itself ({@link imageFromRecord}).
+ *
+ * Errors: ERR_BAD_REFERENCE; ERR_IMAGE_NOT_FOUND (`pull: 'never'`); every
+ * error of `pull`.
+ */
+export async function resolveImage(reference: string, options: OpenImageOptions = {}): Promise<{ store: ImageStore; record: ImageRecord }> {
   const store = options.store ?? (await ImageStore.open());
   const cwd = options.cwd ?? process.cwd();
   parseReference(reference, cwd); // ERR_BAD_REFERENCE before anything else
@@ -73,7 +87,7 @@ export async function openImage(reference: string, options: OpenImageOptions = {
       ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
     });
   }
-  return imageFromRecord(store, record);
+  return { store, record };
 }
 
 /**

@@ -1,0 +1,159 @@
+/**
+ * The syscall boundary of a pool worker: where a kill may land, where a
+ * kill flag is seen, and where `sandbox.fs` requests are served while a
+ * guest runs.
+ *
+ * The worker's `state` word says whether the guest runs its own code
+ * (a termination may land: nothing of the host is on the stack) or is in
+ * a host call (it may not: the main thread sets the kill flag and the call
+ * sees it when it returns). See the pool README's invariants.
+ */
+import { GuestDeadline } from '../../wasi/index.js';
+import { Control, Phase, stateWord } from './protocol.js';
+
+type Syscall = (...args: never[]) => number;
+
+/** A process ended by the pool's kill flag at a syscall boundary. */
+export class ProcessKilled extends Error {
+  constructor() {
+    super('killed');
+    this.name = 'ProcessKilled';
+  }
+}
+
+/**
+ * Calls during which a termination may land: they touch no filesystem
+ * state (poll_oneoff only reads fds and sleeps), and a long sleep must
+ * stay killable in milliseconds.
+ */
+const interruptible: ReadonlySet<string> = new Set(['poll_oneoff']);
+
+/**
+ * One worker's gate, shared by the processes it runs one after another.
+ * `drain` serves waiting fs requests; it runs only inside a host call.
+ */
+export class SyscallGate {
+  readonly #ctl: Int32Array;
+  readonly #drain: () => void;
+  #pid = 0;
+  #deadline = Infinity;
+
+  constructor(control: Int32Array, drain: () => void) {
+    this.#ctl = control;
+    this.#drain = drain;
+  }
+
+  /** The pid whose guest code runs now, or 0. */
+  get pid(): number {
+    return this.#pid;
+  }
+
+  /** Whether the main thread asked to stop `pid`. */
+  killRequested(pid: number): boolean {
+    return Atomics.load(this.#ctl, Control.kill) === pid;
+  }
+
+  /**
+   * Mark `pid` as running its own code: from now a kill may terminate it.
+   * `deadline` (performance.now()) bounds the waits of its host calls.
+   */
+  enterGuest(pid: number, deadline: number): void {
+    this.#pid = pid;
+    this.#deadline = deadline;
+    Atomics.store(this.#ctl, Control.state, stateWord(pid, Phase.inGuest));
+  }
+
+  /**
+   * The guest's code has returned or thrown: no termination may land from
+   * here. If one is on its way, wait for it (it unwinds this thread's
+   * stack, and the next message reaps the process).
+   */
+  leaveGuest(): void {
+    const pid = this.#pid;
+    const prev = Atomics.compareExchange(this.#ctl, Control.state, stateWord(pid, Phase.inGuest), Phase.idle);
+    if (prev === stateWord(pid, Phase.terminating)) this.#awaitTermination();
+    this.#pid = 0;
+  }
+
+  /** After a termination: nothing runs any more. */
+  reset(): void {
+    Atomics.store(this.#ctl, Control.state, Phase.idle);
+    this.#pid = 0;
+  }
+
+  /** Enter a host call: no termination may land until {@link exit}. Serves waiting fs requests. */
+  enter(): void {
+    const pid = this.#pid;
+    const prev = Atomics.compareExchange(this.#ctl, Control.state, stateWord(pid, Phase.inGuest), stateWord(pid, Phase.inHost));
+    if (prev === stateWord(pid, Phase.terminating)) this.#awaitTermination();
+    if (Atomics.load(this.#ctl, Control.fsPending) !== 0) this.#drain();
+  }
+
+  /** Leave a host call; a kill asked meanwhile ends the process here. Errors: ProcessKilled. */
+  exit(): void {
+    const pid = this.#pid;
+    Atomics.store(this.#ctl, Control.state, stateWord(pid, Phase.inGuest));
+    if (Atomics.load(this.#ctl, Control.kill) === pid) throw new ProcessKilled();
+  }
+
+  /**
+   * Block inside a host call until `ready()`, serving fs requests, and
+   * giving up at a kill or the deadline. Woken by the main thread's bump
+   * of the `wake` word. Errors: ProcessKilled, GuestDeadline.
+   */
+  waitUntil(ready: () => boolean): void {
+    const ctl = this.#ctl;
+    for (;;) {
+      const seen = Atomics.load(ctl, Control.wake);
+      if (ready()) return;
+      if (Atomics.load(ctl, Control.kill) === this.#pid) throw new ProcessKilled();
+      const left = this.#deadline - performance.now();
+      if (left <= 0) throw new GuestDeadline();
+      if (Atomics.load(ctl, Control.fsPending) !== 0) {
+        this.#drain();
+        continue;
+      }
+      Atomics.wait(ctl, Control.wake, seen, Math.min(left, 1000));
+    }
+  }
+
+  /** `fn` behind the gate, with the same arity (the host's guard keys on it). */
+  wrap(name: string, fn: Syscall): Syscall {
+    const f = fn as (...args: unknown[]) => number;
+    if (interruptible.has(name)) {
+      return arity(fn.length, (...args: unknown[]) => {
+        this.enter();
+        this.exit();
+        const result = f(...args);
+        if (Atomics.load(this.#ctl, Control.kill) === this.#pid) throw new ProcessKilled();
+        return result;
+      });
+    }
+    switch (fn.length) {
+      case 1:
+        return ((a: unknown) => { this.enter(); try { return f(a); } finally { this.exit(); } }) as Syscall;
+      case 2:
+        return ((a: unknown, b: unknown) => { this.enter(); try { return f(a, b); } finally { this.exit(); } }) as Syscall;
+      case 3:
+        return ((a: unknown, b: unknown, c: unknown) => { this.enter(); try { return f(a, b, c); } finally { this.exit(); } }) as Syscall;
+      case 4:
+        return ((a: unknown, b: unknown, c: unknown, d: unknown) => {
+          this.enter();
+          try { return f(a, b, c, d); } finally { this.exit(); }
+        }) as Syscall;
+      default:
+        return arity(fn.length, (...args: unknown[]) => { this.enter(); try { return f(...args); } finally { this.exit(); } });
+    }
+  }
+
+  #awaitTermination(): never {
+    // The termination is on its way; Atomics.wait is interrupted by it.
+    for (;;) Atomics.wait(this.#ctl, Control.kill, Atomics.load(this.#ctl, Control.kill), 1000);
+  }
+}
+
+/** `fn` reporting `length` parameters, as the wrapped call does. */
+function arity(length: number, fn: (...args: unknown[]) => number): Syscall {
+  Object.defineProperty(fn, 'length', { value: length });
+  return fn as Syscall;
+}

@@ -1,0 +1,245 @@
+/**
+ * SandboxPool: sandboxes on worker threads, so the app's event loop keeps
+ * running while guests compute, and a guest is killed in milliseconds.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, StrataError } from '../../errors.js';
+import { defaultStoreRoot, type ImageRecord } from '../../oci/index.js';
+import { compileGuest, GuestModule } from '../guest-module.js';
+import { resolveImage } from '../image.js';
+import type { SandboxOptions } from '../sandbox.js';
+import { HomeWorker } from './home-worker.js';
+import { terminator } from './kill.js';
+import { PooledSandbox, type PoolLink } from './pooled-sandbox.js';
+import type { WireSandboxOptions } from './protocol.js';
+
+/** Options of {@link SandboxPool}. */
+export interface SandboxPoolOptions {
+  /** Most worker threads. Default `os.availableParallelism()`. */
+  readonly size?: number;
+  /** End a worker that has held no sandbox for this long (ms); `Infinity` keeps it. Default 30 000. */
+  readonly idleTimeoutMs?: number;
+  /** Most processes one sandbox may have queued or running (ERR_PROCESS_LIMIT past it). Default 64. */
+  readonly maxProcessesPerSandbox?: number;
+}
+
+/** Options of {@link SandboxPool.create}: those of `Sandbox.create`. */
+export type PooledSandboxOptions = SandboxOptions;
+
+let lastSandbox = 0;
+
+/**
+ * A pool of worker threads, each the home of some sandboxes: a sandbox's
+ * filesystem and its processes live on its home worker's thread, so its
+ * syscalls never cross threads, and the app's event loop keeps running
+ * while guests compute. Workers start on demand, up to `size`; a new
+ * sandbox goes to the least-loaded one. Idle workers do not keep the app
+ * alive.
+ *
+ * Errors of the constructor: ERR_INVALID_OPTION.
+ *
+ * @example
+ * const pool = new SandboxPool({ size: 4 });
+ * const sandbox = await pool.create({ image: 'oci:examples/hello-image' });
+ * const child = sandbox.spawn(['hello', 'pool'], { timeoutMs: 1_000 });
+ * child.stdout.pipe(process.stdout);
+ * console.log(await child.exited); // { code: 0, signal: null, reason: 'exit', … }
+ * await pool.close();
+ */
+export class SandboxPool {
+  readonly size: number;
+  readonly idleTimeoutMs: number;
+  readonly maxProcessesPerSandbox: number;
+  readonly #homes: HomeWorker[] = [];
+  readonly #modules = new Map<string, Promise<GuestModule>>();
+  readonly #script: URL;
+  readonly #link: PoolLink;
+  readonly #sandboxes = new Map<PooledSandbox, HomeWorker>();
+  readonly #starting = new Set<Promise<HomeWorker>>();
+  #idleTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: SandboxPoolOptions = {}) {
+    const size = options.size ?? availableParallelism();
+    const idle = options.idleTimeoutMs ?? 30_000;
+    const maxProcesses = options.maxProcessesPerSandbox ?? 64;
+    if (!Number.isInteger(size) || size < 1) throw new StrataError(ErrorCode.invalidOption, `size must be a positive integer, got ${String(size)}`);
+    if (typeof idle !== 'number' || Number.isNaN(idle) || idle < 0) throw new StrataError(ErrorCode.invalidOption, `idleTimeoutMs must be a number >= 0, got ${String(idle)}`);
+    if (!Number.isInteger(maxProcesses) || maxProcesses < 1) {
+      throw new StrataError(ErrorCode.invalidOption, `maxProcessesPerSandbox must be a positive integer, got ${String(maxProcesses)}`);
+    }
+    this.size = size;
+    this.idleTimeoutMs = idle;
+    this.maxProcessesPerSandbox = maxProcesses;
+    this.#script = new URL('./worker-entry.js', import.meta.url);
+    this.#link = {
+      maxProcessesPerSandbox: maxProcesses,
+      compile: (source, limit) => this.#compile(source, limit),
+      closed: (sandbox) => this.#forget(sandbox),
+    };
+  }
+
+  /** Worker threads running now. */
+  get workers(): number {
+    return this.#homes.length;
+  }
+
+  /**
+   * Make a sandbox on the least-loaded worker. The main thread resolves
+   * the image (pulling it when missing); the worker opens it from the
+   * store's cached layer indexes, once per worker.
+   *
+   * Errors: those of `Sandbox.create`; ERR_INVALID_OPTION (the pool is
+   * closed); ERR_INTERNAL (the worker script is missing: the pool runs
+   * from the built package, `dist/`).
+   */
+  async create(options: PooledSandboxOptions = {}): Promise<PooledSandbox> {
+    if (this.#closed) throw new StrataError(ErrorCode.invalidOption, 'the pool is closed');
+    const cwd = options.cwd ?? process.cwd();
+    let record: ImageRecord | undefined;
+    let storeRoot = options.store?.root ?? defaultStoreRoot();
+    if (typeof options.image === 'string') {
+      const resolved = await resolveImage(options.image, {
+        cwd,
+        ...(options.store !== undefined && { store: options.store }),
+        ...(options.pull !== undefined && { pull: options.pull }),
+        ...(options.insecure !== undefined && { insecure: options.insecure }),
+        ...(options.onPullEvent !== undefined && { onEvent: options.onPullEvent }),
+      });
+      record = resolved.record;
+      storeRoot = resolved.store.root;
+    } else if (options.image !== undefined) {
+      record = options.image.record;
+    }
+    const wire: WireSandboxOptions = {
+      cwd,
+      storeRoot,
+      ...(record !== undefined && { record }),
+      ...(options.root !== undefined && { root: options.root }),
+      ...(options.tmpfs !== undefined && { tmpfs: options.tmpfs }),
+      ...(options.upper !== undefined && { upper: options.upper }),
+      ...(options.mounts !== undefined && { mounts: options.mounts }),
+      ...(options.dev !== undefined && { dev: options.dev }),
+    };
+    const home = await this.#pick();
+    const id = ++lastSandbox;
+    try {
+      await home.request((request) => ({ t: 'create', id: request, sandbox: id, options: wire }));
+    } catch (error) {
+      home.sandboxes--;
+      if (home.sandboxes === 0) home.emptySince = performance.now();
+      throw error;
+    }
+    const sandbox = new PooledSandbox(id, home, this.#link);
+    this.#sandboxes.set(sandbox, home);
+    return sandbox;
+  }
+
+  /** End every worker: their sandboxes are gone and their processes end (reason `error`, ERR_WORKER_LOST). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
+    await Promise.all([...this.#starting].map((p) => p.catch(() => undefined)));
+    await Promise.all(this.#homes.splice(0).map((home) => home.terminate()));
+    this.#sandboxes.clear();
+  }
+
+  /** The worker for a new sandbox, with the sandbox counted: an empty one, a new one while under `size`, else the least loaded. */
+  async #pick(): Promise<HomeWorker> {
+    const live = this.#homes.filter((h) => h.lost === undefined);
+    let home = live.find((h) => h.sandboxes === 0);
+    if (home === undefined && live.length + this.#starting.size < this.size) {
+      const starting = this.#start();
+      this.#starting.add(starting);
+      try {
+        home = await starting;
+      } finally {
+        this.#starting.delete(starting);
+      }
+    } else if (home === undefined && live.length === 0) {
+      home = await [...this.#starting][0]!;
+    }
+    home ??= live.reduce((a, b) => (b.sandboxes + b.processes < a.sandboxes + a.processes ? b : a));
+    home.sandboxes++;
+    return home;
+  }
+
+  async #start(): Promise<HomeWorker> {
+    if (!existsSync(fileURLToPath(this.#script))) {
+      throw new StrataError(ErrorCode.internal, `the pool's worker script ${fileURLToPath(this.#script)} is missing: SandboxPool runs from the built package (npm run build)`);
+    }
+    const kill = await terminator();
+    const home = new HomeWorker(this.#script, kill, (lost) => this.#drop(lost));
+    await home.ready;
+    if (kill !== undefined && !(await kill.attached(home.worker))) {
+      process.emitWarning('strata: no inspector session for a pool worker; a kill of a guest spinning without syscalls will end the worker', { code: 'STRATA_POOL_KILL_FALLBACK' });
+    }
+    if (kill === undefined) {
+      process.emitWarning('strata: node:inspector is unavailable, so killing a guest that makes no syscall ends its whole pool worker', { code: 'STRATA_POOL_KILL_FALLBACK' });
+    }
+    this.#homes.push(home);
+    this.#watchIdle();
+    return home;
+  }
+
+  #drop(home: HomeWorker): void {
+    const at = this.#homes.indexOf(home);
+    if (at >= 0) this.#homes.splice(at, 1);
+    for (const [sandbox, h] of this.#sandboxes) if (h === home) this.#sandboxes.delete(sandbox);
+  }
+
+  #forget(sandbox: PooledSandbox): void {
+    const home = this.#sandboxes.get(sandbox);
+    if (home === undefined) return;
+    this.#sandboxes.delete(sandbox);
+    home.sandboxes--;
+    if (home.sandboxes === 0) home.emptySince = performance.now();
+  }
+
+  /** End workers that held no sandbox for idleTimeoutMs. */
+  #watchIdle(): void {
+    if (this.#idleTimer !== undefined || !Number.isFinite(this.idleTimeoutMs)) return;
+    this.#idleTimer = setInterval(() => {
+      const now = performance.now();
+      for (const home of [...this.#homes]) {
+        if (home.sandboxes === 0 && home.processes === 0 && now - home.emptySince >= this.idleTimeoutMs) {
+          this.#drop(home);
+          void home.terminate();
+        }
+      }
+    }, Math.max(10, Math.min(this.idleTimeoutMs, 1_000)));
+    this.#idleTimer.unref();
+  }
+
+  /** A module compiled once per content digest and memory limit, asynchronously, on this thread. */
+  async #compile(source: GuestModule | Uint8Array | string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
+    if (source instanceof GuestModule) return source;
+    let bytes: Uint8Array;
+    let name = 'main.wasm';
+    if (typeof source === 'string') {
+      name = source.split(/[\\/]/).pop() ?? source;
+      try {
+        bytes = await readFile(source);
+      } catch (error) {
+        throw new StrataError(ErrorCode.hostFile, `cannot read module '${source}': ${(error as Error).message}`, { cause: error });
+      }
+    } else {
+      bytes = source;
+    }
+    const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
+    let compiled = this.#modules.get(key);
+    if (compiled === undefined) {
+      compiled = compileGuest(bytes, memoryLimitBytes === undefined ? {} : { memoryLimitBytes });
+      this.#modules.set(key, compiled);
+      compiled.catch(() => this.#modules.delete(key));
+    }
+    const guest = await compiled.catch((error: unknown) => {
+      throw error instanceof StrataError ? new StrataError(error.code, error.message.replaceAll("'main.wasm'", `'${name}'`), { cause: error }) : error;
+    });
+    return guest.name === name ? guest : new GuestModule(guest.module, guest.memoryLimitBytes, name);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The main of a pool worker: the home of its sandboxes. It builds them,
+ * runs their processes one at a time behind the syscall gate, and serves
+ * their fs calls. See the pool README for the invariants.
+ */
+import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { ImageStore } from '../../oci/index.js';
+import { imageFromRecord } from '../image.js';
+import { Sandbox } from '../sandbox.js';
+import { FsServer } from './fs-server.js';
+import { SyscallGate } from './gate.js';
+import type { FromWorker, ToWorker, WireSandboxOptions, WireSpawn } from './protocol.js';
+import { prepare, runPrepared, type Prepared, type Running } from './worker-process.js';
+import { toWire } from './wire-error.js';
+
+/** What the pool hands each worker at start. */
+export interface WorkerInit {
+  readonly control: SharedArrayBuffer;
+  readonly fsPort: MessagePort;
+}
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const control = new Int32Array(init.control);
+const sandboxes = new Map<number, Sandbox>();
+const fs = new FsServer(sandboxes, init.fsPort, control);
+const gate = new SyscallGate(control, () => fs.drain());
+let running: Running | undefined;
+
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+// A guest runs from a message event of its own, never from a microtask: a
+// termination drops V8's pending microtasks, and must drop only the guest's.
+const runner = new MessageChannel();
+const ready: { spec: WireSpawn; prepared: Prepared }[] = [];
+runner.port2.on('message', () => {
+  const job = ready.shift();
+  if (job === undefined) return;
+  const sandbox = sandboxes.get(job.spec.sandbox);
+  const report =
+    sandbox === undefined
+      ? { code: null, reason: 'killed' as const, durationMs: 0 }
+      : runPrepared(sandbox, job.spec, job.prepared, gate, post, (r) => (running = r));
+  post({ t: 'exited', pid: job.spec.pid, ...report });
+  fs.idle();
+});
+runner.port2.unref();
+
+port.on('message', (message: ToWorker) => {
+  switch (message.t) {
+    case 'create':
+      void create(message.id, message.sandbox, message.options);
+      break;
+    case 'spawn':
+      void spawn(message.spawn);
+      break;
+    case 'reap':
+      reap(message.pid);
+      break;
+    case 'close':
+      sandboxes.delete(message.sandbox);
+      post({ t: 'done', id: message.id });
+      break;
+  }
+});
+
+async function create(id: number, sandboxId: number, options: WireSandboxOptions): Promise<void> {
+  try {
+    const store = await ImageStore.open(options.storeRoot);
+    const image = options.record === undefined ? undefined : await imageFromRecord(store, options.record);
+    const sandbox = await Sandbox.create({
+      store,
+      cwd: options.cwd,
+      pull: 'never',
+      ...(image !== undefined && { image }),
+      ...(options.root !== undefined && { root: options.root }),
+      ...(options.tmpfs !== undefined && { tmpfs: options.tmpfs }),
+      ...(options.upper !== undefined && { upper: options.upper }),
+      ...(options.mounts !== undefined && { mounts: options.mounts }),
+      ...(options.dev !== undefined && { dev: options.dev }),
+    });
+    sandboxes.set(sandboxId, sandbox);
+    post({ t: 'done', id });
+  } catch (error) {
+    post({ t: 'done', id, error: toWire(error) });
+  }
+}
+
+async function spawn(spec: WireSpawn): Promise<void> {
+  const sandbox = sandboxes.get(spec.sandbox);
+  let prepared: Prepared;
+  try {
+    if (sandbox === undefined) throw new Error(`sandbox ${spec.sandbox} is closed`);
+    prepared = await prepare(sandbox, spec);
+  } catch (error) {
+    post({ t: 'exited', pid: spec.pid, code: null, reason: 'error', error: toWire(error), durationMs: 0 });
+    return;
+  }
+  ready.push({ spec, prepared });
+  runner.port1.postMessage(null);
+}
+
+/**
+ * The main thread terminated `pid`'s guest code: V8 unwound it without
+ * running a finally, so close its fds here (releasing what they hold) and
+ * report it. A process that had already ended is not reported twice.
+ */
+function reap(pid: number): void {
+  const process = running;
+  if (process === undefined || process.pid !== pid) return;
+  running = undefined;
+  gate.reset();
+  process.host.context.fds.closeAll();
+  post({ t: 'exited', pid, code: null, reason: 'killed', program: process.program, durationMs: performance.now() - process.started });
+  fs.idle();
+}
+
+post({ t: 'ready' });

@@ -1,0 +1,214 @@
+/**
+ * One pooled process, on its home worker: what to run (the module, argv,
+ * env, workdir, found as `Sandbox.exec` finds them), then running it
+ * behind the worker's syscall gate, and how it ended.
+ */
+import { createHash } from 'node:crypto';
+import { ErrorCode, StrataError } from '../../errors.js';
+import { FsError } from '../../vfs/index.js';
+import { GuestDeadline, WasiHost } from '../../wasi/index.js';
+import { compileGuest, type GuestModule } from '../guest-module.js';
+import { resolvePreopens } from '../preopens.js';
+import type { Sandbox } from '../sandbox.js';
+import { ProcessKilled, type SyscallGate } from './gate.js';
+import type { ExitReason, FromWorker, WireError, WireSpawn } from './protocol.js';
+import { bytesStdin, OutputLimitReached, ringStdin, WorkerOutput } from './stdio-worker.js';
+import { toWire } from './wire-error.js';
+
+/** What a spawn runs, once resolved. */
+export interface Prepared {
+  readonly module: WebAssembly.Module;
+  readonly name: string;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly workdir: string | undefined;
+}
+
+/** How a process ended, as the worker reports it. */
+export interface ExitReport {
+  readonly code: number | null;
+  readonly reason: ExitReason;
+  readonly message?: string;
+  readonly error?: WireError;
+  readonly program?: string;
+  readonly durationMs: number;
+}
+
+/** A process whose guest code is running, kept so a termination can be cleaned up after. */
+export interface Running {
+  readonly pid: number;
+  readonly host: WasiHost;
+  readonly program: string;
+  readonly started: number;
+}
+
+// Programs read from sandboxes, compiled once per content and memory limit in this worker.
+const modules = new Map<string, Promise<GuestModule>>();
+
+function compiledProgram(bytes: Uint8Array, memoryLimitBytes: number | undefined): Promise<GuestModule> {
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
+  let module = modules.get(key);
+  if (module === undefined) {
+    module = compileGuest(bytes, memoryLimitBytes === undefined ? {} : { memoryLimitBytes });
+    modules.set(key, module);
+    module.catch(() => modules.delete(key));
+  }
+  return module;
+}
+
+/**
+ * Resolve a spawn: with a module from the host, its argv as given;
+ * without, the command after the image's Entrypoint (its Cmd when none),
+ * `argv[0]` found as execvp finds it, with the image's Env and WorkingDir
+ * under the caller's.
+ * Errors: ERR_INVALID_OPTION (nothing to run), ERR_BAD_PATH (the program
+ * is missing or not a file), the errors of compileGuest.
+ */
+export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepared> {
+  if (spec.guest !== undefined) {
+    const argv = spec.argv !== undefined && spec.argv.length > 0 ? spec.argv : [spec.guest.name];
+    return { module: spec.guest.module, name: spec.guest.name, argv, env: spec.env ?? {}, workdir: spec.workdir };
+  }
+  const image = sandbox.image;
+  const config = image?.process;
+  let argv = [...(config?.entrypoint ?? []), ...(spec.argv ?? config?.cmd ?? [])];
+  if (argv.length === 0 && image !== undefined && image.wasmFiles.length === 1) argv = [image.wasmFiles[0]!];
+  if (argv.length === 0) throw new StrataError(ErrorCode.invalidOption, 'nothing to run: give a command (the image has no Entrypoint or Cmd)');
+  const env: Record<string, string> = {};
+  for (const pair of config?.env ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  Object.assign(env, spec.env);
+  const workdir = spec.workdir ?? config?.workdir ?? '/';
+  const name = argv[0]!;
+  const bytes = readProgram(sandbox, name, env['PATH'], workdir);
+  const guest = await compiledProgram(bytes, spec.memoryLimitBytes);
+  return { module: guest.module, name: name.split('/').pop() ?? name, argv, env, workdir };
+}
+
+/** The bytes of a program in the sandbox, found as execvp finds it. Errors: ERR_BAD_PATH. */
+function readProgram(sandbox: Sandbox, name: string, path: string | undefined, workdir: string): Uint8Array {
+  const ns = sandbox.namespace;
+  const candidates = name.includes('/')
+    ? [name.startsWith('/') ? name : `${workdir}/${name}`]
+    : (path ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((d) => d.startsWith('/')).map((d) => `${d}/${name}`);
+  for (const candidate of candidates) {
+    let node;
+    try {
+      node = ns.resolve(ns.root, candidate, true, 'execve');
+    } catch (error) {
+      if (error instanceof FsError && candidates.length > 1) continue;
+      if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `program '${name}': ${error.errno}`, { cause: error });
+      throw error;
+    }
+    if (node.type !== 'file') {
+      if (candidates.length > 1) continue;
+      throw new StrataError(ErrorCode.badPath, `program '${name}' is not a regular file`);
+    }
+    const bytes = new Uint8Array(node.size);
+    node.read(bytes, 0, bytes.length, 0);
+    return bytes;
+  }
+  throw new StrataError(ErrorCode.badPath, `program '${name}' not found in PATH (${path ?? 'unset'})`);
+}
+
+/**
+ * Run a prepared process to its end, synchronously, on this thread. Its
+ * guest code runs in the gate's `inGuest` phase, where a termination may
+ * land; `onRunning` receives it first so that a termination can be reaped.
+ * Never throws: every ending is a report.
+ */
+export function runPrepared(
+  sandbox: Sandbox,
+  spec: WireSpawn,
+  prepared: Prepared,
+  gate: SyscallGate,
+  post: (message: FromWorker, transfer: ArrayBuffer[]) => void,
+  onRunning: (running: Running | undefined) => void,
+): ExitReport {
+  const started = performance.now();
+  const ended = (reason: ExitReason, code: number | null, extra: { message?: string; error?: WireError } = {}): ExitReport => ({
+    code,
+    reason,
+    ...extra,
+    program: prepared.name,
+    durationMs: performance.now() - started,
+  });
+  const deadline = spec.timeoutMs === undefined ? Infinity : started + spec.timeoutMs;
+  let host: WasiHost;
+  let instance: WebAssembly.Instance;
+  try {
+    const env = { ...prepared.env };
+    if (prepared.workdir !== undefined) {
+      checkWorkdir(sandbox, prepared.workdir);
+      env['PWD'] ??= prepared.workdir;
+    }
+    host = new WasiHost({
+      namespace: sandbox.namespace,
+      args: prepared.argv,
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      preopens: resolvePreopens(sandbox.namespace, spec.preopens),
+      stdin: spec.stdin === 'pipe' ? ringStdin(spec.io, gate) : bytesStdin(spec.stdin),
+      stdout: new WorkerOutput(spec.pid, 1, spec.io, gate, post, spec.maxOutputBytes),
+      stderr: new WorkerOutput(spec.pid, 2, spec.io, gate, post, spec.maxOutputBytes),
+      deadline,
+      gate: (name, fn) => gate.wrap(name, fn),
+      ...(spec.maxFds !== undefined && { maxFds: spec.maxFds }),
+      ...(spec.tty !== undefined && { tty: spec.tty }),
+    });
+    instance = new WebAssembly.Instance(prepared.module, host.imports);
+  } catch (error) {
+    if (error instanceof WebAssembly.LinkError) {
+      return ended('error', null, { error: toWire(new StrataError(ErrorCode.unknownImport, `'${prepared.name}' cannot be linked: ${error.message}`)) });
+    }
+    return ended('error', null, { error: toWire(error) });
+  }
+  if (gate.killRequested(spec.pid)) return ended('killed', null);
+  const start = instance.exports['_start'] as () => void;
+  // _start behind the gate: the guest's code runs in the inGuest phase, and
+  // nothing of the host after it (host.start closes the fds) can be terminated.
+  const gated = {
+    exports: {
+      memory: instance.exports['memory'],
+      _start: () => {
+        try {
+          start();
+        } finally {
+          gate.leaveGuest();
+        }
+      },
+    },
+  } as unknown as WebAssembly.Instance;
+  onRunning({ pid: spec.pid, host, program: prepared.name, started });
+  gate.enterGuest(spec.pid, deadline);
+  try {
+    return ended('exit', host.start(gated));
+  } catch (error) {
+    return ending(error, prepared.name, spec, ended);
+  } finally {
+    onRunning(undefined);
+  }
+}
+
+function ending(error: unknown, name: string, spec: WireSpawn, ended: (reason: ExitReason, code: number | null, extra?: { message?: string; error?: WireError }) => ExitReport): ExitReport {
+  if (error instanceof ProcessKilled) return ended('killed', null);
+  if (error instanceof GuestDeadline) return ended('timeout', null, { message: `'${name}' ran longer than ${spec.timeoutMs} ms and was stopped` });
+  if (error instanceof OutputLimitReached) {
+    return ended('output-limit', null, { message: `'${name}' wrote more than ${error.limit} bytes to ${error.stream} and was stopped` });
+  }
+  if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) return ended('trap', null, { message: `'${name}' trapped: ${error.message}` });
+  return ended('error', null, { error: toWire(error) });
+}
+
+function checkWorkdir(sandbox: Sandbox, workdir: string): void {
+  const ns = sandbox.namespace;
+  let node;
+  try {
+    node = ns.resolve(ns.root, workdir, true, 'chdir');
+  } catch (error) {
+    if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `workdir '${workdir}': ${error.errno}`, { cause: error });
+    throw error;
+  }
+  if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
+}
