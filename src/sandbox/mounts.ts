@@ -72,6 +72,8 @@ export interface BuiltMount {
   readonly overlay?: Overlay;
   /** The host directory behind a bind, overlay or volume mount. */
   readonly hostPath?: string;
+  /** The host directory's filesystem, which holds fds until closed. */
+  readonly hostDir?: HostDir;
 }
 
 /**
@@ -136,18 +138,20 @@ function build(spec: MountSpec, dev: bigint, context: { cwd: string; storeRoot: 
       if (resolveHost(hostPath) === resolveHost('/') && spec.allowHostRoot !== true) {
         throw new StrataError(ErrorCode.invalidOption, `mount '${spec.target}': binding the host's / gives the guest the whole host tree; only a trusted process may have it, with allowHostRoot: true`);
       }
-      return { spec, hostPath, root: new HostDir({ path: hostPath, readonly: spec.readonly === true, dev, ...(spec.allowHostRoot === true && { allowHostRoot: true }) }).root };
+      const hostDir = new HostDir({ path: hostPath, readonly: spec.readonly === true, dev, ...(spec.allowHostRoot === true && { allowHostRoot: true }) });
+      return { spec, hostPath, hostDir, root: hostDir.root };
     }
     case 'volume': {
       const hostPath = volumePath(context.storeRoot, spec.name);
-      return { spec, hostPath, root: new HostDir({ path: hostPath, readonly: spec.readonly === true, dev }).root };
+      const hostDir = new HostDir({ path: hostPath, readonly: spec.readonly === true, dev });
+      return { spec, hostPath, hostDir, root: hostDir.root };
     }
     case 'overlay': {
       const hostPath = hostDirectory(spec, context.cwd);
-      const lower = new HostDir({ path: hostPath, readonly: true, dev: dev + 1000n }).root;
+      const hostDir = new HostDir({ path: hostPath, readonly: true, dev: dev + 1000n });
       const limits = { ...(spec.size !== undefined && { maxBytes: spec.size }), ...(spec.inodes !== undefined && { maxInodes: spec.inodes }) };
-      const overlay = new Overlay({ lower, dev, limits, confined: true });
-      return { spec, hostPath, root: overlay.root, overlay };
+      const overlay = new Overlay({ lower: hostDir.root, dev, limits, confined: true });
+      return { spec, hostPath, hostDir, root: overlay.root, overlay };
     }
   }
 }

@@ -42,6 +42,23 @@ export interface SandboxRoot {
   readonly tmpfs?: Tmpfs;
   /** Mounts by target, in mount order. */
   readonly mounts: ReadonlyMap<string, BuiltMount>;
+  /** What it was built from (a fork builds its child's mounts from the same). */
+  readonly options: RootOptions;
+  /** True when a bind at `/` replaced the root. */
+  readonly hostRoot: boolean;
+  /** The next free device number in its namespace. */
+  readonly nextDev: () => bigint;
+  /** Host directories it holds open (an upper, binds, volumes, overlay lowers), for close(). */
+  readonly hostDirs: readonly HostDir[];
+}
+
+/** The root directory of a sandbox and the filesystem behind it, before mounts. */
+export interface RootFs {
+  readonly root: DirNode;
+  readonly overlay?: Overlay;
+  readonly tmpfs?: Tmpfs;
+  /** Host directories the root itself holds open (an upper, or a bind at `/`). */
+  readonly hostDirs?: readonly HostDir[];
 }
 
 /**
@@ -60,11 +77,11 @@ export interface SandboxRoot {
  */
 export function buildRoot(options: RootOptions): SandboxRoot {
   const { mode, image } = options;
-  let nextDev = 10n;
-  const dev = () => nextDev++;
+  const dev = devCounter();
   let root: DirNode;
   let tmpfs: Tmpfs | undefined;
   let overlay: Overlay | undefined;
+  const hostDirs: HostDir[] = [];
   if (mode !== RootMode.tmpfs && image === undefined) {
     throw new StrataError(ErrorCode.invalidOption, `root mode '${mode}' needs an image (without one the root is 'tmpfs')`);
   }
@@ -77,13 +94,17 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     if (hostRoot.type !== 'bind' || image !== undefined || mode !== RootMode.tmpfs) {
       throw new StrataError(ErrorCode.invalidOption, 'only a bind mount can be mounted at /, and only in a sandbox without an image');
     }
-    root = buildMount(hostRoot, dev(), options).root;
+    const built = buildMount(hostRoot, dev(), options);
+    if (built.hostDir !== undefined) hostDirs.push(built.hostDir);
+    root = built.root;
   } else switch (mode) {
     case RootMode.readonly:
       root = image!.view.root;
       break;
     case RootMode.overlay: {
-      const upper = options.upperDir === undefined ? undefined : new HostDir({ path: options.upperDir, readonly: false, dev: dev() }).root;
+      const upperDir = options.upperDir === undefined ? undefined : new HostDir({ path: options.upperDir, readonly: false, dev: dev() });
+      if (upperDir !== undefined) hostDirs.push(upperDir);
+      const upper = upperDir?.root;
       overlay = new Overlay({ lower: image!.view.root, dev: 1n, ...(upper !== undefined && { upper }), ...(options.limits !== undefined && { limits: options.limits }) });
       root = overlay.root;
       break;
@@ -104,8 +125,19 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     default:
       throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
   }
-  const namespace = new Namespace(root);
+  return mountAll(options, { root, hostDirs, ...(overlay !== undefined && { overlay }), ...(tmpfs !== undefined && { tmpfs }) }, dev, hostRoot);
+}
+
+/**
+ * Mount `options.mounts` (each built afresh from its spec) and `/dev` over
+ * `rootFs`, in a new namespace with device numbers from `dev`.
+ * Errors: those of {@link buildRoot} about mounts.
+ */
+export function mountAll(options: RootOptions, rootFs: RootFs, dev = devCounter(), hostRoot?: MountSpec): SandboxRoot {
+  const { mode } = options;
+  const namespace = new Namespace(rootFs.root);
   const mounts = new Map<string, BuiltMount>();
+  const hostDirs: HostDir[] = [...(rootFs.hostDirs ?? [])];
   const specs = options.mounts.filter((m) => m !== hostRoot);
   if (mode === RootMode.readonly && !specs.some((m) => m.type === 'tmpfs')) {
     for (const target of readonlyScratch) specs.push({ type: 'tmpfs', target });
@@ -116,6 +148,7 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     const target = normalize(spec.target);
     if (mounts.has(target)) throw new StrataError(ErrorCode.invalidOption, `two mounts at '${target}'`);
     const built = buildMount({ ...spec, target }, dev(), options);
+    if (built.hostDir !== undefined) hostDirs.push(built.hostDir);
     try {
       mountAnywhere(namespace, target, built.root, dev);
     } catch (error) {
@@ -125,7 +158,33 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     mounts.set(target, built);
   }
   if (options.dev) mountDev(namespace, dev());
-  return { mode, namespace, mounts, ...(overlay !== undefined && { overlay }), ...(tmpfs !== undefined && { tmpfs }) };
+  return { mode, namespace, mounts, options, hostRoot: hostRoot !== undefined, nextDev: dev, hostDirs, ...withoutRoot(rootFs) };
+}
+
+/**
+ * The same mounts, the very filesystems already built, over a new root
+ * directory, in a new namespace: what a fork leaves its parent (its bind,
+ * volume, identity and tmpfs mounts keep their contents). A namespace's
+ * mount table is keyed by the nodes it covers, so it is rebuilt rather
+ * than changed. Errors: none past those the first mounting passed.
+ */
+export function remount(root: SandboxRoot, rootFs: RootFs): SandboxRoot {
+  const namespace = new Namespace(rootFs.root);
+  for (const [target, built] of root.mounts) mountAnywhere(namespace, target, built.root, root.nextDev);
+  if (root.options.dev) mountDev(namespace, root.nextDev());
+  const { mode, mounts, options, hostRoot, nextDev } = root;
+  const hostDirs = [...(rootFs.hostDirs ?? []), ...[...mounts.values()].flatMap((m) => (m.hostDir === undefined ? [] : [m.hostDir]))];
+  return { mode, namespace, mounts, options, hostRoot, nextDev, hostDirs, ...withoutRoot(rootFs) };
+}
+
+function withoutRoot(rootFs: RootFs): { overlay?: Overlay; tmpfs?: Tmpfs } {
+  return { ...(rootFs.overlay !== undefined && { overlay: rootFs.overlay }), ...(rootFs.tmpfs !== undefined && { tmpfs: rootFs.tmpfs }) };
+}
+
+/** Device numbers of one namespace, from 10 (1 is the root's). */
+function devCounter(): () => bigint {
+  let next = 10n;
+  return () => next++;
 }
 
 /** Bytes and inodes used by what the sandbox writes: its tmpfs root, or its overlay's upper. */

@@ -5,6 +5,7 @@ import { defaultStoreRoot, type ImageStore } from '../oci/index.js';
 import { FsError, Namespace, type DirNode, type OverlayChange, type TmpfsLimits } from '../vfs/index.js';
 import { GuestDeadline, WasiHost, type StreamSink, type StreamSource } from '../wasi/index.js';
 import { applyChanges } from './apply-back.js';
+import { forkRoot } from './fork.js';
 import { compileGuest, GuestModule, type CompileOptions } from './guest-module.js';
 import { resolvePreopens, type PreopenOption } from './preopens.js';
 import { openImage, type Image, type OpenImageOptions } from './image.js';
@@ -136,18 +137,21 @@ export const defaultMaxOutputBytes = 64 * 1024 * 1024;
  * const { exitCode, stdout } = await sandbox.run('guests/bin/hello.wasm', { args: ['strata'] });
  */
 export class Sandbox {
-  readonly namespace: Namespace;
   /** Files in and out, shaped like `node:fs/promises`. */
   readonly fs: SandboxFs;
   /** The image the root is built over, if any. */
   readonly image: Image | undefined;
-  readonly #root: SandboxRoot;
+  #root: SandboxRoot;
 
   private constructor(root: SandboxRoot, image: Image | undefined) {
     this.#root = root;
     this.image = image;
-    this.namespace = root.namespace;
-    this.fs = new SandboxFs(root.namespace);
+    this.fs = new SandboxFs(() => this.#root.namespace);
+  }
+
+  /** The root and its mounts, as processes see them (a fork gives its parent a new one). */
+  get namespace(): Namespace {
+    return this.#root.namespace;
   }
 
   /**
@@ -197,6 +201,29 @@ export class Sandbox {
     return new Sandbox(root, image);
   }
 
+  /**
+   * A new sandbox whose root is a copy-on-write fork of this one's current
+   * state, in O(1) whatever the image's and the upper's sizes: from then on
+   * each side's writes are its own. Over the same image; the child's
+   * mounts are built afresh from the same specs (bind and volume mounts
+   * share their host directories, identity files are injected anew, tmpfs
+   * mounts start empty, overlay mounts start over their host directory),
+   * while this sandbox keeps its own. Each side's upper has the root's
+   * quotas, counted from the fork. A fork's {@link diff} lists changes
+   * since the image, its parent's included. In-thread no process can be
+   * running in the sandbox meanwhile (a run is synchronous); a
+   * `sandbox.fs` handle opened before the fork reads the state at the
+   * fork and its writes fail with EROFS. See src/sandbox/fork.ts.
+   *
+   * Errors: ERR_INVALID_OPTION (the root is a host directory: a bind at
+   * `/`, or `upper: { dir }`).
+   */
+  async fork(): Promise<Sandbox> {
+    const { parent, child } = forkRoot(this.#root);
+    this.#root = parent;
+    return new Sandbox(child, this.image);
+  }
+
   /** The root's mode. */
   get rootMode(): RootMode {
     return this.#root.mode;
@@ -205,6 +232,22 @@ export class Sandbox {
   /** Bytes and inodes written: the tmpfs root's, or the overlay upper's (in memory). */
   get usage(): { bytes: number; inodes: number } {
     return usage(this.#root);
+  }
+
+  /**
+   * Release what the sandbox holds on the host: the fds of its bind, volume
+   * and overlay mounts and of an upper in a host directory (syncing that
+   * upper first). Later file operations on those mounts fail with EIO.
+   * Closing twice does nothing.
+   */
+  close(): void {
+    this.sync();
+    for (const dir of this.#root.hostDirs) dir.close();
+  }
+
+  /** `await using sandbox = await Sandbox.create(…)` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   /**
@@ -219,14 +262,17 @@ export class Sandbox {
 
   /**
    * What changed in the root since the image, like `docker diff`: added,
-   * changed and deleted paths, straight from the overlay's upper. With
-   * `contents`, each added or changed regular file carries its bytes.
+   * changed and deleted paths, straight from the overlay's upper (and the
+   * sealed uppers under it, for a fork). With `since: 'fork'`, only what
+   * changed since this sandbox was forked or last forked (its own upper).
+   * With `contents`, each added or changed regular file carries its bytes.
    * Errors: ERR_INVALID_OPTION (the root is not an overlay).
    */
-  diff(options: { contents?: boolean } = {}): SandboxChange[] {
+  diff(options: { contents?: boolean; since?: 'image' | 'fork' } = {}): SandboxChange[] {
     const overlay = this.#root.overlay;
-    if (overlay === undefined) throw new StrataError(ErrorCode.invalidOption, `diff needs an overlay root; this sandbox's root is '${this.#root.mode}'`);
-    return overlay.changes().map((c) => describeChange(c, options.contents === true));
+    if (overlay === undefined || this.#root.mode !== RootMode.overlay) throw new StrataError(ErrorCode.invalidOption, `diff needs an overlay root; this sandbox's root is '${this.#root.mode}'`);
+    const changes = options.since === 'fork' ? overlay.changes() : overlay.stackChanges();
+    return changes.map((c) => describeChange(c, options.contents === true));
   }
 
   /**

@@ -172,6 +172,16 @@ describe('mounts', () => {
     expect(text(trusted.readFile('/etc/os-release'))).toBe(readFileSync('/etc/os-release', 'utf8'));
   });
 
+  it('close() releases the host directories of binds, volumes, overlay mounts and a host upper', async () => {
+    const dir = tempDir('strata-close-');
+    const upper = tempDir('strata-close-upper-');
+    const sandbox = await Sandbox.create({ image, store, upper: { dir: upper }, mounts: [{ type: 'bind', source: dir, target: '/b' }, { type: 'overlay', source: dir, target: '/o' }, { type: 'volume', name: 'closing', target: '/v' }] });
+    await sandbox.fs.writeFile('/b/x', '1');
+    sandbox.close();
+    await expect(sandbox.fs.readFile('/b/x')).rejects.toMatchObject({ code: 'EIO' });
+    sandbox.close();
+  });
+
   it('bind and overlay: a missing or non-directory host source is ERR_BAD_PATH', async () => {
     const file = join(tempDir('strata-file-'), 'f');
     writeFileSync(file, 'x');
