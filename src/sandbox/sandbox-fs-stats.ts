@@ -1,4 +1,5 @@
-import { Errno, FsError, type FileType, type Stat } from '../vfs/index.js';
+import { Errno, FsError, type FileType, type Stat, type TimeChange } from '../vfs/index.js';
+import type { SandboxTime } from './sandbox-fs.js';
 
 /** The file-type bits of `mode`, as `<sys/stat.h>` and Node's `fs.constants` have them. */
 export const FileTypeBits = {
@@ -201,3 +202,12 @@ export function withPath<T>(syscall: string, path: string, fn: () => T, other?: 
 }
 
 const named = new WeakSet<FsError>();
+
+/** A {@link SandboxTime} as exact nanoseconds. Errors: FsError EINVAL (not a finite time). */
+export function toNs(time: SandboxTime, path: string): TimeChange {
+  if (typeof time === 'bigint') return time;
+  const ms = time instanceof Date ? time.getTime() : time * 1000;
+  if (!Number.isFinite(ms)) throw new FsError('EINVAL', 'utime', path);
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
+}

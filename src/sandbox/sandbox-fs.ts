@@ -1,10 +1,10 @@
 import { posix } from 'node:path';
-import { FsError, type DirNode, type Namespace, type Node, type TimeChange } from '../vfs/index.js';
+import { FsError, type DirNode, type Namespace, type Node } from '../vfs/index.js';
 import { copyTree, type SandboxCopyOptions } from './sandbox-fs-copy.js';
 import { HostTarget, hostSource } from './sandbox-fs-copy-host.js';
 import { SandboxTarget, sandboxSource } from './sandbox-fs-copy-sandbox.js';
 import { SandboxFileHandle, type SandboxOpenFlags } from './sandbox-fs-handle.js';
-import { SandboxDirent, SandboxStats, toFsError, withPath } from './sandbox-fs-stats.js';
+import { SandboxDirent, SandboxStats, toFsError, toNs, withPath } from './sandbox-fs-stats.js';
 import { emptyTree, listTree } from './sandbox-fs-walk.js';
 
 /** Options of {@link SandboxFs.readFile}: an encoding decodes the bytes to a string. */
@@ -76,10 +76,15 @@ export const maxDeviceReadBytes = 1 << 20;
  * const text = await fs.readFile('/work/out/result.txt', 'utf8');
  */
 export class SandboxFs {
-  readonly #ns: Namespace;
+  readonly #current: () => Namespace;
 
-  constructor(namespace: Namespace) {
-    this.#ns = namespace;
+  /** Over `namespace`, or the one a function gives at each call (a sandbox's, which a fork replaces). */
+  constructor(namespace: Namespace | (() => Namespace)) {
+    this.#current = typeof namespace === 'function' ? namespace : () => namespace;
+  }
+
+  get #ns(): Namespace {
+    return this.#current();
   }
 
   /**
@@ -387,12 +392,4 @@ export class SandboxFs {
     if (truncate && node.type === 'file') node.truncate(0);
     return node;
   }
-}
-
-function toNs(time: SandboxTime, path: string): TimeChange {
-  if (typeof time === 'bigint') return time;
-  const ms = time instanceof Date ? time.getTime() : time * 1000;
-  if (!Number.isFinite(ms)) throw new FsError('EINVAL', 'utime', path);
-  const whole = Math.floor(ms);
-  return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
 }

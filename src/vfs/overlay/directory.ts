@@ -4,7 +4,9 @@ import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type File
 import { copyUpDir, copyUpLeaf, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
 import type { Overlay } from './filesystem.js';
 import type { OverlayLeaf } from './inode.js';
-import { isReservedName, lookupState, opaqueMarker, whiteoutName, type LookupState } from './lookup.js';
+import { LayerView } from '../layer-view.js';
+import { Tmpfs } from '../tmpfs.js';
+import { isReservedName, lookupState, opaqueMarker, whiteoutName, whiteoutPrefix, type LookupState } from './lookup.js';
 import { renameEntry } from './rename.js';
 
 /**
@@ -109,6 +111,15 @@ export class OverlayDir implements DirNode {
   stat(): Stat {
     if (this.fs.sealed) return (this.#sealedStat ??= this.#stat());
     return this.#stat();
+  }
+
+  /** {@link stat} without counting entries (size and nlink are the backing directory's own): O(1). */
+  attrs(): Stat {
+    if (this.#removedStat !== undefined) return this.#removedStat;
+    const backing = this.upper ?? this.lower!;
+    const s = backing instanceof OverlayDir ? backing.attrs() : backing.stat();
+    const owner = this.upper !== undefined ? (this.origin ?? s) : s;
+    return { ...s, dev: this.fs.dev, ino: this.ino, uid: owner.uid, gid: owner.gid };
   }
 
   #stat(): Stat {
@@ -345,6 +356,9 @@ export class OverlayDir implements DirNode {
   /** Count merged entries (and subdirectories), stopping past `limit`. */
   #tally(limit: number): { entries: number; subdirs: number } {
     if (this.#counts !== undefined) return this.#counts;
+    if (limit === Infinity && this.upper !== undefined && !this.removed && this.lower !== undefined && exactCounts(this.lower)) {
+      return (this.#counts = this.#tallyOverLower(this.upper, this.lower));
+    }
     let entries = 0;
     let subdirs = 0;
     this.#forEachEntry(firstEntryCookie, (_name, _ino, type) => {
@@ -355,6 +369,48 @@ export class OverlayDir implements DirNode {
     const counts = { entries, subdirs };
     if (limit === Infinity) this.#counts = counts;
     return counts;
+  }
+
+  /**
+   * Entries and subdirectories, as stat's size and nlink count them. Over
+   * an immutable lower, from the lower's counts and this upper's entries.
+   */
+  counts(): { entries: number; subdirs: number } {
+    if (this.upper !== undefined || this.removed) return this.#tally(Infinity);
+    const lower = this.lower!;
+    return lower instanceof OverlayDir ? lower.counts() : { entries: lower.size, subdirs: lower.stat().nlink - 2 };
+  }
+
+  /**
+   * The counts of a directory merging `lower` (whose own counts are exact
+   * and fixed): the lower's, adjusted by this upper's entries alone, so a
+   * fresh fork's first stat costs what its own changes do, not what the
+   * lower directory holds.
+   */
+  #tallyOverLower(upper: DirNode, lower: DirNode): { entries: number; subdirs: number } {
+    let { entries, subdirs } = lower instanceof OverlayDir ? lower.counts() : { entries: lower.size, subdirs: lower.stat().nlink - 2 };
+    upper.readdir(firstEntryCookie, (e) => {
+      if (e.name === opaqueMarker) return true;
+      if (isReservedName(e.name)) {
+        const name = e.name.slice(whiteoutPrefix.length);
+        const hidden = name === '' || isReservedName(name) || upper.lookup(name) !== undefined ? undefined : lower.lookup(name);
+        if (hidden !== undefined) {
+          entries--;
+          if (hidden.type === 'directory') subdirs--;
+        }
+        return true;
+      }
+      const below = lower.lookup(e.name);
+      const isDir = e.type === 'directory';
+      if (below === undefined) {
+        entries++;
+        if (isDir) subdirs++;
+      } else if ((below.type === 'directory') !== isDir) {
+        subdirs += isDir ? 1 : -1;
+      }
+      return true;
+    });
+    return { entries, subdirs };
   }
 
   /** The merged listing after `cookie` (see the class). */
@@ -388,6 +444,15 @@ export class OverlayDir implements DirNode {
       return take(e.name, shown.ino, shown.type, e.next + upperCookieBase);
     });
   }
+}
+
+/**
+ * True when `lower`'s size and nlink are exact and never change: a sealed
+ * overlay's, a layer view's or a tmpfs's directory (a host directory's
+ * nlink is the host filesystem's, which may not count subdirectories).
+ */
+function exactCounts(lower: DirNode): boolean {
+  return lower instanceof OverlayDir ? lower.fs.sealed : lower.fs instanceof LayerView || lower.fs instanceof Tmpfs;
 }
 
 /** True when an upper node has no name left (or its host file is gone): the upper may reuse its identity. */

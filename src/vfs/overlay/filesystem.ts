@@ -98,7 +98,8 @@ export class Overlay implements FileSystem {
     this.dev = options.dev;
     this.confined = options.confined ?? false;
     this.lowerRoot = options.lower;
-    const lowerStat = options.lower.stat();
+    // Times and owner only: a sealed lower's full stat would count its entries.
+    const lowerStat = options.lower instanceof OverlayDir ? options.lower.attrs() : options.lower.stat();
     if (options.upper === undefined) {
       const tmpfs = new Tmpfs({ dev: options.dev, ...(options.limits !== undefined && { limits: options.limits }) });
       tmpfs.root.setTimes(lowerStat.atimeNs, lowerStat.mtimeNs);

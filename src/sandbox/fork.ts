@@ -1,0 +1,69 @@
+import { ErrorCode, StrataError } from '../errors.js';
+import { Overlay, type DirNode } from '../vfs/index.js';
+import { mountAll, remount, RootMode, type SandboxRoot } from './root.js';
+
+/** The roots a fork leaves: the parent's (the same object when it did not change) and the child's. */
+export interface ForkedRoots {
+  readonly parent: SandboxRoot;
+  readonly child: SandboxRoot;
+}
+
+/**
+ * Fork a sandbox's root in O(1): nothing of the image, the upper or a
+ * tmpfs root is walked or copied, whatever their sizes.
+ *
+ * - `overlay` root: the current overlay is sealed ({@link Overlay.seal})
+ *   and both sides get a fresh upper over it, so neither sees the other's
+ *   later writes. An overlay with no change since it was made (a parent
+ *   forked again without writing) is not sealed: the child stacks on the
+ *   same sealed state and the parent keeps its overlay, so forking a
+ *   golden sandbox any number of times keeps every stack 2 deep.
+ * - `tmpfs` root: the tmpfs is frozen ({@link Tmpfs.freeze}) and becomes
+ *   the lower of a fresh overlay on each side; from then on the parent's
+ *   root forks as an overlay does.
+ * - `readonly` root: the child shares the same view.
+ *
+ * Each fresh upper gets the root's quotas (`tmpfs` of
+ * {@link SandboxOptions}), counted from the fork. The parent's namespace
+ * is rebuilt over its new root with the very same mount filesystems, so
+ * its bind, volume, identity, tmpfs and overlay mounts keep their
+ * contents. The child's mounts are built afresh from the same specs:
+ * bind and volume mounts share the host directories, identity files are
+ * injected anew (never part of an upper), tmpfs mounts start empty and
+ * overlay mounts start with a fresh upper over their host directory.
+ *
+ * Errors: ERR_INVALID_OPTION (a root that is a host directory: a bind at
+ * `/`, or an overlay whose upper is a host directory, `upper: { dir }`).
+ */
+export function forkRoot(root: SandboxRoot): ForkedRoots {
+  if (root.hostRoot) throw new StrataError(ErrorCode.invalidOption, 'cannot fork a sandbox whose root is a host directory (a bind at /)');
+  if (root.options.upperDir !== undefined) {
+    throw new StrataError(ErrorCode.invalidOption, `cannot fork a sandbox whose upper is a host directory ('${root.options.upperDir}'); fork one with an in-memory upper`);
+  }
+  if (root.mode === RootMode.readonly && root.overlay === undefined) {
+    return { parent: root, child: mountAll(root.options, { root: root.namespace.root }) };
+  }
+  let base: DirNode;
+  let parent = root;
+  if (root.overlay !== undefined && !root.overlay.dirty) {
+    base = root.overlay.lowerRoot;
+  } else if (root.overlay !== undefined) {
+    root.overlay.seal();
+    base = root.overlay.root;
+  } else {
+    root.tmpfs!.freeze();
+    base = root.tmpfs!.root;
+  }
+  if (parent.overlay === undefined || parent.overlay.sealed) {
+    const overlay = freshUpper(root, base);
+    parent = remount(root, { root: overlay.root, overlay });
+  }
+  const overlay = freshUpper(root, base);
+  return { parent, child: mountAll(root.options, { root: overlay.root, overlay }) };
+}
+
+/** A fresh overlay over `base` with the root's quotas. */
+function freshUpper(root: SandboxRoot, base: DirNode): Overlay {
+  const limits = root.options.limits;
+  return new Overlay({ lower: base, dev: 1n, ...(limits !== undefined && { limits }) });
+}
