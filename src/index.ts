@@ -8,6 +8,9 @@
  */
 export { Sandbox, GuestError, RootMode, compileGuest, GuestModule, defaultMaxOutputBytes, defaultMemoryLimitBytes } from './sandbox/index.js';
 export type { CompileOptions, RunOptions, RunResult, SandboxOptions, SandboxChange } from './sandbox/index.js';
+// Embedding: a node:wasi-shaped facade, reactors, extra imports.
+export { SandboxWasi } from './sandbox/index.js';
+export type { SandboxWasiOptions, SandboxWasiStdin, SandboxWasiOutput, InstantiateOptions, ReactorInstance, ExtraImports, GuestKind } from './sandbox/index.js';
 // Roots over images, and mounts.
 export { openImage, checkMount, defaultTmpfsMount, readonlyScratch, KeptSandboxes } from './sandbox/index.js';
 export type { Image, ImageProcess, OpenImageOptions, MountSpec, TmpfsMount, BindMount, OverlayMount, VolumeMount, IdentityMount, KeptRecord } from './sandbox/index.js';

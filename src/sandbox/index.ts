@@ -1,7 +1,12 @@
 export { Sandbox, GuestError, RootMode, defaultMaxOutputBytes } from './sandbox.js';
 export type { RunOptions, RunResult, SandboxOptions, SandboxChange } from './sandbox.js';
 export { compileGuest, GuestModule, defaultMemoryLimitBytes } from './guest-module.js';
-export type { CompileOptions } from './guest-module.js';
+export type { CompileOptions, GuestKind } from './guest-module.js';
+export type { ExtraImports } from './guest-imports.js';
+export { SandboxWasi } from './wasi-facade.js';
+export type { SandboxWasiOptions, SandboxWasiStdin, SandboxWasiOutput } from './wasi-facade.js';
+export { instantiateReactor } from './reactor.js';
+export type { InstantiateOptions, ReactorInstance } from './reactor.js';
 export { openImage, imageFromRecord, imageProcess } from './image.js';
 export type { Image, ImageProcess, OpenImageOptions } from './image.js';
 export { checkMount, mountTypes, defaultTmpfsMount } from './mounts.js';

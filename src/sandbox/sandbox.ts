@@ -7,6 +7,9 @@ import { GuestDeadline, WasiHost, type StreamSink, type StreamSource } from '../
 import { applyChanges } from './apply-back.js';
 import { forkRoot } from './fork.js';
 import { compileGuest, GuestModule, type CompileOptions } from './guest-module.js';
+import { linkImports, providedImports } from './guest-imports.js';
+import { instantiateReactor, type InstantiateOptions, type ReactorInstance } from './reactor.js';
+import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
 import { resolvePreopens, type PreopenOption } from './preopens.js';
 import { openImage, type Image, type OpenImageOptions } from './image.js';
 import { overlayChanges, type MountSpec } from './mounts.js';
@@ -93,6 +96,14 @@ export interface RunOptions {
    * `[{ dir: '/', as: '/' }]`, the root as `/`; `[]` preopens nothing.
    */
   readonly preopens?: readonly PreopenOption[];
+  /**
+   * Imports beyond preview1, merged with strata's (`{ env: { call_host_function } }`);
+   * they cannot include `wasi_snapshot_preview1`. A module given as bytes
+   * or a path, or found by `exec`, is compiled to accept exactly these; a
+   * `GuestModule` must have declared them to `compileGuest`. The guest
+   * calls them in the caller's thread.
+   */
+  readonly imports?: WebAssembly.Imports;
 }
 
 /** What a finished process left. */
@@ -377,8 +388,29 @@ export class Sandbox {
     return this.runSync(compiled, options);
   }
 
+  /**
+   * A `node:wasi`-shaped facade over this sandbox, for packages that
+   * instantiate their module themselves: `{ wasiImport, getImportObject(),
+   * start(instance), initialize(instance) }`. Runs in the caller's thread.
+   * See {@link SandboxWasi}.
+   */
+  wasi(options: SandboxWasiOptions = {}): SandboxWasi {
+    return new SandboxWasi(this.namespace, options);
+  }
+
+  /**
+   * Instantiate a WASI reactor in this sandbox with extra imports, call its
+   * `_initialize`, and return it: its exports then run in the caller's
+   * thread, over this sandbox's files, with the fds of `result.wasi`.
+   * See {@link instantiateReactor} for the errors.
+   */
+  instantiate(guest: GuestModule | Uint8Array | string, options: InstantiateOptions = {}): Promise<ReactorInstance> {
+    return instantiateReactor(this.namespace, guest, options);
+  }
+
   /** {@link run} without the promise, for callers that already hold a compiled module. */
   runSync(guest: GuestModule, options: RunOptions = {}): RunResult {
+    if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
     const env = { ...options.env };
     if (options.workdir !== undefined) {
       this.#checkWorkdir(options.workdir);
@@ -406,9 +438,10 @@ export class Sandbox {
       ...(options.trace === undefined ? {} : { trace: options.trace }),
     });
     const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
+    const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
     let exitCode: number;
     try {
-      const instance = new WebAssembly.Instance(guest.module, host.imports);
+      const instance = new WebAssembly.Instance(guest.module, imports);
       exitCode = timeoutMs === undefined ? host.start(instance) : runWithTimeout(() => host.start(instance), timeoutMs);
     } catch (error) {
       throw guestError(error, guest.name, timeoutMs, output());
@@ -484,7 +517,7 @@ function describeChange(change: OverlayChange, contents: boolean): SandboxChange
 const compiled = new Map<string, Promise<GuestModule>>();
 
 function compiledFromSandbox(bytes: Uint8Array, limits: CompileOptions): Promise<GuestModule> {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}`;
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}:${JSON.stringify(limits.imports ?? {})}`;
   let module = compiled.get(key);
   if (module === undefined) {
     module = compileGuest(bytes, limits);
@@ -495,8 +528,10 @@ function compiledFromSandbox(bytes: Uint8Array, limits: CompileOptions): Promise
 }
 
 /** The compile limits a run's options carry. */
-function compileOptions(options: Pick<RunOptions, 'memoryLimitBytes' | 'tableLimitElements'>): CompileOptions {
+function compileOptions(options: Pick<RunOptions, 'memoryLimitBytes' | 'tableLimitElements' | 'imports'>): CompileOptions {
   return {
+    reactor: false,
+    ...(options.imports !== undefined && { imports: providedImports(options.imports) }),
     ...(options.memoryLimitBytes !== undefined && { memoryLimitBytes: options.memoryLimitBytes }),
     ...(options.tableLimitElements !== undefined && { tableLimitElements: options.tableLimitElements }),
   };
