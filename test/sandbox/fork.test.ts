@@ -138,7 +138,7 @@ describe('fork of an overlay root', () => {
       child.writeFile(`/own-${i}`, `${i}`);
       children.push(child);
     }
-    expect(depth(golden)).toBeLessThanOrEqual(2);
+    expect(depth(golden)).toBe(2);
     for (const [i, child] of children.entries()) {
       expect(depth(child)).toBe(2);
       expect(await read(child, '/init/f0')).toBe(`child ${i}`);
@@ -148,6 +148,18 @@ describe('fork of an overlay root', () => {
     }
     expect(await read(golden, '/init/f0')).toBe('golden 0');
     expect((await golden.fs.readdir('/')).filter((n) => n.startsWith('own-'))).toEqual([]);
+  });
+
+  it('seals nothing when nothing changed: a fresh sandbox\'s fork stacks on the image, a clean parent keeps its overlay', async () => {
+    const fresh = await Sandbox.create({ image, store });
+    const root = fresh.namespace.root;
+    const child = await fresh.fork();
+    expect([depth(fresh), depth(child)]).toEqual([1, 1]);
+    expect(fresh.namespace.root).toBe(root);
+    fresh.writeFile('/x', 'x');
+    await fresh.fork();
+    expect(fresh.namespace.root).not.toBe(root);
+    expect(await read(fresh, '/x')).toBe('x');
   });
 
   it('gives each fork the root\'s quotas, counted from the fork', async () => {

@@ -199,6 +199,22 @@ describe.each(lowerKinds)('sealing an overlay over a %s', (kind) => {
     expect(fullDump(l0.root)).toEqual(sealed);
   });
 
+  it('is dirty from the first mutation asked of it, never from reads', async () => {
+    const l0 = await base(kind);
+    expect([l0.overlay.dirty, l0.overlay.depth]).toEqual([false, 1]);
+    readFile(l0.ns, 'link');
+    names(l0.ns, at(l0, 'usr/lib') as DirNode);
+    at(l0, 'etc/motd').stat();
+    expect(l0.overlay.dirty).toBe(false);
+    l0.ns.setTimes(l0.root, 'etc/motd', false, 1n, 1n);
+    expect(l0.overlay.dirty).toBe(true);
+    const l1 = sealAndStack(l0);
+    expect([l1.overlay.dirty, l1.overlay.depth, l1.overlay.lowerOverlay]).toEqual([false, 2, l0.overlay]);
+    expect(at(l1, 'etc/motd').stat().mtimeNs).toBe(1n);
+    expect(l1.overlay.stackChanges().map((c) => `${c.kind} ${c.path}`)).toEqual(['changed /etc', 'changed /etc/motd']);
+    expect(l1.overlay.changes()).toEqual([]);
+  });
+
   it('refuses an overlay that is not sealed as a lower (EINVAL)', async () => {
     const l0 = await base(kind);
     expect(outcome(() => new Overlay({ lower: l0.root, dev: 6n }))).toBe('EINVAL');
