@@ -4,9 +4,9 @@ import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type File
 import { copyUpDir, copyUpLeaf, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
 import type { Overlay } from './filesystem.js';
 import type { OverlayLeaf } from './inode.js';
-import { LayerView } from '../layer-view.js';
-import { Tmpfs } from '../tmpfs.js';
-import { isReservedName, lookupState, opaqueMarker, whiteoutName, whiteoutPrefix, type LookupState } from './lookup.js';
+import { countsOver, hasExactCounts, plainCounts, type DirCounts } from './counts.js';
+import { isReservedName, lookupState, opaqueMarker, whiteoutName, type LookupState } from './lookup.js';
+import { SealedDirCache } from './sealed-directory.js';
 import { renameEntry } from './rename.js';
 
 /**
@@ -18,9 +18,6 @@ import { renameEntry } from './rename.js';
  * cookie breaks `seekdir` in a guest.
  */
 export const upperCookieBase = 2 ** 30;
-
-/** Misses a sealed directory remembers (each a name a guest chose); past it, a miss is looked up again. */
-export const maxSealedMisses = 4096;
 
 /**
  * A directory of the overlay: the lower directory it merges (undefined when
@@ -60,12 +57,8 @@ export class OverlayDir implements DirNode {
   origin: Stat | undefined;
   /** Stats of lower entries this directory hid or replaced, when it did (for changes()). */
   hidden = new Map<string, Stat>();
-  /** Once sealed: the stat, and lookups by name (misses up to {@link maxSealedMisses}); they never change again. */
-  #sealedStat: Stat | undefined;
-  #sealedLookups: Map<string, Node | null> | undefined;
-  #sealedMisses = 0;
-  /** The merged listing, once sealed and listed (it never changes again). */
-  #sealedListing: Array<{ name: string; ino: bigint; type: FileType }> | undefined;
+  /** What it keeps once its overlay is sealed. */
+  #sealed: SealedDirCache | undefined;
 
   constructor(fs: Overlay, ino: bigint, upper: DirNode | undefined, lower: DirNode | undefined, parentDir: OverlayDir | undefined, name: string) {
     this.fs = fs;
@@ -109,8 +102,9 @@ export class OverlayDir implements DirNode {
   }
 
   stat(): Stat {
-    if (this.fs.sealed) return (this.#sealedStat ??= this.#stat());
-    return this.#stat();
+    if (!this.fs.sealed) return this.#stat();
+    const cache = (this.#sealed ??= new SealedDirCache());
+    return (cache.stat ??= this.#stat());
   }
 
   /** {@link stat} without counting entries (size and nlink are the backing directory's own): O(1). */
@@ -151,21 +145,11 @@ export class OverlayDir implements DirNode {
     return lookupState(this.upper, this.lower, name);
   }
 
-  /**
-   * Once sealed, each answer is kept (misses up to {@link maxSealedMisses}
-   * per directory, so a guest probing names cannot grow it without bound):
-   * an overlay stacked on this one finds a name in O(1) however deep the
-   * stack below it is.
-   */
+  /** Once sealed, answers are kept ({@link SealedDirCache}). */
   lookup(name: string): Node | undefined {
     if (this.removed) return undefined;
-    if (!this.fs.sealed) return this.fs.nodeFor(this, name, this.stateOf(name));
-    const known = (this.#sealedLookups ??= new Map()).get(name);
-    if (known !== undefined) return known ?? undefined;
-    const node = this.fs.nodeFor(this, name, this.stateOf(name));
-    if (node !== undefined) this.#sealedLookups.set(name, node);
-    else if (this.#sealedMisses++ < maxSealedMisses) this.#sealedLookups.set(name, null);
-    return node;
+    const find = () => this.fs.nodeFor(this, name, this.stateOf(name));
+    return this.fs.sealed ? (this.#sealed ??= new SealedDirCache()).lookup(name, find) : find();
   }
 
   /** True when the merged directory has no entry. */
@@ -183,25 +167,13 @@ export class OverlayDir implements DirNode {
   }
 
   /**
-   * Once the overlay is sealed, cookies are positions in the merged
-   * listing (taken once, as it never changes again), all below 2^30, so a
-   * sealed directory keeps the contract an overlay stacked on it needs of
-   * its lower.
+   * Once sealed, cookies are positions in the merged listing, taken once
+   * ({@link SealedDirCache}): below 2^30, as an overlay stacked on this
+   * one needs of its lower.
    */
   readdir(cookie: number, take: (entry: DirEntry) => boolean): void {
-    if (!this.fs.sealed) {
-      this.#forEachEntry(cookie, (name, ino, type, next) => take({ name, ino, type, next }));
-      return;
-    }
-    if (this.#sealedListing === undefined) {
-      const listing: Array<{ name: string; ino: bigint; type: FileType }> = [];
-      this.#forEachEntry(firstEntryCookie, (name, ino, type) => (listing.push({ name, ino, type }), true));
-      this.#sealedListing = listing;
-    }
-    const listing = this.#sealedListing;
-    for (let i = Math.max(0, cookie - firstEntryCookie); i < listing.length; i++) {
-      if (!take({ ...listing[i]!, next: firstEntryCookie + i + 1 })) return;
-    }
+    if (!this.fs.sealed) return this.#forEachEntry(cookie, (name, ino, type, next) => take({ name, ino, type, next }));
+    (this.#sealed ??= new SealedDirCache()).readdir(cookie, take, (add) => this.#forEachEntry(firstEntryCookie, add));
   }
 
   mkdir(name: string, mode: number): DirNode {
@@ -356,8 +328,9 @@ export class OverlayDir implements DirNode {
   /** Count merged entries (and subdirectories), stopping past `limit`. */
   #tally(limit: number): { entries: number; subdirs: number } {
     if (this.#counts !== undefined) return this.#counts;
-    if (limit === Infinity && this.upper !== undefined && !this.removed && this.lower !== undefined && exactCounts(this.lower)) {
-      return (this.#counts = this.#tallyOverLower(this.upper, this.lower));
+    const lower = this.lower;
+    if (limit === Infinity && this.upper !== undefined && !this.removed && lower !== undefined && hasExactCounts(lower, lower instanceof OverlayDir && lower.fs.sealed)) {
+      return (this.#counts = countsOver(this.upper, lower, lower instanceof OverlayDir ? lower.counts() : plainCounts(lower)));
     }
     let entries = 0;
     let subdirs = 0;
@@ -375,42 +348,10 @@ export class OverlayDir implements DirNode {
    * Entries and subdirectories, as stat's size and nlink count them. Over
    * an immutable lower, from the lower's counts and this upper's entries.
    */
-  counts(): { entries: number; subdirs: number } {
+  counts(): DirCounts {
     if (this.upper !== undefined || this.removed) return this.#tally(Infinity);
     const lower = this.lower!;
-    return lower instanceof OverlayDir ? lower.counts() : { entries: lower.size, subdirs: lower.stat().nlink - 2 };
-  }
-
-  /**
-   * The counts of a directory merging `lower` (whose own counts are exact
-   * and fixed): the lower's, adjusted by this upper's entries alone, so a
-   * fresh fork's first stat costs what its own changes do, not what the
-   * lower directory holds.
-   */
-  #tallyOverLower(upper: DirNode, lower: DirNode): { entries: number; subdirs: number } {
-    let { entries, subdirs } = lower instanceof OverlayDir ? lower.counts() : { entries: lower.size, subdirs: lower.stat().nlink - 2 };
-    upper.readdir(firstEntryCookie, (e) => {
-      if (e.name === opaqueMarker) return true;
-      if (isReservedName(e.name)) {
-        const name = e.name.slice(whiteoutPrefix.length);
-        const hidden = name === '' || isReservedName(name) || upper.lookup(name) !== undefined ? undefined : lower.lookup(name);
-        if (hidden !== undefined) {
-          entries--;
-          if (hidden.type === 'directory') subdirs--;
-        }
-        return true;
-      }
-      const below = lower.lookup(e.name);
-      const isDir = e.type === 'directory';
-      if (below === undefined) {
-        entries++;
-        if (isDir) subdirs++;
-      } else if ((below.type === 'directory') !== isDir) {
-        subdirs += isDir ? 1 : -1;
-      }
-      return true;
-    });
-    return { entries, subdirs };
+    return lower instanceof OverlayDir ? lower.counts() : plainCounts(lower);
   }
 
   /** The merged listing after `cookie` (see the class). */
@@ -444,15 +385,6 @@ export class OverlayDir implements DirNode {
       return take(e.name, shown.ino, shown.type, e.next + upperCookieBase);
     });
   }
-}
-
-/**
- * True when `lower`'s size and nlink are exact and never change: a sealed
- * overlay's, a layer view's or a tmpfs's directory (a host directory's
- * nlink is the host filesystem's, which may not count subdirectories).
- */
-function exactCounts(lower: DirNode): boolean {
-  return lower instanceof OverlayDir ? lower.fs.sealed : lower.fs instanceof LayerView || lower.fs instanceof Tmpfs;
 }
 
 /** True when an upper node has no name left (or its host file is gone): the upper may reuse its identity. */
