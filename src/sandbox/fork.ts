@@ -36,30 +36,54 @@ export interface ForkedRoots {
  * `/`, or an overlay whose upper is a host directory, `upper: { dir }`).
  */
 export function forkRoot(root: SandboxRoot): ForkedRoots {
+  const frozen = freezeRoot(root);
+  if (root.mode === RootMode.readonly && root.overlay === undefined) {
+    return { parent: root, child: mountAll(root.options, { root: frozen.base }) };
+  }
+  const overlay = freshUpper(root, frozen.base);
+  return { parent: frozen.root, child: mountAll(root.options, { root: overlay.root, overlay }) };
+}
+
+/** What {@link freezeRoot} leaves. */
+export interface FrozenRoot {
+  /** The root the sandbox goes on with (the same object when nothing had to change). */
+  readonly root: SandboxRoot;
+  /** The frozen state: read-only from now on, the lower of the root's overlay and of any fork. */
+  readonly base: DirNode;
+  /** The overlay this call sealed, if it sealed one: its upper holds the changes since the state below it. */
+  readonly sealed?: Overlay;
+}
+
+/**
+ * Freeze a sandbox root's current state in O(1) and go on over it: the
+ * half of a fork the parent sees, and the step a snapshot commit starts
+ * with (the sealed overlay's upper is the layer to write out, off the
+ * guest's path). A dirty overlay is sealed and the root gets a fresh upper
+ * over it (a new namespace, the same mounts); a clean one is left as it
+ * is, its lower being the state; a tmpfs root is frozen and gets an
+ * overlay over it; a readonly root is its own frozen state.
+ *
+ * Errors: ERR_INVALID_OPTION (a root that is a host directory: a bind at
+ * `/`, or `upper: { dir }`).
+ */
+export function freezeRoot(root: SandboxRoot): FrozenRoot {
   if (root.hostRoot) throw new StrataError(ErrorCode.invalidOption, 'cannot fork a sandbox whose root is a host directory (a bind at /)');
   if (root.options.upperDir !== undefined) {
     throw new StrataError(ErrorCode.invalidOption, `cannot fork a sandbox whose upper is a host directory ('${root.options.upperDir}'); fork one with an in-memory upper`);
   }
-  if (root.mode === RootMode.readonly && root.overlay === undefined) {
-    return { parent: root, child: mountAll(root.options, { root: root.namespace.root }) };
-  }
+  const current = root.overlay;
+  if (current === undefined && root.tmpfs === undefined) return { root, base: root.namespace.root };
+  if (current !== undefined && !current.dirty) return { root, base: current.lowerRoot };
   let base: DirNode;
-  let parent = root;
-  if (root.overlay !== undefined && !root.overlay.dirty) {
-    base = root.overlay.lowerRoot;
-  } else if (root.overlay !== undefined) {
-    root.overlay.seal();
-    base = root.overlay.root;
+  if (current !== undefined) {
+    current.seal();
+    base = current.root;
   } else {
     root.tmpfs!.freeze();
     base = root.tmpfs!.root;
   }
-  if (parent.overlay === undefined || parent.overlay.sealed) {
-    const overlay = freshUpper(root, base);
-    parent = remount(root, { root: overlay.root, overlay });
-  }
   const overlay = freshUpper(root, base);
-  return { parent, child: mountAll(root.options, { root: overlay.root, overlay }) };
+  return { root: remount(root, { root: overlay.root, overlay }), base, ...(current !== undefined && { sealed: current }) };
 }
 
 /** A fresh overlay over `base` with the root's quotas. */

@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../src/oci/image-store.js';
 import { openImage, Sandbox, type Image } from '../../src/sandbox/index.js';
 import { FsError, Overlay } from '../../src/vfs/index.js';
+import { freezeRoot } from '../../src/sandbox/fork.js';
+import { buildRoot } from '../../src/sandbox/root.js';
 import { codeOf } from '../support/error-code.js';
 import { text } from '../support/guests.js';
 import { Layout } from '../support/image-layout.js';
@@ -317,3 +319,20 @@ function byPath(a: string, b: string): number {
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
   return x.length - y.length;
 }
+
+describe('freezeRoot (what a snapshot commit starts with)', () => {
+  it('seals a dirty overlay and goes on over it; leaves a clean one as it is', () => {
+    const root = buildRoot({ mode: 'overlay', image, mounts: [{ type: 'tmpfs', target: '/scratch' }], dev: true, cwd: process.cwd(), storeRoot: store.root });
+    root.namespace.mkdir(root.namespace.root, '/made');
+    const frozen = freezeRoot(root);
+    expect(frozen.sealed).toBe(root.overlay);
+    expect(frozen.sealed!.sealed).toBe(true);
+    expect(frozen.base).toBe(root.overlay!.root);
+    expect(frozen.root.overlay!.lowerRoot).toBe(frozen.base);
+    expect(frozen.sealed!.changes().map((c) => c.path)).toEqual(['/made']);
+    expect(frozen.root.mounts.get('/scratch')).toBe(root.mounts.get('/scratch'));
+    const again = freezeRoot(frozen.root);
+    expect([again.root, again.base, again.sealed]).toEqual([frozen.root, frozen.base, undefined]);
+  });
+});
+
