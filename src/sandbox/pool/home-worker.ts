@@ -12,6 +12,26 @@ import { fromWire } from './wire-error.js';
 
 let nextRequest = 1;
 
+/**
+ * The app's node options, for the worker, without those that describe
+ * the app's own entry (`-e CODE`, `--input-type`): a worker refuses them.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--input-type')) continue;
+    if (['-e', '--eval', '-p', '--print', '-pe'].includes(arg)) {
+      i++;
+      continue;
+    }
+    if (/^--(eval|print)=/.test(arg)) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
 /** The main thread's side of one pool worker. */
 export class HomeWorker {
   readonly worker: Worker;
@@ -37,7 +57,7 @@ export class HomeWorker {
     this.control = new Int32Array(control);
     const channel = new MessageChannel();
     this.#fsPort = channel.port1;
-    this.worker = new Worker(script, { workerData: { control, fsPort: channel.port2 }, transferList: [channel.port2] });
+    this.worker = new Worker(script, { workerData: { control, fsPort: channel.port2 }, transferList: [channel.port2], execArgv: workerExecArgv() });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
         if (m.t !== 'ready') return;
