@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestPath } from '../support/guests.js';
+import type { RunOptions } from '../../src/index.js';
 import { builtStrata, sleep } from './pool-support.js';
 
 const strata = await builtStrata();
 const { SandboxPool, Sandbox } = strata;
 type Pool = InstanceType<typeof SandboxPool>;
-type RunOptions = Parameters<InstanceType<typeof Sandbox>['run']>[1];
 
 const windowBytes = 1 << 20;
 

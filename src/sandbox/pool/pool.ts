@@ -80,6 +80,13 @@ export class SandboxPool {
       maxProcessesPerSandbox: maxProcesses,
       compile: (source, limit) => this.#compile(source, limit),
       closed: (sandbox) => this.#forget(sandbox),
+      nextId: () => ++lastSandbox,
+      adopt: (id, home) => {
+        home.sandboxes++;
+        const sandbox = new PooledSandbox(id, home, this.#link);
+        this.#sandboxes.set(sandbox, home);
+        return sandbox;
+      },
     };
   }
 

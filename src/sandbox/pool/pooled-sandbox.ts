@@ -66,6 +66,9 @@ export interface PoolLink {
   readonly maxProcessesPerSandbox: number;
   compile(source: GuestModule | Uint8Array | string, memoryLimitBytes: number | undefined): Promise<GuestModule>;
   closed(sandbox: PooledSandbox): void;
+  /** A new sandbox id, and the handle of the sandbox made under it on `home`. */
+  nextId(): number;
+  adopt(id: number, home: HomeWorker): PooledSandbox;
 }
 
 let lastPid = 0;
@@ -143,8 +146,21 @@ export class PooledSandbox {
     return this.#collect(command, runSpawn(options), name, options.timeoutMs);
   }
 
-  /** See `Sandbox.diff`. */
-  async diff(options: { contents?: boolean } = {}): Promise<SandboxChange[]> {
+  /**
+   * A new pooled sandbox on the same home worker whose root is an O(1)
+   * copy-on-write fork of this one's current state (see `Sandbox.fork`).
+   * Served between processes: it waits for the worker's running guest
+   * to end. Errors: those of `Sandbox.fork`; ERR_INVALID_OPTION (closed).
+   */
+  async fork(): Promise<PooledSandbox> {
+    if (this.#closed) throw new StrataError(ErrorCode.invalidOption, `sandbox ${this.id} is closed`);
+    const child = this.#pool.nextId();
+    await this.#home.request((id) => ({ t: 'fork', id, sandbox: this.id, child }));
+    return this.#pool.adopt(child, this.#home);
+  }
+
+  /** See `Sandbox.diff` (`since: 'fork'` for this sandbox's own changes). */
+  async diff(options: { contents?: boolean; since?: 'image' | 'fork' } = {}): Promise<SandboxChange[]> {
     return (await this.#call('diff', [options])) as SandboxChange[];
   }
 

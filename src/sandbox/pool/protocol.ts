@@ -109,7 +109,8 @@ export type ToWorker =
   | { readonly t: 'create'; readonly id: number; readonly sandbox: number; readonly options: WireSandboxOptions }
   | { readonly t: 'spawn'; readonly spawn: WireSpawn }
   | { readonly t: 'reap'; readonly pid: number }
-  | { readonly t: 'close'; readonly id: number; readonly sandbox: number };
+  | { readonly t: 'close'; readonly id: number; readonly sandbox: number }
+  | { readonly t: 'fork'; readonly id: number; readonly sandbox: number; readonly child: number };
 
 /** Worker → main thread. */
 export type FromWorker =

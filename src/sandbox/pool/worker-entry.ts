@@ -58,8 +58,10 @@ port.on('message', (message: ToWorker) => {
       reap(message.pid);
       break;
     case 'close':
-      sandboxes.delete(message.sandbox);
-      post({ t: 'done', id: message.id });
+      close(message.id, message.sandbox);
+      break;
+    case 'fork':
+      void fork(message.id, message.sandbox, message.child);
       break;
   }
 });
@@ -80,6 +82,29 @@ async function create(id: number, sandboxId: number, options: WireSandboxOptions
       ...(options.dev !== undefined && { dev: options.dev }),
     });
     sandboxes.set(sandboxId, sandbox);
+    post({ t: 'done', id });
+  } catch (error) {
+    post({ t: 'done', id, error: toWire(error) });
+  }
+}
+
+function close(id: number, sandboxId: number): void {
+  const sandbox = sandboxes.get(sandboxId);
+  sandboxes.delete(sandboxId);
+  try {
+    sandbox?.close();
+    post({ t: 'done', id });
+  } catch (error) {
+    post({ t: 'done', id, error: toWire(error) });
+  }
+}
+
+/** Served only between processes (this port is read when the worker is idle), so no guest of the parent runs. */
+async function fork(id: number, sandboxId: number, childId: number): Promise<void> {
+  try {
+    const parent = sandboxes.get(sandboxId);
+    if (parent === undefined) throw new Error(`sandbox ${sandboxId} is closed`);
+    sandboxes.set(childId, await parent.fork());
     post({ t: 'done', id });
   } catch (error) {
     post({ t: 'done', id, error: toWire(error) });
