@@ -41,9 +41,9 @@ export interface CompileOptions {
   /**
    * `true`: the module must be a WASI reactor (a `memory`, no `_start`,
    * perhaps `_initialize`), instantiated with `sandbox.instantiate` or
-   * `sandbox.wasi().initialize`. `false`: it must be a command. Default:
-   * detected, a command if it exports `_start`, a reactor if it exports
-   * `_initialize` and no `_start`.
+   * `sandbox.wasi().initialize`. Default `false`: it must be a command
+   * (`_start`), as every runner of commands (`run`, `exec`, the pool)
+   * expects; a reactor is then refused, and the message says to ask for one.
    */
   readonly reactor?: boolean;
 }
@@ -89,8 +89,8 @@ export class GuestModule {
  *   memory or table elements than the limits;
  * - ERR_UNKNOWN_IMPORT: imports other than preview1 functions and the
  *   declared `imports` (the message lists every one, `module.name`);
- * - ERR_NOT_WASI_COMMAND: no exported `memory`, or neither `_start` nor
- *   `_initialize` (or no `_start` with `reactor: false`);
+ * - ERR_NOT_WASI_COMMAND: no exported `memory` or `_start` (without
+ *   `reactor: true`);
  * - ERR_NOT_WASI_REACTOR: `reactor: true` and it exports `_start`.
  */
 export async function compileGuest(source: Uint8Array | string, options: CompileOptions = {}): Promise<GuestModule> {
@@ -145,12 +145,11 @@ function guestKind(module: WebAssembly.Module, name: string, reactor: boolean | 
     return 'reactor';
   }
   if (memory && start) return 'command';
-  if (memory && initialize && reactor === undefined) return 'reactor';
   throw new StrataError(
     ErrorCode.notWasiCommand,
-    reactor === false
-      ? `'${name}' is not a WASI command: it must export a memory named "memory" and a function "_start"`
-      : `'${name}' is not a WASI command or reactor: it must export a memory named "memory" and a function "_start" (or "_initialize")`,
+    memory && initialize
+      ? `'${name}' is a WASI reactor ("_initialize", no "_start"), not a command: compile it with reactor: true and use sandbox.instantiate() or sandbox.wasi().initialize()`
+      : `'${name}' is not a WASI command: it must export a memory named "memory" and a function "_start"`,
   );
 }
 

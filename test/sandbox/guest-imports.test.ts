@@ -79,14 +79,15 @@ describe('extra imports (compileGuest imports, run/exec imports)', () => {
     await expect(sandbox.exec(['/bin/perlish'])).rejects.toMatchObject({ code: ErrorCode.unknownImport });
   });
 
-  it('run refuses a reactor, compileGuest tells the two apart', async () => {
+  it('compiles a reactor only when asked, and run refuses one', async () => {
     const reactor = handModule({ memoryPages: 1, functions: [{ export: '_initialize', body: [] }] });
-    expect((await compileGuest(reactor)).kind).toBe('reactor');
+    expect((await compileGuest(reactor, { reactor: true })).kind).toBe('reactor');
     expect((await compileGuest(callsHost, { imports: { env: '*' } })).kind).toBe('command');
+    await expect(compileGuest(reactor)).rejects.toMatchObject({ code: ErrorCode.notWasiCommand, message: /reactor: true/ });
     await expect(compileGuest(reactor, { reactor: false })).rejects.toMatchObject({ code: ErrorCode.notWasiCommand });
     await expect(compileGuest(callsHost, { imports: { env: '*' }, reactor: true })).rejects.toMatchObject({ code: ErrorCode.notWasiReactor });
     const sandbox = await Sandbox.create();
     await expect(sandbox.run(reactor)).rejects.toMatchObject({ code: ErrorCode.notWasiCommand });
-    await expect(sandbox.run(await compileGuest(reactor))).rejects.toMatchObject({ code: ErrorCode.notWasiCommand, message: /reactor/ });
+    await expect(sandbox.run(await compileGuest(reactor, { reactor: true }))).rejects.toMatchObject({ code: ErrorCode.notWasiCommand, message: /reactor/ });
   });
 });

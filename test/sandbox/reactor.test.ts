@@ -42,7 +42,7 @@ describe('sandbox.instantiate(): reactors with extra imports', () => {
 
   it('takes a compiled GuestModule, with its limits', async () => {
     const sandbox = await Sandbox.create();
-    const guest = await compileGuest(reactor, { imports: { env: ['note'] }, memoryLimitBytes: 65536 });
+    const guest = await compileGuest(reactor, { imports: { env: ['note'] }, memoryLimitBytes: 65536, reactor: true });
     expect(guest.kind).toBe('reactor');
     const { instance } = await sandbox.instantiate(guest, { imports: { env: { note: () => {} } } });
     expect((instance.exports['memory'] as WebAssembly.Memory).grow(0)).toBe(1);
@@ -51,7 +51,7 @@ describe('sandbox.instantiate(): reactors with extra imports', () => {
 
   it('lists every import the caller did not provide', async () => {
     const sandbox = await Sandbox.create();
-    const guest = await compileGuest(reactor, { imports: { env: '*' } });
+    const guest = await compileGuest(reactor, { imports: { env: '*' }, reactor: true });
     await expect(sandbox.instantiate(guest)).rejects.toMatchObject({ code: ErrorCode.unknownImport, message: /function 'env\.note'/ });
     await expect(sandbox.instantiate(reactor)).rejects.toMatchObject({ code: ErrorCode.unknownImport, message: /env\.note/ });
     await expect(sandbox.instantiate(guest, { imports: { env: { note: 7 } } })).rejects.toMatchObject({ code: ErrorCode.unknownImport, message: /cannot be linked/ });

@@ -116,7 +116,7 @@ describe('sandbox.wasi(): a node:wasi-shaped facade', () => {
   it('applies the memory limit to a module compileGuest compiled, and only then', async () => {
     const sandbox = await Sandbox.create();
     const grows = handModule({ memoryPages: 1, functions: [{ export: '_initialize', body: [] }, { export: 'grow', params: 1, results: 1, body: [...op.localGet(0), 0x40, 0x00] }] });
-    const limited = await compileGuest(grows, { memoryLimitBytes: 4 * 65536 });
+    const limited = await compileGuest(grows, { memoryLimitBytes: 4 * 65536, reactor: true });
     const wasi = sandbox.wasi();
     const instance = new WebAssembly.Instance(limited.module, wasi.getImportObject());
     wasi.initialize(instance);

@@ -29,7 +29,7 @@ let perl: GuestModule;
 
 beforeAll(async () => {
   const path = createRequire(import.meta.url).resolve('@6over3/zeroperl-ts/zeroperl.wasm');
-  perl = await compileGuest(readFileSync(path), { imports: { env: ['call_host_function'] } });
+  perl = await compileGuest(readFileSync(path), { imports: { env: ['call_host_function'] }, reactor: true });
 });
 
 /** A NUL-terminated string in the guest's memory. */
