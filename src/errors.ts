@@ -49,6 +49,8 @@ export const ErrorCode = {
   killed: 'ERR_KILLED',
   /** A pooled sandbox's home worker is gone (the pool closed, the thread failed, or a kill without node:inspector ended it). */
   workerLost: 'ERR_WORKER_LOST',
+  /** A fork would stack more overlays than a root may have (a chain of forks that each wrote before forking). */
+  forkTooDeep: 'ERR_FORK_TOO_DEEP',
 
   // Images: references, registries, manifests, the image store.
   /** An image reference cannot be parsed; the message names it. */

@@ -1,5 +1,6 @@
 import { ErrorCode, StrataError } from '../errors.js';
 import { Overlay, type DirNode } from '../vfs/index.js';
+import { maxStackDepth } from '../vfs/overlay/index.js';
 import { mountAll, remount, RootMode, type SandboxRoot } from './root.js';
 
 /** The roots a fork leaves: the parent's (the same object when it did not change) and the child's. */
@@ -64,7 +65,8 @@ export interface FrozenRoot {
  * overlay over it; a readonly root is its own frozen state.
  *
  * Errors: ERR_INVALID_OPTION (a root that is a host directory: a bind at
- * `/`, or `upper: { dir }`).
+ * `/`, or `upper: { dir }`), ERR_FORK_TOO_DEEP (sealing would stack more
+ * than {@link maxStackDepth} overlays); either way nothing has changed.
  */
 export function freezeRoot(root: SandboxRoot): FrozenRoot {
   if (root.hostRoot) throw new StrataError(ErrorCode.invalidOption, 'cannot fork a sandbox whose root is a host directory (a bind at /)');
@@ -74,6 +76,10 @@ export function freezeRoot(root: SandboxRoot): FrozenRoot {
   const current = root.overlay;
   if (current === undefined && root.tmpfs === undefined) return { root, base: root.namespace.root };
   if (current !== undefined && !current.dirty) return { root, base: current.lowerRoot };
+  // Checked before anything is sealed, so a refused fork changes nothing.
+  if (current !== undefined && current.depth >= maxStackDepth) {
+    throw new StrataError(ErrorCode.forkTooDeep, `cannot fork: the root already stacks ${current.depth} overlays, the most a root may have is ${maxStackDepth} (fork an earlier sandbox of this chain)`);
+  }
   let base: DirNode;
   if (current !== undefined) {
     current.seal();

@@ -227,7 +227,8 @@ export class Sandbox {
    * fork and its writes fail with EROFS. See src/sandbox/fork.ts.
    *
    * Errors: ERR_INVALID_OPTION (the root is a host directory: a bind at
-   * `/`, or `upper: { dir }`).
+   * `/`, or `upper: { dir }`), ERR_FORK_TOO_DEEP (a chain of forks that
+   * each wrote would stack more than 1,024 overlays); nothing changes.
    */
   async fork(): Promise<Sandbox> {
     const { parent, child } = forkRoot(this.#root);

@@ -233,6 +233,21 @@ describe('fork of an overlay root', () => {
     await handle.close();
   });
 
+  it('refuses, changing nothing, a fork past 1,024 stacked overlays (ERR_FORK_TOO_DEEP); clean forks never deepen a stack', async () => {
+    let sandbox = await Sandbox.create({ image, store });
+    for (let i = 0; i < 1023; i++) {
+      sandbox.writeFile('/level', `${i}`);
+      sandbox = await sandbox.fork();
+    }
+    expect(depth(sandbox)).toBe(1024);
+    expect(await read(sandbox, '/level')).toBe('1022');
+    await sandbox.fork(); // clean: the child stacks beside it
+    sandbox.writeFile('/level', 'last');
+    expect(await codeOf(sandbox.fork())).toBe('ERR_FORK_TOO_DEEP');
+    sandbox.writeFile('/level', 'still writable');
+    expect(await read(sandbox, '/level')).toBe('still writable');
+  });
+
   it('refuses a root that is a host directory (upper: { dir }, a bind at /) with ERR_INVALID_OPTION', async () => {
     const kept = await Sandbox.create({ image, store, upper: { dir: tempDir('strata-fork-upper-') } });
     expect(await codeOf(kept.fork())).toBe('ERR_INVALID_OPTION');

@@ -26,6 +26,14 @@ export interface OverlayOptions {
   readonly confined?: boolean;
 }
 
+/**
+ * The most overlays in one stack (an overlay over sealed ones). Like
+ * overlayfs's stacking limit, it bounds what a first lookup, stat or
+ * listing walks down (each recursing once per layer) well inside the
+ * host's stack.
+ */
+export const maxStackDepth = 1024;
+
 /** Bit 63: set on the inode numbers of nodes created in the upper, so they never meet the lower's. */
 const upperInoBit = 1n << 63n;
 /**
@@ -92,9 +100,11 @@ export class Overlay implements FileSystem {
 
   constructor(options: OverlayOptions) {
     const below = options.lower.fs;
+    // Errors: EINVAL (a lower that is an unsealed overlay, or a stack past maxStackDepth).
     if (below instanceof Overlay && !below.sealed) throw fsError('EINVAL', 'overlay', 'the lower is an overlay that is not sealed');
     this.lowerOverlay = below instanceof Overlay ? below : undefined;
     this.depth = (this.lowerOverlay?.depth ?? 0) + 1;
+    if (this.depth > maxStackDepth) throw fsError('EINVAL', 'overlay', `more than ${maxStackDepth} overlays in one stack`);
     this.dev = options.dev;
     this.confined = options.confined ?? false;
     this.lowerRoot = options.lower;

@@ -1,4 +1,4 @@
-export { Overlay } from './filesystem.js';
+export { maxStackDepth, Overlay } from './filesystem.js';
 export type { OverlayOptions } from './filesystem.js';
 export type { OverlayChange } from './changes.js';
 export type { LookupState } from './lookup.js';
