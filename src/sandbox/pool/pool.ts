@@ -224,7 +224,11 @@ export class SandboxPool {
 
   /** A module compiled once per content digest and memory limit, asynchronously, on this thread. */
   async #compile(source: GuestModule | Uint8Array | string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
-    if (source instanceof GuestModule) return source;
+    if (source instanceof GuestModule) {
+      // Extra imports are host functions, which cannot cross to a worker: the pool runs preview1 commands.
+      if (source.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${source.name}' is a WASI reactor (no "_start"): reactors run in-thread, with Sandbox.instantiate()`);
+      return source;
+    }
     let bytes: Uint8Array;
     let name = 'main.wasm';
     if (typeof source === 'string') {
@@ -240,7 +244,7 @@ export class SandboxPool {
     const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
     let compiled = this.#modules.get(key);
     if (compiled === undefined) {
-      compiled = compileGuest(bytes, memoryLimitBytes === undefined ? {} : { memoryLimitBytes });
+      compiled = compileGuest(bytes, { reactor: false, ...(memoryLimitBytes !== undefined && { memoryLimitBytes }) });
       this.#modules.set(key, compiled);
       compiled.catch(() => this.#modules.delete(key));
     }

@@ -49,7 +49,7 @@ function compiledProgram(bytes: Uint8Array, memoryLimitBytes: number | undefined
   const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
   let module = modules.get(key);
   if (module === undefined) {
-    module = compileGuest(bytes, memoryLimitBytes === undefined ? {} : { memoryLimitBytes });
+    module = compileGuest(bytes, { reactor: false, ...(memoryLimitBytes !== undefined && { memoryLimitBytes }) });
     modules.set(key, module);
     module.catch(() => modules.delete(key));
   }
@@ -137,7 +137,6 @@ export function runPrepared(
   });
   const deadline = spec.timeoutMs === undefined ? Infinity : started + spec.timeoutMs;
   let host: WasiHost;
-  let instance: WebAssembly.Instance;
   try {
     const env = { ...prepared.env };
     if (prepared.workdir !== undefined) {
@@ -157,14 +156,25 @@ export function runPrepared(
       ...(spec.maxFds !== undefined && { maxFds: spec.maxFds }),
       ...(spec.tty !== undefined && { tty: spec.tty }),
     });
-    instance = new WebAssembly.Instance(prepared.module, host.imports);
   } catch (error) {
-    if (error instanceof WebAssembly.LinkError) {
-      return ended('error', null, { error: toWire(new StrataError(ErrorCode.unknownImport, `'${prepared.name}' cannot be linked: ${error.message}`)) });
-    }
     return ended('error', null, { error: toWire(error) });
   }
   if (gate.killRequested(spec.pid)) return ended('killed', null);
+  onRunning({ pid: spec.pid, host, program: prepared.name, started });
+  // From here the guest's own code may run (a start function too), so a kill may terminate it.
+  gate.enterGuest(spec.pid, deadline);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(prepared.module, host.imports);
+  } catch (error) {
+    gate.leaveGuest();
+    onRunning(undefined);
+    host.context.fds.closeAll();
+    if (error instanceof WebAssembly.LinkError) {
+      return ended('error', null, { error: toWire(new StrataError(ErrorCode.unknownImport, `'${prepared.name}' cannot be linked: ${error.message}`)) });
+    }
+    return ending(error, prepared.name, spec, ended);
+  }
   const start = instance.exports['_start'] as () => void;
   // _start behind the gate: the guest's code runs in the inGuest phase, and
   // nothing of the host after it (host.start closes the fds) can be terminated.
@@ -180,8 +190,6 @@ export function runPrepared(
       },
     },
   } as unknown as WebAssembly.Instance;
-  onRunning({ pid: spec.pid, host, program: prepared.name, started });
-  gate.enterGuest(spec.pid, deadline);
   try {
     return ended('exit', host.start(gated));
   } catch (error) {
