@@ -393,7 +393,9 @@ export class Sandbox {
    * A `node:wasi`-shaped facade over this sandbox, for packages that
    * instantiate their module themselves: `{ wasiImport, getImportObject(),
    * start(instance), initialize(instance) }`. Runs in the caller's thread.
-   * See {@link SandboxWasi}.
+   * It serves the namespace of this moment: after a {@link fork}, one made
+   * before reads the state at the fork and its writes fail with EROFS, as
+   * a `sandbox.fs` handle does. See {@link SandboxWasi}.
    */
   wasi(options: SandboxWasiOptions = {}): SandboxWasi {
     return new SandboxWasi(this.namespace, options);

@@ -113,6 +113,20 @@ describe('sandbox.wasi(): a node:wasi-shaped facade', () => {
     expect(() => sandbox.wasi({ preopens: { '/x': '/missing' } })).toThrow(expect.objectContaining({ code: ErrorCode.badPath }));
   });
 
+  it('a facade made before a fork keeps the state at the fork: it reads it, its writes fail', async () => {
+    const sandbox = await Sandbox.create();
+    await sandbox.fs.writeFile('/before', 'kept');
+    const err: string[] = [];
+    const early = sandbox.wasi({ args: ['fsbox', 'write', '/after', 'x'], stderr: (c) => err.push(text(c)) });
+    const child = await sandbox.fork();
+    expect(early.start(instantiate(guestBytes('fsbox'), early.getImportObject()))).not.toBe(0);
+    expect(err.join('')).toMatch(/Read-only file system/);
+    const late = sandbox.wasi({ args: ['fsbox', 'write', '/after', 'x'] });
+    expect(late.start(instantiate(guestBytes('fsbox'), late.getImportObject()))).toBe(0);
+    expect(await sandbox.fs.readFile('/after', 'utf8')).toBe('x');
+    await expect(child.fs.readFile('/after')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('applies the memory limit to a module compileGuest compiled, and only then', async () => {
     const sandbox = await Sandbox.create();
     const grows = handModule({ memoryPages: 1, functions: [{ export: '_initialize', body: [] }, { export: 'grow', params: 1, results: 1, body: [...op.localGet(0), 0x40, 0x00] }] });
