@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestPath } from '../support/guests.js';
+import { fileURLToPath } from 'node:url';
 import { builtStrata, sleep } from './pool-support.js';
 
-const { SandboxPool, FsError } = await builtStrata();
+const { SandboxPool, FsError, ImageStore } = await builtStrata();
+const example = fileURLToPath(new URL('../../examples/hello-image', import.meta.url));
 type Pool = InstanceType<typeof SandboxPool>;
 
 describe('PooledSandbox.fs', () => {
@@ -114,5 +116,30 @@ describe('PooledSandbox.fs', () => {
     expect(answered).toBe(false);
     spinner.kill();
     expect(await read).toBe('late');
+  });
+
+  it('creates a sandbox while the worker runs a guest, once the worker has its store and image open', async () => {
+    const store = await ImageStore.open(join(host, 'store'));
+    const busy = await pool.create();
+    const child = busy.spawn(['churn', 'stat'], { module: guestPath('churn'), stdin: '' });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    // The image is not open on this worker yet: loading it awaits, so it waits for idle.
+    let opened = false;
+    const first = pool.create({ image: `oci:${example}`, store }).then((s) => ((opened = true), s));
+    await sleep(150);
+    expect(opened).toBe(false);
+    child.kill();
+    await first;
+    const again = busy.spawn(['churn', 'stat'], { module: guestPath('churn'), stdin: '' });
+    await new Promise<void>((resolve) => again.stdout.once('data', () => resolve()));
+    const started = performance.now();
+    const [plain, overImage] = await Promise.all([pool.create({ store }), pool.create({ image: `oci:${example}`, store })]);
+    const took = performance.now() - started;
+    console.log(`2 creates while a guest runs on the worker: ${took.toFixed(2)} ms`);
+    expect(took).toBeLessThan(1_000);
+    expect(await overImage.fs.readFile('/etc/motd', 'utf8')).toContain('strata example image');
+    await plain.fs.writeFile('/p', 'p');
+    again.kill();
+    expect((await again.exited).reason).toBe('killed');
   });
 });

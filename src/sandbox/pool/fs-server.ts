@@ -44,7 +44,8 @@ export interface WireDirent {
 const settleContext = vm.createContext({ p: undefined as unknown, out: undefined as unknown }, { microtaskMode: 'afterEvaluate' });
 const settleScript = new vm.Script('out = undefined; p.then((value) => { out = { value }; }, (error) => { out = { error }; });');
 
-function settledNow(promise: Promise<unknown>): { value?: unknown; error?: unknown } | undefined {
+/** The outcome of a promise that is already settled, read at once; undefined while it is pending. */
+export function settledNow(promise: Promise<unknown>): { value?: unknown; error?: unknown } | undefined {
   const ctx = settleContext as { p: unknown; out: { value?: unknown; error?: unknown } | undefined };
   ctx.p = promise;
   settleScript.runInContext(settleContext);
@@ -52,17 +53,30 @@ function settledNow(promise: Promise<unknown>): { value?: unknown; error?: unkno
   return ctx.out;
 }
 
+/**
+ * A call served on the fs port that is not a sandbox's: `run` does it;
+ * `now` says whether it will finish without awaiting anything (only such
+ * a call may start inside a guest's syscall, since a termination would
+ * drop its pending continuation).
+ */
+export interface PortCall {
+  run(args: readonly unknown[]): unknown;
+  now(args: readonly unknown[]): boolean;
+}
+
 /** Serves one worker's fs port. */
 export class FsServer {
   readonly #sandboxes: ReadonlyMap<number, Sandbox>;
   readonly #port: MessagePort;
   readonly #control: Int32Array;
+  readonly #calls: ReadonlyMap<string, PortCall>;
   readonly #deferred: FsRequest[] = [];
 
-  constructor(sandboxes: ReadonlyMap<number, Sandbox>, port: MessagePort, control: Int32Array) {
+  constructor(sandboxes: ReadonlyMap<number, Sandbox>, port: MessagePort, control: Int32Array, calls: ReadonlyMap<string, PortCall> = new Map()) {
     this.#sandboxes = sandboxes;
     this.#port = port;
     this.#control = control;
+    this.#calls = calls;
     port.on('message', (request: FsRequest) => this.serve(request, false));
   }
 
@@ -81,7 +95,8 @@ export class FsServer {
 
   /** Serve one request; `busy` when a guest's syscall is on the stack. */
   serve(request: FsRequest, busy: boolean): void {
-    if (busy && idleOnly.has(request.method)) {
+    const special = this.#calls.get(request.method);
+    if (busy && (idleOnly.has(request.method) || (special !== undefined && !special.now(request.args)))) {
       this.#deferred.push(request);
       return;
     }
@@ -108,6 +123,8 @@ export class FsServer {
   }
 
   #call(request: FsRequest): unknown {
+    const special = this.#calls.get(request.method);
+    if (special !== undefined) return special.run(request.args);
     const sandbox = this.#sandboxes.get(request.sandbox);
     if (sandbox === undefined) throw new StrataError(ErrorCode.invalidOption, `sandbox ${request.sandbox} is closed`);
     const args = request.args as never[];

@@ -135,7 +135,7 @@ export class SandboxPool {
     const home = await this.#pick();
     const id = ++lastSandbox;
     try {
-      await home.request((request) => ({ t: 'create', id: request, sandbox: id, options: wire }));
+      await home.call(0, 'create', [id, wire]);
     } catch (error) {
       home.sandboxes--;
       if (home.sandboxes === 0) home.emptySince = performance.now();

@@ -106,7 +106,6 @@ export interface WireSpawn {
 
 /** Main thread → worker, on the worker's own port (served when it is idle). */
 export type ToWorker =
-  | { readonly t: 'create'; readonly id: number; readonly sandbox: number; readonly options: WireSandboxOptions }
   | { readonly t: 'spawn'; readonly spawn: WireSpawn }
   | { readonly t: 'reap'; readonly pid: number }
   | { readonly t: 'close'; readonly id: number; readonly sandbox: number }

@@ -5,9 +5,9 @@
  */
 import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ImageStore } from '../../oci/index.js';
-import { imageFromRecord } from '../image.js';
+import { imageFromRecord, type Image } from '../image.js';
 import { Sandbox } from '../sandbox.js';
-import { FsServer } from './fs-server.js';
+import { FsServer, settledNow, type PortCall } from './fs-server.js';
 import { SyscallGate } from './gate.js';
 import type { FromWorker, ToWorker, WireSandboxOptions, WireSpawn } from './protocol.js';
 import { prepare, runPrepared, type Prepared, type Running } from './worker-process.js';
@@ -23,7 +23,21 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 const control = new Int32Array(init.control);
 const sandboxes = new Map<number, Sandbox>();
-const fs = new FsServer(sandboxes, init.fsPort, control);
+// Stores and images this worker opened, so a create that finds them here finishes without awaiting.
+const stores = new Map<string, ImageStore>();
+const images = new Map<string, Image>();
+const imageKey = (options: WireSandboxOptions) => `${options.storeRoot}\0${options.record?.manifestDigest ?? ''}`;
+const createCall: PortCall = {
+  run: (args) => {
+    const [id, options] = args as [number, WireSandboxOptions];
+    return createCall.now(args) ? createNow(id, options) : create(id, options);
+  },
+  now: (args) => {
+    const options = args[1] as WireSandboxOptions;
+    return stores.has(options.storeRoot) && (options.record === undefined || images.has(imageKey(options)));
+  },
+};
+const fs = new FsServer(sandboxes, init.fsPort, control, new Map([['create', createCall]]));
 const gate = new SyscallGate(control, () => fs.drain());
 let running: Running | undefined;
 
@@ -48,9 +62,6 @@ runner.port2.unref();
 
 port.on('message', (message: ToWorker) => {
   switch (message.t) {
-    case 'create':
-      void create(message.id, message.sandbox, message.options);
-      break;
     case 'spawn':
       void spawn(message.spawn);
       break;
@@ -66,12 +77,25 @@ port.on('message', (message: ToWorker) => {
   }
 });
 
-async function create(id: number, sandboxId: number, options: WireSandboxOptions): Promise<void> {
-  try {
-    const store = await ImageStore.open(options.storeRoot);
-    const image = options.record === undefined ? undefined : await imageFromRecord(store, options.record);
-    const sandbox = await Sandbox.create({
-      store,
+/**
+ * Build a sandbox. Served on the fs port: also between a running guest's
+ * syscalls once this worker has the store and the image open, since then
+ * nothing is awaited ({@link createNow}).
+ */
+async function create(sandboxId: number, options: WireSandboxOptions): Promise<void> {
+  if (!stores.has(options.storeRoot)) stores.set(options.storeRoot, await ImageStore.open(options.storeRoot));
+  if (options.record !== undefined && !images.has(imageKey(options))) {
+    images.set(imageKey(options), await imageFromRecord(stores.get(options.storeRoot)!, options.record));
+  }
+  createNow(sandboxId, options);
+}
+
+/** Build a sandbox from the store and image this worker holds, synchronously (`Sandbox.create` given an Image awaits nothing). */
+function createNow(sandboxId: number, options: WireSandboxOptions): void {
+  const image = options.record === undefined ? undefined : images.get(imageKey(options));
+  const made = settledNow(
+    Sandbox.create({
+      store: stores.get(options.storeRoot)!,
       cwd: options.cwd,
       pull: 'never',
       ...(image !== undefined && { image }),
@@ -80,12 +104,11 @@ async function create(id: number, sandboxId: number, options: WireSandboxOptions
       ...(options.upper !== undefined && { upper: options.upper }),
       ...(options.mounts !== undefined && { mounts: options.mounts }),
       ...(options.dev !== undefined && { dev: options.dev }),
-    });
-    sandboxes.set(sandboxId, sandbox);
-    post({ t: 'done', id });
-  } catch (error) {
-    post({ t: 'done', id, error: toWire(error) });
-  }
+    }),
+  );
+  if (made === undefined) throw new Error('Sandbox.create awaited something: it cannot be served between syscalls');
+  if ('error' in made) throw made.error;
+  sandboxes.set(sandboxId, made.value as Sandbox);
 }
 
 function close(id: number, sandboxId: number): void {
