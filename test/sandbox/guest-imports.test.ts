@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, Sandbox, compileGuest } from '../../src/index.js';
 import { handModule, op, type HandImport } from '../support/hand-module.js';
+import { builtStrata } from './pool-support.js';
 
 const callHost: HandImport = { module: 'env', name: 'call_host_function', params: 1, results: 1 };
 const procExit: HandImport = { module: 'wasi_snapshot_preview1', name: 'proc_exit', params: 1, results: 0 };
@@ -89,5 +90,18 @@ describe('extra imports (compileGuest imports, run/exec imports)', () => {
     const sandbox = await Sandbox.create();
     await expect(sandbox.run(reactor)).rejects.toMatchObject({ code: ErrorCode.notWasiCommand });
     await expect(sandbox.run(await compileGuest(reactor, { reactor: true }))).rejects.toMatchObject({ code: ErrorCode.notWasiCommand, message: /reactor/ });
+  });
+
+  it('a pooled process runs preview1 modules only: extra imports stay in the caller\'s thread', async () => {
+    const built = await builtStrata(); // the pool's workers run dist/
+    const pool = new built.SandboxPool({ size: 1 });
+    try {
+      const sandbox = await pool.create();
+      await expect(sandbox.run(callsHost)).rejects.toMatchObject({ code: ErrorCode.unknownImport, message: /env\.call_host_function/ });
+      const declared = await built.compileGuest(callsHost, { imports: { env: ['call_host_function'] } });
+      await expect(sandbox.run(declared)).rejects.toMatchObject({ code: ErrorCode.unknownImport });
+    } finally {
+      await pool.close();
+    }
   });
 });

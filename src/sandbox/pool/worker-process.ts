@@ -8,6 +8,7 @@ import { ErrorCode, StrataError } from '../../errors.js';
 import { FsError } from '../../vfs/index.js';
 import { GuestDeadline, WasiHost } from '../../wasi/index.js';
 import { compileGuest, type GuestModule } from '../guest-module.js';
+import { linkImports } from '../guest-imports.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
 import { ProcessKilled, type SyscallGate } from './gate.js';
@@ -165,7 +166,9 @@ export function runPrepared(
   gate.enterGuest(spec.pid, deadline);
   let instance: WebAssembly.Instance;
   try {
-    instance = new WebAssembly.Instance(prepared.module, host.imports);
+    // A worker provides preview1 only: a module declaring extra imports is
+    // refused here, every missing import named (ERR_UNKNOWN_IMPORT).
+    instance = new WebAssembly.Instance(prepared.module, linkImports(prepared.module, prepared.name, host.imports, undefined));
   } catch (error) {
     gate.leaveGuest();
     onRunning(undefined);
