@@ -8,7 +8,7 @@ import { FsError, Overlay } from '../../src/vfs/index.js';
 import { freezeRoot } from '../../src/sandbox/fork.js';
 import { buildRoot } from '../../src/sandbox/root.js';
 import { codeOf } from '../support/error-code.js';
-import { text } from '../support/guests.js';
+import { guestPath, text } from '../support/guests.js';
 import { Layout } from '../support/image-layout.js';
 import { tempDir } from '../support/layer-trees.js';
 
@@ -218,6 +218,20 @@ describe('fork of an overlay root', () => {
     expect(await fsbox(child, 'cat', '/moved')).toMatchObject({ code: 0, out: 'child' });
     expect((await fsbox(parent, 'cat', '/moved')).code).toBe(1);
     expect(text((await child.exec()).stdout)).toBe('hello, world\n');
+  });
+
+  it('hands a guest readdir cookies it can seekdir back to, through a stack of forks (all below 2^31)', async () => {
+    const a = await Sandbox.create({ image, store, mounts: [{ type: 'tmpfs', target: '/scratch' }] });
+    for (let i = 0; i < 10; i++) a.writeFile(`/a-${i}`, 'x');
+    const b = await a.fork();
+    await b.fs.rm('/a-3');
+    for (let i = 0; i < 10; i++) b.writeFile(`/b-${i}`, 'x');
+    const c = await b.fork();
+    await c.fs.rm('/b-3');
+    c.writeFile('/c-0', 'x');
+    const r = await c.run(guestPath('dir-seek'), { args: ['/'] });
+    // bin, etc, usr; 9 + 9 + 1 written; dev and scratch as mount names; . and ..
+    expect([r.exitCode, text(r.stdout)]).toEqual([0, 'ok 26\n']);
   });
 
   it('a handle opened before the fork reads the state at the fork, and its writes fail with EROFS', async () => {

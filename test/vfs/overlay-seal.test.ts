@@ -222,11 +222,11 @@ describe.each(lowerKinds)('sealing an overlay over a %s', (kind) => {
   });
 
   it('random changes, sealed at random points: the stack holds what one overlay holds after the same changes, and its stackChanges what that overlay\'s changes() does', async () => {
-    for (const seed of [1, 2, 3, 4, 5, 6]) {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
       const random = seeded(seed);
       const single = await base(kind);
       let top = await base(kind);
-      for (let step = 0; step < 60; step++) {
+      for (let step = 0; step < 80; step++) {
         if (random(6) === 0) top = sealAndStack(top);
         const op = randomChange(random);
         const expected = outcome(() => op(single));
