@@ -3,7 +3,7 @@
  * while it runs a guest: served at the guest's syscall boundaries, so the
  * wait is bounded by its next syscall.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +141,22 @@ describe('PooledSandbox.fs', () => {
     await plain.fs.writeFile('/p', 'p');
     again.kill();
     expect((await again.exited).reason).toBe('killed');
+  });
+
+  it('diff, mountChanges, applyMount and sync are served by the worker', async () => {
+    const src = join(host, 'src');
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(src);
+    writeFileSync(join(src, 'main.c'), 'old\n');
+    const sandbox = await pool.create({ mounts: [{ type: 'overlay', source: src, target: '/src' }] });
+    const edited = await sandbox.run(guestPath('fsbox'), { args: ['write', '/src/main.c', 'new\n'] });
+    expect(edited.exitCode).toBe(0);
+    expect((await sandbox.mountChanges('/src')).map((c) => `${c.kind} ${c.path}`)).toEqual(['changed /main.c']);
+    expect(readFileSync(join(src, 'main.c'), 'utf8')).toBe('old\n');
+    expect(await sandbox.applyMount('/src')).toEqual({ applied: ['/main.c'] });
+    expect(readFileSync(join(src, 'main.c'), 'utf8')).toBe('new\n');
+    await sandbox.sync();
+    await expect(sandbox.diff()).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' }); // a tmpfs root has no diff
+    await expect(sandbox.mountChanges('/nope')).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
   });
 });
