@@ -51,8 +51,11 @@ let lastSandbox = 0;
  * await pool.close();
  */
 export class SandboxPool {
+  /** Most worker threads. */
   readonly size: number;
+  /** How long a worker with no sandbox lives on (ms). */
   readonly idleTimeoutMs: number;
+  /** Most processes queued or running per sandbox. */
   readonly maxProcessesPerSandbox: number;
   readonly #homes: HomeWorker[] = [];
   readonly #modules = new Map<string, Promise<GuestModule>>();
