@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guestPath } from '../support/guests.js';
+import { op, sleb, wasiCommand } from '../security/wasm-module.js';
 import { builtStrata, recountThroughFs, sleep } from './pool-support.js';
 
 const { SandboxPool } = await builtStrata();
@@ -69,5 +70,20 @@ describe('kills racing syscalls', () => {
       console.log(`kill of '${argv.join(' ')}': ${took.toFixed(2)} ms`);
       expect(took).toBeLessThan(1_000);
     }
+  });
+
+  it('a kill during a long host call (random_get of 1 GiB) stops it between two chunks', async () => {
+    const sandbox = await pool.create();
+    const randomGet = { name: 'random_get', params: [0x7f, 0x7f] };
+    // 1 GiB + 1 page of memory; random_get(65536, 1 GiB), then exit.
+    const bytes = wasiCommand({ imports: [randomGet], pages: 16385, body: [op.i32Const, ...sleb(65536), op.i32Const, ...sleb(1 << 30), op.call, 0, op.drop] });
+    const child = sandbox.spawn(['random'], { module: bytes, memoryLimitBytes: 2 ** 31, stdin: '' });
+    await sleep(150);
+    const started = performance.now();
+    child.kill();
+    expect(await child.exited).toMatchObject({ reason: 'killed', signal: 'SIGKILL' });
+    const took = performance.now() - started;
+    console.log(`kill during a 1 GiB random_get: ${took.toFixed(2)} ms`);
+    expect(took).toBeLessThan(400); // the whole call takes ~800 ms here
   });
 });

@@ -75,6 +75,17 @@ export class SyscallGate {
     this.#pid = 0;
   }
 
+  /**
+   * Make the context's deadline also fall at a kill of `pid`: the host
+   * calls that run long (a random_get of a gigabyte) stop between two
+   * chunks at their deadline, and so they stop at a kill too.
+   */
+  killableDeadline(context: { readonly deadline: number }, pid: number): void {
+    const deadline = context.deadline;
+    const control = this.#ctl;
+    Object.defineProperty(context, 'deadline', { get: () => (Atomics.load(control, Control.kill) === pid ? -Infinity : deadline) });
+  }
+
   /** After a termination: nothing runs any more. */
   reset(): void {
     Atomics.store(this.#ctl, Control.state, Phase.idle);

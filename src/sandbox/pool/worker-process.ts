@@ -161,6 +161,7 @@ export function runPrepared(
     return ended('error', null, { error: toWire(error) });
   }
   if (gate.killRequested(spec.pid)) return ended('killed', null);
+  gate.killableDeadline(host.context, spec.pid);
   onRunning({ pid: spec.pid, host, program: prepared.name, started });
   // From here the guest's own code may run (a start function too), so a kill may terminate it.
   gate.enterGuest(spec.pid, deadline);
