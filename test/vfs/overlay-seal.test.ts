@@ -93,7 +93,9 @@ describe.each(lowerKinds)('sealing an overlay over a %s', (kind) => {
       return { ms: performance.now() - start, next };
     };
     const small = await cost(10);
-    const big = await cost(10_000);
+    // The least of three, so one GC pause cannot fail it.
+    const bigs = [await cost(10_000), await cost(10_000), await cost(10_000)];
+    const big = bigs.reduce((a, b) => (b.ms < a.ms ? b : a));
     // Loose: a walk of 10,000 files would take milliseconds.
     expect(big.ms).toBeLessThan(Math.max(5, small.ms * 50));
     expect(readFile(big.next.ns, 'usr/share/f9999')).toBe('x');
