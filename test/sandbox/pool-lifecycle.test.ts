@@ -4,6 +4,9 @@
  * an idle timeout ends them.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { guestPath } from '../support/guests.js';
@@ -70,5 +73,41 @@ describe('pool lifecycle', () => {
     await expect(sandbox.fs.readFile('/x')).rejects.toMatchObject({ code: 'ERR_WORKER_LOST' });
     expect((await sandbox.spawn([], { module: guestPath('hello') }).exited).error).toMatchObject({ code: 'ERR_WORKER_LOST' });
     expect(() => new SandboxPool({ size: 0 })).toThrow(/size/);
+  });
+
+  it('without node:inspector, a kill ends the worker (its sandboxes report ERR_WORKER_LOST), warning once; the pool goes on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-no-inspector-'));
+    try {
+      // A loader hook that makes node:inspector unavailable, as in a Node built without it.
+      writeFileSync(join(dir, 'hooks.mjs'), `export async function resolve(specifier, context, next) {
+        if (specifier === 'node:inspector') throw new Error('no inspector in this build');
+        return next(specifier, context);
+      }`);
+      writeFileSync(join(dir, 'main.mjs'), `
+        import { register } from 'node:module';
+        register(new URL('./hooks.mjs', import.meta.url));
+        const { SandboxPool } = await import(${JSON.stringify(dist)});
+        const warnings = [];
+        process.on('warning', (w) => warnings.push(w.code));
+        const pool = new SandboxPool({ size: 1 });
+        const a = await pool.create();
+        const b = await pool.create();
+        await b.fs.writeFile('/f', 'x');
+        const child = a.spawn([], { module: ${JSON.stringify(guestPath('spin'))} });
+        await new Promise((r) => setTimeout(r, 50));
+        child.kill();
+        const exit = await child.exited;
+        const lost = await b.fs.readFile('/f').catch((e) => e.code);
+        const c = await pool.create();
+        const r = await c.run(${JSON.stringify(guestPath('hello'))});
+        console.log(JSON.stringify([exit.reason, exit.signal, lost, r.exitCode, pool.workers, warnings]));
+        await pool.close();
+      `);
+      const r = spawnSync(process.execPath, [join(dir, 'main.mjs')], { encoding: 'utf8', timeout: 30_000 });
+      expect(JSON.parse(r.stdout)).toEqual(['killed', 'SIGKILL', 'ERR_WORKER_LOST', 0, 1, ['STRATA_POOL_KILL_FALLBACK']]);
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

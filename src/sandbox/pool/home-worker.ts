@@ -5,7 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, StrataError } from '../../errors.js';
-import type { Terminator } from './kill.js';
+import { warnKillFallback, type Terminator } from './kill.js';
 import type { ProcessJob } from './process.js';
 import { Control, Phase, stateWord, type FromWorker, type FsReply, type ToWorker } from './protocol.js';
 import { fromWire } from './wire-error.js';
@@ -135,7 +135,7 @@ export class HomeWorker {
       this.worker.postMessage({ t: 'reap', pid: job.pid } satisfies ToWorker);
       return;
     }
-    process.emitWarning('strata: node:inspector is unavailable, so killing a guest ends its whole pool worker and every sandbox on it', { code: 'STRATA_POOL_KILL_FALLBACK' });
+    warnKillFallback('a pool worker has no inspector session');
     this.#lose(new StrataError(ErrorCode.workerLost, 'the pool worker was terminated to kill a process (node:inspector is unavailable)'));
     void this.worker.terminate();
   }

@@ -88,6 +88,14 @@ export class Terminator {
 }
 
 let shared: Promise<Terminator | undefined> | undefined;
+let warned = false;
+
+/** Warn, once per process, that a kill may end a whole worker. */
+export function warnKillFallback(why: string): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(`strata: ${why}, so a kill of a guest running its own code ends its whole pool worker and every sandbox on it`, { code: 'STRATA_POOL_KILL_FALLBACK' });
+}
 
 /** The process's one terminator (one inspector session serves every pool). */
 export function terminator(): Promise<Terminator | undefined> {

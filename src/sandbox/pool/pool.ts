@@ -13,7 +13,7 @@ import { compileGuest, GuestModule } from '../guest-module.js';
 import { resolveImage } from '../image.js';
 import type { SandboxOptions } from '../sandbox.js';
 import { HomeWorker } from './home-worker.js';
-import { terminator } from './kill.js';
+import { terminator, warnKillFallback } from './kill.js';
 import { PooledSandbox, type PoolLink } from './pooled-sandbox.js';
 import type { WireSandboxOptions } from './protocol.js';
 
@@ -185,12 +185,8 @@ export class SandboxPool {
     const kill = await terminator();
     const home = new HomeWorker(this.#script, kill, (lost) => this.#drop(lost));
     await home.ready;
-    if (kill !== undefined && !(await kill.attached(home.worker))) {
-      process.emitWarning('strata: no inspector session for a pool worker; a kill of a guest spinning without syscalls will end the worker', { code: 'STRATA_POOL_KILL_FALLBACK' });
-    }
-    if (kill === undefined) {
-      process.emitWarning('strata: node:inspector is unavailable, so killing a guest that makes no syscall ends its whole pool worker', { code: 'STRATA_POOL_KILL_FALLBACK' });
-    }
+    if (kill === undefined) warnKillFallback('node:inspector is unavailable');
+    else if (!(await kill.attached(home.worker))) warnKillFallback('a pool worker has no inspector session');
     this.#homes.push(home);
     this.#watchIdle();
     return home;
