@@ -195,6 +195,15 @@ describe('conflicts and hostile hosts: refused, naming the path, with NOTHING wr
     refused(overlay, 'ERR_APPLY_CONFLICT', ['/src/new (it now exists on the host)', '/obsolete ('], reviewed);
   });
 
+  it('a path the guest added that the host created since, with the changes taken afresh: still added, so a conflict', () => {
+    const { overlay, ns } = overlayBind();
+    edit(ns);
+    mkdirSync(join(work, 'src', 'new'));
+    const fresh = overlay.changes().find((c) => c.path === '/src/new');
+    expect(fresh?.kind).toBe('added');
+    refused(overlay, 'ERR_APPLY_CONFLICT', ['/src/new (it now exists on the host)']);
+  });
+
   it('a deleted directory the host added to', () => {
     const { overlay, ns } = overlayBind();
     edit(ns);

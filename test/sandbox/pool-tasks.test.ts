@@ -16,7 +16,7 @@ const tasks = 1000;
 describe('1,000 concurrent task processes over one image', () => {
   let strata: Awaited<ReturnType<typeof builtStrata>>;
   let pool: InstanceType<typeof strata.SandboxPool>;
-  let store: InstanceType<typeof strata.ImageStore>;
+  let store: Awaited<ReturnType<typeof strata.ImageStore.open>>;
 
   beforeAll(async () => {
     strata = await builtStrata();

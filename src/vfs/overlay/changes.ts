@@ -58,7 +58,9 @@ export function collectChanges(fs: Overlay): OverlayChange[] {
       }
       const node = dir.lookup(name);
       if (node === undefined) return true;
-      const l = lower?.lookup(name);
+      // A name made where the lower had nothing stays added, even if the
+      // lower (a host directory) has gained that name since.
+      const l = dir.born.has(name) ? undefined : lower?.lookup(name);
       const childPath = `${path}/${name}`;
       emit(l === undefined ? { path: childPath, kind: 'added', type: node.type, node } : { path: childPath, kind: 'changed', type: node.type, node, lower: lowerStat(dir, name, node, l) });
       if (node.type === 'directory' && (node as OverlayDir).upper !== undefined) {

@@ -57,6 +57,13 @@ export class OverlayDir implements DirNode {
   origin: Stat | undefined;
   /** Stats of lower entries this directory hid or replaced, when it did (for changes()). */
   hidden = new Map<string, Stat>();
+  /**
+   * Names made in the upper while the lower had nothing there. A lower that
+   * changes under the overlay (a host directory as an overlay mount's
+   * lower) may gain the same name later; changes() still reports `added`,
+   * so applying back sees the host's new entry as a conflict.
+   */
+  readonly born = new Set<string>();
   /** What it keeps once its overlay is sealed. */
   #sealed: SealedDirCache | undefined;
 
@@ -312,6 +319,10 @@ export class OverlayDir implements DirNode {
       timesOnRollback(upper, log);
       const node = make(upper, log);
       log.add(() => (node.type === 'directory' ? upper.rmdir(name) : upper.unlink(name)));
+      if (state.kind === 'none' && this.lower !== undefined) {
+        this.born.add(name);
+        log.add(() => this.born.delete(name));
+      }
       if (state.kind === 'whiteout') {
         // A directory made where a lower one was deleted must not merge it.
         if (node.type === 'directory' && state.lower?.type === 'directory') {

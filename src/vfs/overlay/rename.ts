@@ -72,6 +72,10 @@ export function renameEntry(src: OverlayDir, oldName: string, dst: OverlayDir, n
       }
     }
     srcUpper.rename(oldName, dstUpper, newName);
+    if (to.kind === 'none' && dst.lower !== undefined) {
+      dst.born.add(newName);
+      log.add(() => dst.born.delete(newName));
+    }
     if (to.kind === 'upper' && (to.upper.type === 'directory' || isGone(to.upper))) src.fs.forget(to.upper);
     if (dir !== undefined) {
       dir.parentDir = dst;
