@@ -92,21 +92,6 @@ export class SyscallGate {
     this.#pid = 0;
   }
 
-  /** Enter a host call: no termination may land until {@link exit}. Serves waiting fs requests. */
-  enter(): void {
-    const pid = this.#pid;
-    const prev = Atomics.compareExchange(this.#ctl, Control.state, stateWord(pid, Phase.inGuest), stateWord(pid, Phase.inHost));
-    if (prev === stateWord(pid, Phase.terminating)) this.#awaitTermination();
-    if (Atomics.load(this.#ctl, Control.fsPending) !== 0) this.#drain();
-  }
-
-  /** Leave a host call; a kill asked meanwhile ends the process here. Errors: ProcessKilled. */
-  exit(): void {
-    const pid = this.#pid;
-    Atomics.store(this.#ctl, Control.state, stateWord(pid, Phase.inGuest));
-    if (Atomics.load(this.#ctl, Control.kill) === pid) throw new ProcessKilled();
-  }
-
   /**
    * Block inside a host call until `ready()`, serving fs requests, and
    * giving up at a kill or the deadline. Woken by the main thread's bump
@@ -128,32 +113,52 @@ export class SyscallGate {
     }
   }
 
-  /** `fn` behind the gate, with the same arity (the host's guard keys on it). */
-  wrap(name: string, fn: Syscall): Syscall {
+  /**
+   * `fn` behind the gate for process `pid`, with the same arity (the
+   * host's guard keys on it). Entering compare-exchanges `inGuest →
+   * inHost` (a termination on its way is awaited first) and serves
+   * waiting fs requests; leaving stores `inGuest` and ends the process if
+   * a kill was asked meanwhile (ProcessKilled).
+   */
+  wrap(pid: number, name: string, fn: Syscall): Syscall {
     const f = fn as (...args: unknown[]) => number;
+    const ctl = this.#ctl;
+    const inGuest = stateWord(pid, Phase.inGuest);
+    const inHost = stateWord(pid, Phase.inHost);
+    const terminating = stateWord(pid, Phase.terminating);
+    // Entering must be a compare-exchange: it excludes the main thread's
+    // `inGuest → terminating`. The rest are plain reads and writes of the
+    // shared words (an Atomics call costs ~20 ns here, a plain one ~1 ns):
+    // a kill flag read a moment stale is caught by the main thread, which
+    // retries its exchange until the process has ended (HomeWorker.kill).
+    const enter = (): void => {
+      if (Atomics.compareExchange(ctl, Control.state, inGuest, inHost) === terminating) this.#awaitTermination();
+      if (ctl[Control.fsPending] !== 0) this.#drain();
+    };
+    const exit = (): void => {
+      ctl[Control.state] = inGuest;
+      if (ctl[Control.kill] === pid) throw new ProcessKilled();
+    };
     if (interruptible.has(name)) {
       return arity(fn.length, (...args: unknown[]) => {
-        this.enter();
-        this.exit();
+        enter();
+        exit();
         const result = f(...args);
-        if (Atomics.load(this.#ctl, Control.kill) === this.#pid) throw new ProcessKilled();
+        if (ctl[Control.kill] === pid) throw new ProcessKilled();
         return result;
       });
     }
     switch (fn.length) {
       case 1:
-        return ((a: unknown) => { this.enter(); try { return f(a); } finally { this.exit(); } }) as Syscall;
+        return ((a: unknown) => { enter(); try { return f(a); } finally { exit(); } }) as Syscall;
       case 2:
-        return ((a: unknown, b: unknown) => { this.enter(); try { return f(a, b); } finally { this.exit(); } }) as Syscall;
+        return ((a: unknown, b: unknown) => { enter(); try { return f(a, b); } finally { exit(); } }) as Syscall;
       case 3:
-        return ((a: unknown, b: unknown, c: unknown) => { this.enter(); try { return f(a, b, c); } finally { this.exit(); } }) as Syscall;
+        return ((a: unknown, b: unknown, c: unknown) => { enter(); try { return f(a, b, c); } finally { exit(); } }) as Syscall;
       case 4:
-        return ((a: unknown, b: unknown, c: unknown, d: unknown) => {
-          this.enter();
-          try { return f(a, b, c, d); } finally { this.exit(); }
-        }) as Syscall;
+        return ((a: unknown, b: unknown, c: unknown, d: unknown) => { enter(); try { return f(a, b, c, d); } finally { exit(); } }) as Syscall;
       default:
-        return arity(fn.length, (...args: unknown[]) => { this.enter(); try { return f(...args); } finally { this.exit(); } });
+        return arity(fn.length, (...args: unknown[]) => { enter(); try { return f(...args); } finally { exit(); } });
     }
   }
 

@@ -129,8 +129,22 @@ export class HomeWorker {
     }
     Atomics.store(this.control, Control.kill, job.pid);
     this.wake();
+    this.#terminate(job);
+  }
+
+  /**
+   * Terminate the job's guest if it runs its own code. If it is in a host
+   * call, that call ends it when it returns; and in case it read the flag
+   * a moment before it was set (its reads are plain), retry every 2 ms
+   * until the process has ended.
+   */
+  #terminate(job: ProcessJob): void {
+    if (job.state === 'done' || this.lost !== undefined) return;
     const inGuest = stateWord(job.pid, Phase.inGuest);
-    if (Atomics.compareExchange(this.control, Control.state, inGuest, stateWord(job.pid, Phase.terminating)) !== inGuest) return;
+    if (Atomics.compareExchange(this.control, Control.state, inGuest, stateWord(job.pid, Phase.terminating)) !== inGuest) {
+      setTimeout(() => this.#terminate(job), 2);
+      return;
+    }
     if (this.#terminator?.terminate(this.worker) === true) {
       this.worker.postMessage({ t: 'reap', pid: job.pid } satisfies ToWorker);
       return;

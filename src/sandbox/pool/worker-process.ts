@@ -153,7 +153,7 @@ export function runPrepared(
       stdout: new WorkerOutput(spec.pid, 1, spec.io, gate, post, spec.maxOutputBytes),
       stderr: new WorkerOutput(spec.pid, 2, spec.io, gate, post, spec.maxOutputBytes),
       deadline,
-      gate: (name, fn) => gate.wrap(name, fn),
+      gate: (name, fn) => gate.wrap(spec.pid, name, fn),
       ...(spec.maxFds !== undefined && { maxFds: spec.maxFds }),
       ...(spec.tty !== undefined && { tty: spec.tty }),
     });
