@@ -3,13 +3,15 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
-import { fsError, LayerEntryKind, type LayerEntry, type LayerSource } from '../vfs/index.js';
+import { buildLayerLayout, fsError, LayerEntryKind, type LayerLayout, type LayerSource } from '../vfs/index.js';
 import type { BlobStore } from './blob-store.js';
 import { decompress, defaultMaxUncompressedBytes, layerFormat, sniffCompression } from './decompress.js';
 import { digestHex, parseDigest, type Digest } from './digest.js';
-import { classify } from './layer-entries.js';
-import { decodeIndex, encodeIndex, kindCodes } from './layer-index-file.js';
-import { defaultTarLimits, TarReader, type TarEntry } from './tar.js';
+import { ColumnBuilder, entryAt, kindCodes, type IndexColumns, type IndexedEntry } from './layer-columns.js';
+import { decodeIndex, encodeIndex } from './layer-index-file.js';
+import { defaultTarLimits, TarReader } from './tar.js';
+
+export type { IndexColumns, IndexedEntry } from './layer-columns.js';
 
 /** The layer to index: its descriptor, and its diffID when the image config gives one. */
 export interface LayerToIndex {
@@ -44,39 +46,18 @@ function blobDiffIDPath(store: BlobStore, digest: Digest): string {
   return join(store.root, 'index', 'blob-diffid', digestHex(digest));
 }
 
-/** The entries of an index, column by column (what the cache file stores). */
-export interface IndexColumns {
-  readonly paths: string[];
-  readonly kinds: Uint8Array;
-  readonly modes: Uint16Array;
-  readonly uids: Uint32Array;
-  readonly gids: Uint32Array;
-  readonly mtimeSec: Float64Array;
-  readonly mtimeNsec: Uint32Array;
-  readonly sizes: Float64Array;
-  readonly offsets: Float64Array;
-  /** Entry number → symlink target (verbatim) or hardlink target (normalized). */
-  readonly links: Map<number, string>;
-  /** Entry number → `SCHILY.xattr.*` records. */
-  readonly xattrs: Map<number, ReadonlyMap<string, Uint8Array>>;
-}
-
-const kindCode = new Map(kindCodes.map((k, i) => [k, i]));
-
-/** An indexed entry, with its xattrs. */
-export interface IndexedEntry extends LayerEntry {
-  readonly xattrs: ReadonlyMap<string, Uint8Array> | undefined;
-}
-
 /**
  * The index of one layer: every entry of its uncompressed tar in tar order,
  * by normalized path, with the offset of its bytes, so the layer view reads
  * files lazily with positional reads and nothing is ever extracted.
  *
- * Entries are kept column by column in typed arrays (about 40 bytes per
- * entry plus its path string), not as one object each. Implements the
- * VFS's {@link LayerSource}; many views and sandboxes share one instance.
- * The data file is opened on the first read and stays open until
+ * Entries are kept column by column in typed arrays (about 50 bytes per
+ * entry with its path), not as one object each; a path is decoded when its
+ * entry is asked for. The entries grouped by directory ({@link layout})
+ * let a layer view merge one directory at a time; a cached index loads
+ * both without a pass over the entries. Implements the VFS's
+ * {@link LayerSource}; many views and sandboxes share one instance. The
+ * data file is opened on the first read and stays open until
  * {@link close}.
  */
 export class LayerIndex implements LayerSource {
@@ -91,20 +72,22 @@ export class LayerIndex implements LayerSource {
   /** True when this index came from the cache. */
   readonly cached: boolean;
   readonly #c: IndexColumns;
+  #layout: LayerLayout | undefined;
   #fd: number | undefined;
   #byPath: Map<string, number> | undefined;
 
-  constructor(init: { diffID: Digest; dataPath: string; dataSize: number; columns: IndexColumns; skipped: readonly string[]; cached: boolean }) {
+  constructor(init: { diffID: Digest; dataPath: string; dataSize: number; columns: IndexColumns; layout?: LayerLayout; skipped: readonly string[]; cached: boolean }) {
     this.diffID = init.diffID;
     this.dataPath = init.dataPath;
     this.dataSize = init.dataSize;
     this.#c = init.columns;
+    this.#layout = init.layout;
     this.skipped = init.skipped;
     this.cached = init.cached;
   }
 
   get entryCount(): number {
-    return this.#c.paths.length;
+    return this.#c.kinds.length;
   }
 
   /** The columns (for the cache file and measurements). */
@@ -112,31 +95,24 @@ export class LayerIndex implements LayerSource {
     return this.#c;
   }
 
+  /** The entries grouped by directory: from the cache file, or built on first use (O(entries)). */
+  get layout(): LayerLayout {
+    return (this.#layout ??= buildLayerLayout(this));
+  }
+
   entry(i: number): IndexedEntry {
-    const c = this.#c;
-    if (!(i >= 0 && i < c.paths.length)) throw new RangeError(`entry ${i} out of range`);
-    return {
-      path: c.paths[i]!,
-      kind: kindCodes[c.kinds[i]!]!,
-      mode: c.modes[i]!,
-      uid: c.uids[i]!,
-      gid: c.gids[i]!,
-      mtimeNs: BigInt(c.mtimeSec[i]!) * 1_000_000_000n + BigInt(c.mtimeNsec[i]!),
-      size: c.sizes[i]!,
-      offset: c.offsets[i]!,
-      linkTarget: c.links.get(i) ?? '',
-      xattrs: c.xattrs.get(i),
-    };
+    if (!(i >= 0 && i < this.#c.kinds.length)) throw new RangeError(`entry ${i} out of range`);
+    return entryAt(this.#c, i);
   }
 
   /** The last entry for `path` (normalized), whiteouts and opaque markers excluded: what the layer alone holds there. */
   lookup(path: string): IndexedEntry | undefined {
     if (this.#byPath === undefined) {
       const map = new Map<string, number>();
-      const { paths, kinds } = this.#c;
-      for (let i = 0; i < paths.length; i++) {
-        const kind = kindCodes[kinds[i]!];
-        if (kind !== LayerEntryKind.whiteout && kind !== LayerEntryKind.opaque) map.set(paths[i]!, i);
+      const c = this.#c;
+      for (let i = 0; i < c.kinds.length; i++) {
+        const kind = kindCodes[c.kinds[i]!];
+        if (kind !== LayerEntryKind.whiteout && kind !== LayerEntryKind.opaque) map.set(c.pathBytes.toString('utf8', c.pathStart[i]!, c.pathStart[i + 1]!), i);
       }
       this.#byPath = map;
     }
@@ -239,7 +215,7 @@ async function loadCached(store: BlobStore, diffID: Digest): Promise<LayerIndex 
   // data is a miss: the index is rebuilt from the blob.
   const decoded = decodeIndex(bytes);
   if (decoded === undefined || decoded.diffID !== diffID || decoded.dataSize !== dataSize) return undefined;
-  return new LayerIndex({ diffID, dataPath, dataSize, columns: decoded.columns, skipped: decoded.skipped, cached: true });
+  return new LayerIndex({ diffID, dataPath, dataSize, columns: decoded.columns, layout: decoded.layout, skipped: decoded.skipped, cached: true });
 }
 
 async function buildIndex(store: BlobStore, digest: Digest, expected: Digest | undefined, compression: 'none' | 'gzip' | 'zstd', options: IndexLayerOptions): Promise<LayerIndex> {
@@ -355,102 +331,4 @@ async function writeAtomic(store: BlobStore, path: string, data: Uint8Array | st
     await unlink(temp).catch(() => {});
     throw error;
   }
-}
-
-const maxSkippedListed = 100;
-
-/** Collects classified members into growable columns. */
-class ColumnBuilder {
-  readonly #label: string;
-  readonly skipped: string[] = [];
-  #skippedCount = 0;
-  #n = 0;
-  readonly #paths: string[] = [];
-  #kinds = new Uint8Array(256);
-  #modes = new Uint16Array(256);
-  #uids = new Uint32Array(256);
-  #gids = new Uint32Array(256);
-  #mtimeSec = new Float64Array(256);
-  #mtimeNsec = new Uint32Array(256);
-  #sizes = new Float64Array(256);
-  #offsets = new Float64Array(256);
-  readonly #links = new Map<number, string>();
-  readonly #xattrs = new Map<number, ReadonlyMap<string, Uint8Array>>();
-
-  constructor(label: string) {
-    this.#label = label;
-  }
-
-  add(e: TarEntry): void {
-    const c = classify(e, this.#label);
-    if (c.skip) {
-      this.#skippedCount++;
-      if (this.skipped.length < maxSkippedListed) this.skipped.push(`${c.path || '/'}: ${c.reason}`);
-      else if (this.skipped.length === maxSkippedListed) this.skipped.push('… (more skipped)');
-      return;
-    }
-    const isFile = c.kind === LayerEntryKind.file;
-    const i = this.push(c.path, c.kind, { mode: e.mode, uid: e.uid, gid: e.gid, mtimeNs: e.mtimeNs, size: isFile ? e.size : 0, offset: isFile ? e.offset : 0 });
-    if (c.linkTarget !== '') this.#links.set(i, c.linkTarget);
-    if (e.xattrs !== undefined && e.xattrs.size > 0) this.#xattrs.set(i, e.xattrs);
-  }
-
-  push(path: string, kind: LayerEntryKind, m: { mode: number; uid: number; gid: number; mtimeNs: bigint; size: number; offset: number }): number {
-    const i = this.#n++;
-    if (i === this.#kinds.length) this.#grow();
-    this.#paths.push(path);
-    this.#kinds[i] = kindCode.get(kind)!;
-    this.#modes[i] = m.mode & 0o7777;
-    this.#uids[i] = clampU32(m.uid);
-    this.#gids[i] = clampU32(m.gid);
-    // Floor division, so negative times keep a non-negative nanosecond part.
-    let sec = m.mtimeNs / 1_000_000_000n;
-    let nsec = m.mtimeNs % 1_000_000_000n;
-    if (nsec < 0n) {
-      nsec += 1_000_000_000n;
-      sec -= 1n;
-    }
-    this.#mtimeSec[i] = Number(sec);
-    this.#mtimeNsec[i] = Number(nsec);
-    this.#sizes[i] = m.size;
-    this.#offsets[i] = m.offset;
-    return i;
-  }
-
-  finish(): IndexColumns {
-    const n = this.#n;
-    return {
-      paths: this.#paths,
-      kinds: this.#kinds.slice(0, n),
-      modes: this.#modes.slice(0, n),
-      uids: this.#uids.slice(0, n),
-      gids: this.#gids.slice(0, n),
-      mtimeSec: this.#mtimeSec.slice(0, n),
-      mtimeNsec: this.#mtimeNsec.slice(0, n),
-      sizes: this.#sizes.slice(0, n),
-      offsets: this.#offsets.slice(0, n),
-      links: this.#links,
-      xattrs: this.#xattrs,
-    };
-  }
-
-  #grow(): void {
-    const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(a.length * 2);
-      b.set(a as never);
-      return b;
-    };
-    this.#kinds = grow(this.#kinds, (n) => new Uint8Array(n));
-    this.#modes = grow(this.#modes, (n) => new Uint16Array(n));
-    this.#uids = grow(this.#uids, (n) => new Uint32Array(n));
-    this.#gids = grow(this.#gids, (n) => new Uint32Array(n));
-    this.#mtimeSec = grow(this.#mtimeSec, (n) => new Float64Array(n));
-    this.#mtimeNsec = grow(this.#mtimeNsec, (n) => new Uint32Array(n));
-    this.#sizes = grow(this.#sizes, (n) => new Float64Array(n));
-    this.#offsets = grow(this.#offsets, (n) => new Float64Array(n));
-  }
-}
-
-function clampU32(n: number): number {
-  return n < 0 ? 0 : n > 0xffffffff ? 0xffffffff : n;
 }

@@ -1,4 +1,5 @@
 import { fsError } from './errors.js';
+import type { LayerLayout } from './layer-layout.js';
 
 /**
  * The OCI image-spec's rules for applying a layer (a changeset) to a tree,
@@ -74,6 +75,11 @@ export interface LayerEntry {
  */
 export interface LayerSource {
   readonly entryCount: number;
+  /**
+   * The entries grouped by directory (layer-layout.ts), when the source
+   * stores them; the layer view builds them from the entries otherwise.
+   */
+  readonly layout?: LayerLayout;
   /** Entry `i`, 0 ≤ i < entryCount, in tar order. */
   entry(i: number): LayerEntry;
   /**

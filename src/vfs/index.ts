@@ -13,6 +13,8 @@ export { ChangesetApplier, LayerEntryKind, maxLayerSymlinks } from './changeset.
 export type { ChangesetTree, LayerEntry, LayerSource, TreeNodeType } from './changeset.js';
 export { LayerView } from './layer-view.js';
 export type { LayerViewOptions } from './layer-view.js';
+export { buildLayerLayout, layoutOf, mergesLazily, noAddition, pathHash } from './layer-layout.js';
+export type { LayerLayout } from './layer-layout.js';
 export { HostDir } from './host/host-dir.js';
 export type { HostDirOptions } from './host/host-dir.js';
 export type { HostResolution } from './host/access.js';
