@@ -73,6 +73,11 @@ describe('pool lifecycle', () => {
     await expect(sandbox.fs.readFile('/x')).rejects.toMatchObject({ code: 'ERR_WORKER_LOST' });
     expect((await sandbox.spawn([], { module: guestPath('hello') }).exited).error).toMatchObject({ code: 'ERR_WORKER_LOST' });
     expect(() => new SandboxPool({ size: 0 })).toThrow(/size/);
+    const racing = new SandboxPool({ size: 2 });
+    const creates = [racing.create(), racing.create(), racing.create()].map((p) => p.then(() => 'made', (e: { code: string }) => e.code));
+    await racing.close();
+    for (const outcome of await Promise.all(creates)) expect(['made', 'ERR_INVALID_OPTION', 'ERR_WORKER_LOST']).toContain(outcome);
+    expect(racing.workers).toBe(0);
   });
 
   it('without node:inspector, a kill ends the worker (its sandboxes report ERR_WORKER_LOST), warning once; the pool goes on', () => {

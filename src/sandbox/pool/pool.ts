@@ -160,6 +160,7 @@ export class SandboxPool {
 
   /** The worker for a new sandbox, with the sandbox counted: an empty one, a new one while under `size`, else the least loaded. */
   async #pick(): Promise<HomeWorker> {
+    if (this.#closed) throw new StrataError(ErrorCode.invalidOption, 'the pool is closed');
     const live = this.#homes.filter((h) => h.lost === undefined);
     let home = live.find((h) => h.sandboxes === 0);
     if (home === undefined && live.length + this.#starting.size < this.size) {
@@ -185,6 +186,10 @@ export class SandboxPool {
     const kill = await terminator();
     const home = new HomeWorker(this.#script, kill, (lost) => this.#drop(lost));
     await home.ready;
+    if (this.#closed) {
+      await home.terminate();
+      throw new StrataError(ErrorCode.invalidOption, 'the pool is closed');
+    }
     if (kill === undefined) warnKillFallback('node:inspector is unavailable');
     else if (!(await kill.attached(home.worker))) warnKillFallback('a pool worker has no inspector session');
     this.#homes.push(home);
