@@ -130,6 +130,8 @@ describe('kill and timeout on a one-worker pool', () => {
     expect((exit.error as InstanceType<typeof StrataError>).code).toBe('ERR_BAD_PATH');
     expect(() => sandbox.spawn([], { module: hello, timeoutMs: -1 })).toThrow(/timeoutMs/);
     await expect(sandbox.exec(['nope'])).rejects.toMatchObject({ code: 'ERR_BAD_PATH' });
+    await expect(sandbox.run(new TextEncoder().encode('not wasm'))).rejects.toMatchObject({ code: 'ERR_NOT_WASM' });
+    await expect(sandbox.run('/no/such/module.wasm')).rejects.toMatchObject({ code: 'ERR_HOST_FILE' });
     await sandbox.close();
     await expect(sandbox.fs.readFile('/x')).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     expect(() => sandbox.spawn([], { module: hello })).toThrow(/closed/);

@@ -158,7 +158,11 @@ function reap(pid: number): void {
   if (process === undefined || process.pid !== pid) return;
   running = undefined;
   gate.reset();
-  process.host.context.fds.closeAll();
+  try {
+    process.host.context.fds.closeAll();
+  } catch {
+    // A failure to release is a host bug, but the worker and its other sandboxes go on.
+  }
   post({ t: 'exited', pid, code: null, reason: 'killed', program: process.program, durationMs: performance.now() - process.started });
   fs.idle();
 }
