@@ -32,6 +32,11 @@ export type PooledSandboxOptions = SandboxOptions;
 
 let lastSandbox = 0;
 
+// Modules from the host, compiled once per content digest and memory limit
+// in this process, whatever the pool; a Module posted to a worker shares
+// its compiled code.
+const modules = new Map<string, Promise<GuestModule>>();
+
 /**
  * A pool of worker threads, each the home of some sandboxes: a sandbox's
  * filesystem and its processes live on its home worker's thread, so its
@@ -58,7 +63,6 @@ export class SandboxPool {
   /** Most processes queued or running per sandbox. */
   readonly maxProcessesPerSandbox: number;
   readonly #homes: HomeWorker[] = [];
-  readonly #modules = new Map<string, Promise<GuestModule>>();
   readonly #script: URL;
   readonly #link: PoolLink;
   readonly #sandboxes = new Map<PooledSandbox, HomeWorker>();
@@ -246,11 +250,11 @@ export class SandboxPool {
       bytes = source;
     }
     const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
-    let compiled = this.#modules.get(key);
+    let compiled = modules.get(key);
     if (compiled === undefined) {
       compiled = compileGuest(bytes, { reactor: false, ...(memoryLimitBytes !== undefined && { memoryLimitBytes }) });
-      this.#modules.set(key, compiled);
-      compiled.catch(() => this.#modules.delete(key));
+      modules.set(key, compiled);
+      compiled.catch(() => modules.delete(key));
     }
     const guest = await compiled.catch((error: unknown) => {
       throw error instanceof StrataError ? new StrataError(error.code, error.message.replaceAll("'main.wasm'", `'${name}'`), { cause: error }) : error;
