@@ -88,6 +88,11 @@ describe('pooled stdio', () => {
       const got = await outcome(pooled.run(guestPath(name), options as never));
       expect(got, name).toEqual(expected);
     }
+    const traces: string[][] = [[], []];
+    await inThread.run(guestPath('hello'), { trace: (line) => traces[0]!.push(line) });
+    await pooled.run(guestPath('hello'), { trace: (line) => traces[1]!.push(line) });
+    expect(traces[1]).toEqual(traces[0]);
+    expect(traces[0]!.length).toBeGreaterThan(2);
     await inThread.fs.mkdir('/bin');
     await pooled.fs.mkdir('/bin');
     for (const s of [inThread.fs, pooled.fs]) await s.copyIn(guestPath('hello'), '/bin/hello');

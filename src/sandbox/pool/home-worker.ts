@@ -189,6 +189,11 @@ export class HomeWorker {
         if (job?.pid === message.pid) (message.fd === 1 ? job.stdout : job.stderr).deliver(message.chunk);
         return;
       }
+      case 'trace': {
+        const job = this.#current;
+        if (job?.pid === message.pid) job.trace?.(message.line);
+        return;
+      }
       case 'exited': {
         const job = this.#current;
         if (job?.pid !== message.pid) return;

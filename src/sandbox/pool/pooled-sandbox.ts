@@ -42,9 +42,11 @@ export interface SpawnOptions {
   readonly maxOutputBytes?: number;
   /** Preopened directories (see `RunOptions.preopens`). */
   readonly preopens?: readonly PreopenOption[];
+  /** Receives one line per WASI call, strace style (posted by the worker, so slower). */
+  readonly trace?: (line: string) => void;
 }
 
-/** Options of {@link PooledSandbox.run} and {@link PooledSandbox.exec}: those of `Sandbox.run`, except `trace` and source objects for stdin. */
+/** Options of {@link PooledSandbox.run} and {@link PooledSandbox.exec}: those of `Sandbox.run`, except source objects for stdin. */
 export interface PooledRunOptions {
   readonly args?: readonly string[];
   readonly argv0?: string;
@@ -59,6 +61,7 @@ export interface PooledRunOptions {
   readonly maxOutputBytes?: number;
   readonly memoryLimitBytes?: number;
   readonly preopens?: readonly PreopenOption[];
+  readonly trace?: (line: string) => void;
 }
 
 /** What a pooled sandbox needs of its pool. */
@@ -235,6 +238,7 @@ export class PooledSandbox {
       new OutputPipe(1, io, mode(options.stdout, collect?.stdout === true), wake),
       new OutputPipe(2, io, mode(options.stderr, collect?.stderr === true), wake),
       stdin === 'pipe' ? new StdinPipe(io, wake) : undefined,
+      options.trace,
       (ended) => this.#jobs.delete(ended),
     );
     this.#jobs.add(job);
@@ -252,6 +256,7 @@ export class PooledSandbox {
       memoryLimitBytes: options.memoryLimitBytes,
       timeoutMs: options.timeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? (collect !== undefined ? defaultMaxOutputBytes : 0),
+      trace: options.trace !== undefined,
       stdin: stdin === 'pipe' ? ('pipe' as const) : typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin,
       io,
     });
@@ -289,6 +294,7 @@ function checkSpawnOptions(argv: readonly string[] | undefined, options: SpawnOp
   if (f !== undefined && (!Number.isInteger(f) || f < 1)) throw bad(`maxFds must be a positive integer, got ${String(f)}`);
   const s = options.stdin;
   if (s !== undefined && s !== 'pipe' && typeof s !== 'string' && !(s instanceof Uint8Array)) throw bad("stdin must be 'pipe', a string or bytes");
+  if (options.trace !== undefined && typeof options.trace !== 'function') throw bad('trace must be a function');
   const tty = options.tty;
   if (tty !== undefined && typeof tty !== 'boolean' && (typeof tty !== 'object' || tty === null || !Object.entries(tty).every(([k, v]) => ['stdin', 'stdout', 'stderr'].includes(k) && (v === undefined || typeof v === 'boolean')))) {
     throw bad(`tty must be a boolean or { stdin?, stdout?, stderr? } of booleans, got ${JSON.stringify(tty)}`);

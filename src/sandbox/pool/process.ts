@@ -43,6 +43,8 @@ export class ProcessJob {
     readonly stdout: OutputPipe,
     readonly stderr: OutputPipe,
     readonly stdin: StdinPipe | undefined,
+    /** Receives one line per WASI call, when tracing. */
+    readonly trace: ((line: string) => void) | undefined,
     /** Called once with how it ended, after the streams end. */
     readonly onEnd: (job: ProcessJob) => void,
   ) {

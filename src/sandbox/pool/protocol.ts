@@ -99,6 +99,8 @@ export interface WireSpawn {
   readonly timeoutMs: number | undefined;
   /** Per stream; 0 for no cap. */
   readonly maxOutputBytes: number;
+  /** Post one line per WASI call (`trace` messages). */
+  readonly trace: boolean;
   /** Bytes to read then EOF, or `pipe`: read the ring in `io`. */
   readonly stdin: Uint8Array | 'pipe';
   readonly io: SharedArrayBuffer;
@@ -116,6 +118,7 @@ export type FromWorker =
   | { readonly t: 'ready' }
   | { readonly t: 'done'; readonly id: number; readonly error?: WireError }
   | { readonly t: 'out'; readonly pid: number; readonly fd: 1 | 2; readonly chunk: Uint8Array }
+  | { readonly t: 'trace'; readonly pid: number; readonly line: string }
   | {
       readonly t: 'exited';
       readonly pid: number;

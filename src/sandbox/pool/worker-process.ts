@@ -156,6 +156,7 @@ export function runPrepared(
       gate: (name, fn) => gate.wrap(spec.pid, name, fn),
       ...(spec.maxFds !== undefined && { maxFds: spec.maxFds }),
       ...(spec.tty !== undefined && { tty: spec.tty }),
+      ...(spec.trace && { trace: (line: string) => post({ t: 'trace', pid: spec.pid, line }, []) }),
     });
   } catch (error) {
     return ended('error', null, { error: toWire(error) });
