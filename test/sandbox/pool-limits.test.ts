@@ -59,6 +59,8 @@ describe('limits in a pool worker', () => {
     const sandbox = await pool.create();
     expect((await sandbox.run(tableGrow((1 << 20) + 1))).exitCode).toBe(0);
     expect((await sandbox.run(tableGrow(1000))).exitCode).toBe(1);
+    expect((await sandbox.run(tableGrow(100), { tableLimitElements: 50 })).exitCode).toBe(0);
+    expect((await sandbox.run(tableGrow(50), { tableLimitElements: 50 })).exitCode).toBe(1);
   });
 
   it('wall-clock timeout, max fds, output cap', async () => {

@@ -15,6 +15,7 @@ import type { SandboxOptions } from '../sandbox.js';
 import { HomeWorker } from './home-worker.js';
 import { terminator, warnKillFallback } from './kill.js';
 import { PooledSandbox, type PoolLink } from './pooled-sandbox.js';
+import { compileLimits, type GuestLimits } from './worker-process.js';
 import type { WireSandboxOptions } from './protocol.js';
 
 /** Options of {@link SandboxPool}. */
@@ -85,7 +86,7 @@ export class SandboxPool {
     this.#script = new URL('./worker-entry.js', import.meta.url);
     this.#link = {
       maxProcessesPerSandbox: maxProcesses,
-      compile: (source, limit) => this.#compile(source, limit),
+      compile: (source, limits) => this.#compile(source, limits),
       closed: (sandbox) => this.#forget(sandbox),
       nextId: () => ++lastSandbox,
       adopt: (id, home) => {
@@ -231,7 +232,7 @@ export class SandboxPool {
   }
 
   /** A module compiled once per content digest and memory limit, asynchronously, on this thread. */
-  async #compile(source: GuestModule | Uint8Array | string, memoryLimitBytes: number | undefined): Promise<GuestModule> {
+  async #compile(source: GuestModule | Uint8Array | string, limits: GuestLimits): Promise<GuestModule> {
     if (source instanceof GuestModule) {
       // Extra imports are host functions, which cannot cross to a worker: the pool runs preview1 commands.
       if (source.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${source.name}' is a WASI reactor (no "_start"): reactors run in-thread, with Sandbox.instantiate()`);
@@ -249,10 +250,10 @@ export class SandboxPool {
     } else {
       bytes = source;
     }
-    const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
+    const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}`;
     let compiled = modules.get(key);
     if (compiled === undefined) {
-      compiled = compileGuest(bytes, { reactor: false, ...(memoryLimitBytes !== undefined && { memoryLimitBytes }) });
+      compiled = compileGuest(bytes, compileLimits(limits));
       modules.set(key, compiled);
       compiled.catch(() => modules.delete(key));
     }

@@ -11,6 +11,7 @@ import { PooledSandboxFs } from './pooled-fs.js';
 import { Process, ProcessJob, type ProcessExit } from './process.js';
 import { maxPid, stdioBuffer } from './protocol.js';
 import { OutputPipe, StdinPipe, type OutputMode } from './stdio.js';
+import type { GuestLimits } from './worker-process.js';
 
 /** Options of {@link PooledSandbox.spawn}. */
 export interface SpawnOptions {
@@ -38,6 +39,8 @@ export interface SpawnOptions {
   readonly maxFds?: number;
   /** Cap on linear memory of a module compiled for this spawn. Default 1 GiB. */
   readonly memoryLimitBytes?: number;
+  /** Cap on table elements of a module compiled for this spawn (see `compileGuest`). Default 1 Mi. */
+  readonly tableLimitElements?: number;
   /** Most bytes per output stream; past it the process ends (reason `output-limit`). Default: no cap (streams are flow-controlled). */
   readonly maxOutputBytes?: number;
   /** Preopened directories (see `RunOptions.preopens`). */
@@ -60,6 +63,7 @@ export interface PooledRunOptions {
   readonly maxFds?: number;
   readonly maxOutputBytes?: number;
   readonly memoryLimitBytes?: number;
+  readonly tableLimitElements?: number;
   readonly preopens?: readonly PreopenOption[];
   readonly trace?: (line: string) => void;
 }
@@ -67,7 +71,7 @@ export interface PooledRunOptions {
 /** What a pooled sandbox needs of its pool. */
 export interface PoolLink {
   readonly maxProcessesPerSandbox: number;
-  compile(source: GuestModule | Uint8Array | string, memoryLimitBytes: number | undefined): Promise<GuestModule>;
+  compile(source: GuestModule | Uint8Array | string, limits: GuestLimits): Promise<GuestModule>;
   closed(sandbox: PooledSandbox): void;
   /** A new sandbox id, and the handle of the sandbox made under it on `home`. */
   nextId(): number;
@@ -254,6 +258,7 @@ export class PooledSandbox {
       maxFds: options.maxFds,
       preopens: options.preopens,
       memoryLimitBytes: options.memoryLimitBytes,
+      tableLimitElements: options.tableLimitElements,
       timeoutMs: options.timeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? (collect !== undefined ? defaultMaxOutputBytes : 0),
       trace: options.trace !== undefined,
@@ -264,7 +269,7 @@ export class PooledSandbox {
       job.spec = spec(undefined);
       this.#home.enqueue(job);
     } else {
-      this.#pool.compile(options.module, options.memoryLimitBytes).then(
+      this.#pool.compile(options.module, { memoryLimitBytes: options.memoryLimitBytes, tableLimitElements: options.tableLimitElements }).then(
         (guest) => {
           if (job.killReason !== undefined) return job.finish({ code: null, reason: job.killReason, durationMs: 0 });
           job.spec = spec(guest);

@@ -96,6 +96,7 @@ export interface WireSpawn {
   readonly maxFds: number | undefined;
   readonly preopens: readonly PreopenOption[] | undefined;
   readonly memoryLimitBytes: number | undefined;
+  readonly tableLimitElements: number | undefined;
   readonly timeoutMs: number | undefined;
   /** Per stream; 0 for no cap. */
   readonly maxOutputBytes: number;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, StrataError } from '../../errors.js';
 import { FsError } from '../../vfs/index.js';
 import { GuestDeadline, WasiHost } from '../../wasi/index.js';
-import { compileGuest, type GuestModule } from '../guest-module.js';
+import { compileGuest, type CompileOptions, type GuestModule } from '../guest-module.js';
 import { linkImports } from '../guest-imports.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
@@ -46,11 +46,26 @@ export interface Running {
 // Programs read from sandboxes, compiled once per content and memory limit in this worker.
 const modules = new Map<string, Promise<GuestModule>>();
 
-function compiledProgram(bytes: Uint8Array, memoryLimitBytes: number | undefined): Promise<GuestModule> {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${memoryLimitBytes ?? ''}`;
+/** The limits a module is compiled with. */
+export interface GuestLimits {
+  readonly memoryLimitBytes: number | undefined;
+  readonly tableLimitElements: number | undefined;
+}
+
+/** compileGuest's options for a pooled command with these limits (no extra imports, never a reactor). */
+export function compileLimits(limits: GuestLimits): CompileOptions {
+  return {
+    reactor: false,
+    ...(limits.memoryLimitBytes !== undefined && { memoryLimitBytes: limits.memoryLimitBytes }),
+    ...(limits.tableLimitElements !== undefined && { tableLimitElements: limits.tableLimitElements }),
+  };
+}
+
+function compiledProgram(bytes: Uint8Array, limits: GuestLimits): Promise<GuestModule> {
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}`;
   let module = modules.get(key);
   if (module === undefined) {
-    module = compileGuest(bytes, { reactor: false, ...(memoryLimitBytes !== undefined && { memoryLimitBytes }) });
+    module = compileGuest(bytes, compileLimits(limits));
     modules.set(key, module);
     module.catch(() => modules.delete(key));
   }
@@ -84,7 +99,7 @@ export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepar
   const workdir = spec.workdir ?? config?.workdir ?? '/';
   const name = argv[0]!;
   const bytes = readProgram(sandbox, name, env['PATH'], workdir);
-  const guest = await compiledProgram(bytes, spec.memoryLimitBytes);
+  const guest = await compiledProgram(bytes, spec);
   return { module: guest.module, name: name.split('/').pop() ?? name, argv, env, workdir };
 }
 
