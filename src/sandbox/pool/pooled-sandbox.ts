@@ -228,11 +228,11 @@ export class PooledSandbox {
       throw new StrataError(ErrorCode.processLimit, `sandbox ${this.id} already has ${this.#jobs.size} processes queued or running (maxProcessesPerSandbox ${this.#pool.maxProcessesPerSandbox})`);
     }
     checkSpawnOptions(argv, options);
-    const io = stdioBuffer();
     const wake = () => this.#home.wake();
     const mode = (given: SpawnOptions['stdout'], collected: boolean): OutputMode =>
       collected ? { kind: 'collect' } : typeof given === 'function' ? { kind: 'sink', sink: given } : { kind: 'pipe' };
     const stdin = options.stdin ?? 'pipe';
+    const io = stdioBuffer(stdin === 'pipe');
     const pid = nextPid();
     const job = new ProcessJob(
       pid,

@@ -56,9 +56,9 @@ export const stdinRingBytes = 64 * 1024;
 /** Output a consumer may leave unread before the guest's fd_write waits. */
 export const outputWindowBytes = 1 << 20;
 
-/** A new SharedArrayBuffer for one process's stdio words and stdin ring. */
-export function stdioBuffer(): SharedArrayBuffer {
-  return new SharedArrayBuffer(Stdio.words * 4 + stdinRingBytes);
+/** A new SharedArrayBuffer for one process's stdio words, and its stdin ring when stdin is a pipe. */
+export function stdioBuffer(ring: boolean): SharedArrayBuffer {
+  return new SharedArrayBuffer(Stdio.words * 4 + (ring ? stdinRingBytes : 0));
 }
 
 /** Why a process ended. */
