@@ -1,22 +1,27 @@
-import vm from 'node:vm';
-import { createHash } from 'node:crypto';
 import { ErrorCode, StrataError } from '../errors.js';
 import { defaultStoreRoot, type ImageStore } from '../oci/index.js';
-import { FsError, Namespace, type DirNode, type OverlayChange, type TmpfsLimits } from '../vfs/index.js';
-import { GuestDeadline, WasiHost, type StreamSink, type StreamSource } from '../wasi/index.js';
+import { FsError, Namespace, type DirNode, type TmpfsLimits } from '../vfs/index.js';
+import { WasiHost } from '../wasi/index.js';
 import { applyChanges } from './apply-back.js';
 import { forkRoot } from './fork.js';
 import { compileGuest, GuestModule, type CompileOptions } from './guest-module.js';
+import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
+import { compiledProgram, imageCommand, readProgram } from './program.js';
+import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
+import { describeChange, type SandboxChange } from './sandbox-change.js';
 import { linkImports, providedImports } from './guest-imports.js';
 import { instantiateReactor, type InstantiateOptions, type ReactorInstance } from './reactor.js';
 import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
-import { resolvePreopens, type PreopenOption } from './preopens.js';
+import { resolvePreopens } from './preopens.js';
 import { openImage, type Image, type OpenImageOptions } from './image.js';
 import { overlayChanges, type MountSpec } from './mounts.js';
 import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
 
 export { RootMode } from './root.js';
+export { GuestError, defaultMaxOutputBytes } from './run-options.js';
+export type { RunOptions, RunResult } from './run-options.js';
+export type { SandboxChange } from './sandbox-change.js';
 
 /** Options of {@link Sandbox.create}. */
 export interface SandboxOptions {
@@ -50,91 +55,6 @@ export interface SandboxOptions {
   /** Resolves relative host paths (mount sources, `oci:` references). Default `process.cwd()`. */
   readonly cwd?: string;
 }
-
-/** Options of {@link Sandbox.run}. */
-export interface RunOptions {
-  /** Arguments after argv[0]. */
-  readonly args?: readonly string[];
-  /** argv[0]. Default: the module's file name, or `main.wasm`. */
-  readonly argv0?: string;
-  /** Environment variables. Nothing of the host's environment is passed unless given here. */
-  readonly env?: Readonly<Record<string, string>>;
-  /**
-   * Working directory, which must exist in the sandbox. Preview1 has no
-   * cwd, so it is passed as `PWD`; see docs/decisions.md.
-   */
-  readonly workdir?: string;
-  /** Standard input: bytes, text, or a blocking source. Default: empty. */
-  readonly stdin?: string | Uint8Array | StreamSource;
-  /** Receives stdout as it is written. Default: collected into the result. */
-  readonly stdout?: (chunk: Uint8Array) => void;
-  /** Receives stderr as it is written. Default: collected into the result. */
-  readonly stderr?: (chunk: Uint8Array) => void;
-  /**
-   * Which stdio streams are terminals: `true` for all three, or per stream.
-   * Only a terminal is a character device to the guest (isatty() is 1 and
-   * libc line-buffers stdout); any other stream has WASI filetype
-   * `unknown`, like a pipe. Default: none. The CLI passes the truth of its
-   * own fds. See docs/decisions.md.
-   */
-  readonly tty?: boolean | { readonly stdin?: boolean; readonly stdout?: boolean; readonly stderr?: boolean };
-  /** Stop the guest after this many milliseconds (ERR_TIMEOUT). Default: no limit. */
-  readonly timeoutMs?: number;
-  /** Most fds open at once; EMFILE past it. Default 1024. */
-  readonly maxFds?: number;
-  /** Most bytes collected per output stream (ERR_OUTPUT_LIMIT past it). Default 64 MiB. */
-  readonly maxOutputBytes?: number;
-  /** Memory cap when `guest` is bytes or a path. Default 1 GiB. */
-  readonly memoryLimitBytes?: number;
-  /** Cap on the elements of all the guest's tables when `guest` is bytes or a path. Default 1 Mi. */
-  readonly tableLimitElements?: number;
-  /** Receives one line per WASI call, strace style. */
-  readonly trace?: (line: string) => void;
-  /**
-   * The directories preopened for the guest, in order from fd 3: each a
-   * sandbox directory and the name the guest sees. Default
-   * `[{ dir: '/', as: '/' }]`, the root as `/`; `[]` preopens nothing.
-   */
-  readonly preopens?: readonly PreopenOption[];
-  /**
-   * Imports beyond preview1, merged with strata's (`{ env: { call_host_function } }`);
-   * they cannot include `wasi_snapshot_preview1`. A module given as bytes
-   * or a path, or found by `exec`, is compiled to accept exactly these; a
-   * `GuestModule` must have declared them to `compileGuest`. The guest
-   * calls them in the caller's thread.
-   */
-  readonly imports?: WebAssembly.Imports;
-}
-
-/** What a finished process left. */
-export interface RunResult {
-  /** proc_exit's code, or 0 when `_start` returned. */
-  readonly exitCode: number;
-  /** Collected stdout (empty when a `stdout` sink was given). */
-  readonly stdout: Uint8Array;
-  /** Collected stderr (empty when a `stderr` sink was given). */
-  readonly stderr: Uint8Array;
-  readonly durationMs: number;
-}
-
-/**
- * A process that did not exit: it trapped, timed out or flooded its output.
- * `code` says which; the output collected up to that point is kept.
- */
-export class GuestError extends StrataError {
-  readonly stdout: Uint8Array;
-  readonly stderr: Uint8Array;
-
-  constructor(code: string, message: string, output: { stdout: Uint8Array; stderr: Uint8Array }, cause?: unknown) {
-    super(code, message, { cause });
-    this.name = 'GuestError';
-    this.stdout = output.stdout;
-    this.stderr = output.stderr;
-  }
-}
-
-/** Default cap on collected output per stream. */
-export const defaultMaxOutputBytes = 64 * 1024 * 1024;
 
 /**
  * A sandbox: one root plus its mounts and limits, in which processes run.
@@ -320,18 +240,8 @@ export class Sandbox {
    * {@link run}.
    */
   async exec(command?: readonly string[], options: Omit<RunOptions, 'args' | 'argv0'> = {}): Promise<RunResult> {
-    const process = this.image?.process;
-    let argv = [...(process?.entrypoint ?? []), ...(command ?? process?.cmd ?? [])];
-    if (argv.length === 0 && this.image !== undefined && this.image.wasmFiles.length === 1) argv = [this.image.wasmFiles[0]!];
-    if (argv.length === 0) throw new StrataError(ErrorCode.invalidOption, 'nothing to run: give a command (the image has no Entrypoint or Cmd)');
-    const env: Record<string, string> = {};
-    for (const pair of process?.env ?? []) {
-      const eq = pair.indexOf('=');
-      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    Object.assign(env, options.env);
-    const workdir = options.workdir ?? process?.workdir ?? '/';
-    const guest = await this.#program(argv[0]!, env['PATH'], workdir, compileOptions(options));
+    const { argv, env, workdir } = imageCommand(this.image, command, options);
+    const guest = await compiledProgram(readProgram(this.namespace, argv[0]!, env['PATH'], workdir), compileOptions(options));
     return this.runSync(guest, { ...options, env, workdir, argv0: argv[0]!, args: argv.slice(1) });
   }
 
@@ -458,29 +368,6 @@ export class Sandbox {
     return mount;
   }
 
-  /** The compiled module of a program in the sandbox, found as execvp finds it. */
-  async #program(name: string, path: string | undefined, workdir: string, limits: CompileOptions): Promise<GuestModule> {
-    const candidates = name.includes('/') ? [name.startsWith('/') ? name : `${workdir}/${name}`] : (path ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((d) => d.startsWith('/')).map((d) => `${d}/${name}`);
-    for (const candidate of candidates) {
-      let node;
-      try {
-        node = this.namespace.resolve(this.namespace.root, candidate, true, 'execve');
-      } catch (error) {
-        if (error instanceof FsError && candidates.length > 1) continue;
-        if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `program '${name}': ${error.errno}`, { cause: error });
-        throw error;
-      }
-      if (node.type !== 'file') {
-        if (candidates.length > 1) continue;
-        throw new StrataError(ErrorCode.badPath, `program '${name}' is not a regular file`);
-      }
-      const bytes = new Uint8Array(node.size);
-      node.read(bytes, 0, bytes.length, 0);
-      return compiledFromSandbox(bytes, limits);
-    }
-    throw new StrataError(ErrorCode.badPath, `program '${name}' not found in PATH (${path ?? 'unset'})`);
-  }
-
   #checkWorkdir(workdir: string): void {
     let node;
     try {
@@ -493,43 +380,6 @@ export class Sandbox {
   }
 }
 
-/** One change in a sandbox's root or overlay mount, like a line of `docker diff`. */
-export interface SandboxChange {
-  readonly path: string;
-  readonly kind: 'added' | 'changed' | 'deleted';
-  readonly type: 'directory' | 'file' | 'symlink' | 'character-device';
-  /** The file's bytes now (added or changed regular files, when asked for). */
-  readonly contents?: Uint8Array;
-  /** A symlink's target now. */
-  readonly target?: string;
-}
-
-function describeChange(change: OverlayChange, contents: boolean): SandboxChange {
-  const node = change.node;
-  const base = { path: change.path, kind: change.kind, type: change.type } as const;
-  if (node?.type === 'symlink') return { ...base, target: node.target };
-  if (contents && node?.type === 'file') {
-    const bytes = new Uint8Array(node.size);
-    node.read(bytes, 0, bytes.length, 0);
-    return { ...base, contents: bytes };
-  }
-  return base;
-}
-
-// Modules read from sandboxes, compiled once per content digest and memory limit.
-const compiled = new Map<string, Promise<GuestModule>>();
-
-function compiledFromSandbox(bytes: Uint8Array, limits: CompileOptions): Promise<GuestModule> {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}:${JSON.stringify(limits.imports ?? {})}`;
-  let module = compiled.get(key);
-  if (module === undefined) {
-    module = compileGuest(bytes, limits);
-    compiled.set(key, module);
-    module.catch(() => compiled.delete(key));
-  }
-  return module;
-}
-
 /** The compile limits a run's options carry. */
 function compileOptions(options: Pick<RunOptions, 'memoryLimitBytes' | 'tableLimitElements' | 'imports'>): CompileOptions {
   return {
@@ -540,99 +390,3 @@ function compileOptions(options: Pick<RunOptions, 'memoryLimitBytes' | 'tableLim
   };
 }
 
-// One context reused by every timed run: the timeout is enforced by V8's
-// watchdog, which interrupts even a loop with no calls, and leaves the
-// sandbox intact.
-const timedContext = vm.createContext({ job: undefined as (() => number) | undefined });
-const timedScript = new vm.Script('job()');
-
-function runWithTimeout(job: () => number, timeoutMs: number): number {
-  (timedContext as { job: (() => number) | undefined }).job = job;
-  try {
-    return timedScript.runInContext(timedContext, { timeout: Math.max(1, Math.ceil(timeoutMs)) }) as number;
-  } finally {
-    (timedContext as { job: (() => number) | undefined }).job = undefined;
-  }
-}
-
-class OutputLimit extends Error {
-  constructor(readonly stream: string, readonly limit: number) {
-    super(`${stream} exceeded ${limit} bytes`);
-    this.name = 'OutputLimit';
-  }
-}
-
-function guestError(error: unknown, name: string, timeoutMs: number | undefined, output: { stdout: Uint8Array; stderr: Uint8Array }): unknown {
-  if (error instanceof GuestDeadline || (error as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-    return new GuestError(ErrorCode.timeout, `'${name}' ran longer than ${timeoutMs} ms and was stopped`, output, error);
-  }
-  if (error instanceof OutputLimit) {
-    return new GuestError(ErrorCode.outputLimit, `'${name}' wrote more than ${error.limit} bytes to ${error.stream} and was stopped`, output, error);
-  }
-  if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-    return new GuestError(ErrorCode.guestTrap, `'${name}' trapped: ${(error as Error).message}`, output, error);
-  }
-  if (error instanceof WebAssembly.LinkError) {
-    return new StrataError(ErrorCode.unknownImport, `'${name}' cannot be linked: ${error.message}`, { cause: error });
-  }
-  if (error instanceof StrataError) return error;
-  // Anything else is a host bug: typed, never disguised as the guest's doing.
-  return new StrataError(ErrorCode.internal, `'${name}': internal error: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-}
-
-/** An output stream: to a caller's sink, or collected up to a limit. */
-class OutputStream implements StreamSink {
-  readonly #chunks: Uint8Array[] = [];
-  #bytes = 0;
-
-  constructor(
-    readonly stream: string,
-    readonly sink: ((chunk: Uint8Array) => void) | undefined,
-    readonly limit: number,
-  ) {}
-
-  write(src: Uint8Array, offset: number, length: number): void {
-    if (length === 0) return;
-    const chunk = src.slice(offset, offset + length);
-    if (this.sink !== undefined) {
-      this.sink(chunk);
-      return;
-    }
-    if (this.#bytes + length > this.limit) {
-      const room = this.limit - this.#bytes;
-      if (room > 0) this.#chunks.push(chunk.subarray(0, room));
-      this.#bytes = this.limit;
-      throw new OutputLimit(this.stream, this.limit);
-    }
-    this.#chunks.push(chunk);
-    this.#bytes += length;
-  }
-
-  collected(): Uint8Array {
-    if (this.#chunks.length === 1) return this.#chunks[0]!;
-    return Buffer.concat(this.#chunks);
-  }
-}
-
-function toSource(stdin: RunOptions['stdin']): StreamSource {
-  if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) return stdin;
-  const bytes = typeof stdin === 'string' ? new TextEncoder().encode(stdin) : (stdin ?? new Uint8Array(0));
-  let at = 0;
-  return {
-    read(dst, offset, length) {
-      const n = Math.min(length, bytes.length - at);
-      dst.set(bytes.subarray(at, at + n), offset);
-      at += n;
-      return n;
-    },
-  };
-}
-
-/** RunOptions.tty as one flag per stream. Errors: ERR_INVALID_OPTION. */
-function stdioTty(tty: NonNullable<RunOptions['tty']>): { stdin?: boolean; stdout?: boolean; stderr?: boolean } {
-  if (typeof tty === 'boolean') return { stdin: tty, stdout: tty, stderr: tty };
-  if (typeof tty === 'object' && tty !== null && Object.entries(tty).every(([k, v]) => ['stdin', 'stdout', 'stderr'].includes(k) && (v === undefined || typeof v === 'boolean'))) {
-    return tty;
-  }
-  throw new StrataError(ErrorCode.invalidOption, `tty must be a boolean or { stdin?, stdout?, stderr? } of booleans, got ${JSON.stringify(tty)}`);
-}

@@ -3,11 +3,11 @@
  * env, workdir, found as `Sandbox.exec` finds them), then running it
  * behind the worker's syscall gate, and how it ended.
  */
-import { createHash } from 'node:crypto';
 import { ErrorCode, StrataError } from '../../errors.js';
 import { FsError } from '../../vfs/index.js';
 import { GuestDeadline, WasiHost } from '../../wasi/index.js';
-import { compileGuest, type CompileOptions, type GuestModule } from '../guest-module.js';
+import type { CompileOptions } from '../guest-module.js';
+import { compiledProgram, imageCommand, readProgram } from '../program.js';
 import { linkImports } from '../guest-imports.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
@@ -43,9 +43,6 @@ export interface Running {
   readonly started: number;
 }
 
-// Programs read from sandboxes, compiled once per content and memory limit in this worker.
-const modules = new Map<string, Promise<GuestModule>>();
-
 /** The limits a module is compiled with. */
 export interface GuestLimits {
   readonly memoryLimitBytes: number | undefined;
@@ -61,17 +58,6 @@ export function compileLimits(limits: GuestLimits): CompileOptions {
   };
 }
 
-function compiledProgram(bytes: Uint8Array, limits: GuestLimits): Promise<GuestModule> {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}`;
-  let module = modules.get(key);
-  if (module === undefined) {
-    module = compileGuest(bytes, compileLimits(limits));
-    modules.set(key, module);
-    module.catch(() => modules.delete(key));
-  }
-  return module;
-}
-
 /**
  * Resolve a spawn: with a module from the host, its argv as given;
  * without, the command after the image's Entrypoint (its Cmd when none),
@@ -85,48 +71,10 @@ export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepar
     const argv = spec.argv !== undefined && spec.argv.length > 0 ? spec.argv : [spec.guest.name];
     return { module: spec.guest.module, name: spec.guest.name, argv, env: spec.env ?? {}, workdir: spec.workdir };
   }
-  const image = sandbox.image;
-  const config = image?.process;
-  let argv = [...(config?.entrypoint ?? []), ...(spec.argv ?? config?.cmd ?? [])];
-  if (argv.length === 0 && image !== undefined && image.wasmFiles.length === 1) argv = [image.wasmFiles[0]!];
-  if (argv.length === 0) throw new StrataError(ErrorCode.invalidOption, 'nothing to run: give a command (the image has no Entrypoint or Cmd)');
-  const env: Record<string, string> = {};
-  for (const pair of config?.env ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  Object.assign(env, spec.env);
-  const workdir = spec.workdir ?? config?.workdir ?? '/';
+  const { argv, env, workdir } = imageCommand(sandbox.image, spec.argv, spec);
   const name = argv[0]!;
-  const bytes = readProgram(sandbox, name, env['PATH'], workdir);
-  const guest = await compiledProgram(bytes, spec);
+  const guest = await compiledProgram(readProgram(sandbox.namespace, name, env['PATH'], workdir), compileLimits(spec));
   return { module: guest.module, name: name.split('/').pop() ?? name, argv, env, workdir };
-}
-
-/** The bytes of a program in the sandbox, found as execvp finds it. Errors: ERR_BAD_PATH. */
-function readProgram(sandbox: Sandbox, name: string, path: string | undefined, workdir: string): Uint8Array {
-  const ns = sandbox.namespace;
-  const candidates = name.includes('/')
-    ? [name.startsWith('/') ? name : `${workdir}/${name}`]
-    : (path ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((d) => d.startsWith('/')).map((d) => `${d}/${name}`);
-  for (const candidate of candidates) {
-    let node;
-    try {
-      node = ns.resolve(ns.root, candidate, true, 'execve');
-    } catch (error) {
-      if (error instanceof FsError && candidates.length > 1) continue;
-      if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `program '${name}': ${error.errno}`, { cause: error });
-      throw error;
-    }
-    if (node.type !== 'file') {
-      if (candidates.length > 1) continue;
-      throw new StrataError(ErrorCode.badPath, `program '${name}' is not a regular file`);
-    }
-    const bytes = new Uint8Array(node.size);
-    node.read(bytes, 0, bytes.length, 0);
-    return bytes;
-  }
-  throw new StrataError(ErrorCode.badPath, `program '${name}' not found in PATH (${path ?? 'unset'})`);
 }
 
 /**
