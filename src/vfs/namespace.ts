@@ -1,12 +1,8 @@
 import { fsError } from './errors.js';
+import { checkName, checkPath, maxPathBytes, maxSymlinks } from './path-limits.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node, type Stat, type TimeChange } from './node.js';
 
-/** Symlinks followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
-export const maxSymlinks = 40;
-/** PATH_MAX: a path must be shorter than this many bytes (the limit counts C's NUL, as Linux does). */
-export const maxPathBytes = 4096;
-/** Longest single component, in bytes (NAME_MAX). */
-export const maxNameBytes = 255;
+export { maxNameBytes, maxPathBytes, maxSymlinks } from './path-limits.js';
 
 /**
  * Readdir cookies from here on list the names {@link Namespace.mountAt}
@@ -442,19 +438,5 @@ export class Namespace {
     const child = this.#attached.get(dir)?.get(name) ?? dir.lookup(name);
     if (child === undefined || this.#mounts.size === 0) return child;
     return this.#mounts.get(child) ?? child;
-  }
-}
-
-function checkPath(path: string, syscall: string): void {
-  if (path === '') throw fsError('ENOENT', syscall, path);
-  if (path.length >= maxPathBytes || (path.length * 3 >= maxPathBytes && Buffer.byteLength(path) >= maxPathBytes)) {
-    throw fsError('ENAMETOOLONG', syscall, path.slice(0, 64) + '…');
-  }
-  if (path.includes('\0')) throw fsError('EINVAL', syscall, path);
-}
-
-function checkName(name: string, syscall: string, path: string): void {
-  if (name.length > maxNameBytes || (name.length * 3 > maxNameBytes && Buffer.byteLength(name) > maxNameBytes)) {
-    throw fsError('ENAMETOOLONG', syscall, path.slice(0, 64) + '…');
   }
 }
