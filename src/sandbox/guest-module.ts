@@ -94,18 +94,7 @@ export class GuestModule {
  * - ERR_NOT_WASI_REACTOR: `reactor: true` and it exports `_start`.
  */
 export async function compileGuest(source: Uint8Array | string, options: CompileOptions = {}): Promise<GuestModule> {
-  let bytes: Uint8Array;
-  let name = 'main.wasm';
-  if (typeof source === 'string') {
-    name = source.split(/[\\/]/).pop() ?? source;
-    try {
-      bytes = await readFile(source);
-    } catch (error) {
-      throw new StrataError(ErrorCode.hostFile, `cannot read module '${source}': ${(error as Error).message}`, { cause: error });
-    }
-  } else {
-    bytes = source;
-  }
+  const { bytes, name } = await readModuleSource(source);
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new StrataError(ErrorCode.notWasm, `'${name}' is not a WebAssembly module (no \\0asm magic)`);
   }
@@ -272,4 +261,19 @@ function writeU32(out: number[], value: number): void {
     if (v !== 0) b |= 0x80;
     out.push(b);
   } while (v !== 0);
+}
+
+/**
+ * A module's bytes and the name it goes by: a host path is read (named by
+ * its file name), bytes are `main.wasm`.
+ * Errors: ERR_HOST_FILE (the path cannot be read).
+ */
+export async function readModuleSource(source: Uint8Array | string): Promise<{ bytes: Uint8Array; name: string }> {
+  if (typeof source !== 'string') return { bytes: source, name: 'main.wasm' };
+  const name = source.split(/[\\/]/).pop() ?? source;
+  try {
+    return { bytes: await readFile(source), name };
+  } catch (error) {
+    throw new StrataError(ErrorCode.hostFile, `cannot read module '${source}': ${(error as Error).message}`, { cause: error });
+  }
 }

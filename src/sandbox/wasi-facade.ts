@@ -8,6 +8,7 @@ import { readSync, writeSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { Namespace } from '../vfs/index.js';
 import { WasiHost, wasiModuleName, type StreamSink, type StreamSource } from '../wasi/index.js';
+import { toSource } from './guest-run.js';
 import { resolvePreopens, type PreopenOption } from './preopens.js';
 
 type Syscall = (...args: never[]) => number;
@@ -203,16 +204,7 @@ function stdinSource(stdin: SandboxWasiStdin | undefined): StreamSource {
     if (typeof (stdin as { read?: unknown }).read !== 'function') throw new StrataError(ErrorCode.invalidOption, 'stdin must be a host fd, text, bytes or a source with read()');
     return stdin;
   }
-  const bytes = typeof stdin === 'string' ? new TextEncoder().encode(stdin) : (stdin ?? new Uint8Array(0));
-  let at = 0;
-  return {
-    read(dst, offset, length) {
-      const n = Math.min(length, bytes.length - at);
-      dst.set(bytes.subarray(at, at + n), offset);
-      at += n;
-      return n;
-    },
-  };
+  return toSource(stdin);
 }
 
 function outputSink(stream: string, output: SandboxWasiOutput | undefined): StreamSink {

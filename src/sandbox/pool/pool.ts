@@ -2,14 +2,13 @@
  * SandboxPool: sandboxes on worker threads, so the app's event loop keeps
  * running while guests compute, and a guest is killed in milliseconds.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, StrataError } from '../../errors.js';
 import { defaultStoreRoot, type ImageRecord } from '../../oci/index.js';
-import { compileGuest, GuestModule } from '../guest-module.js';
+import { GuestModule, readModuleSource } from '../guest-module.js';
+import { compiledProgram } from '../program.js';
 import { resolveImage } from '../image.js';
 import type { SandboxOptions } from '../sandbox.js';
 import { HomeWorker } from './home-worker.js';
@@ -33,10 +32,9 @@ export type PooledSandboxOptions = SandboxOptions;
 
 let lastSandbox = 0;
 
-// Modules from the host, compiled once per content digest and memory limit
-// in this process, whatever the pool; a Module posted to a worker shares
+// Modules from the host compile once per content digest and limits in this
+// thread (program.ts), whatever the pool; a Module posted to a worker shares
 // its compiled code.
-const modules = new Map<string, Promise<GuestModule>>();
 
 /**
  * A pool of worker threads, each the home of some sandboxes: a sandbox's
@@ -238,25 +236,8 @@ export class SandboxPool {
       if (source.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${source.name}' is a WASI reactor (no "_start"): reactors run in-thread, with Sandbox.instantiate()`);
       return source;
     }
-    let bytes: Uint8Array;
-    let name = 'main.wasm';
-    if (typeof source === 'string') {
-      name = source.split(/[\\/]/).pop() ?? source;
-      try {
-        bytes = await readFile(source);
-      } catch (error) {
-        throw new StrataError(ErrorCode.hostFile, `cannot read module '${source}': ${(error as Error).message}`, { cause: error });
-      }
-    } else {
-      bytes = source;
-    }
-    const key = `${createHash('sha256').update(bytes).digest('hex')}:${limits.memoryLimitBytes ?? ''}:${limits.tableLimitElements ?? ''}`;
-    let compiled = modules.get(key);
-    if (compiled === undefined) {
-      compiled = compileGuest(bytes, compileLimits(limits));
-      modules.set(key, compiled);
-      compiled.catch(() => modules.delete(key));
-    }
+    const { bytes, name } = await readModuleSource(source);
+    const compiled = compiledProgram(bytes, compileLimits(limits));
     const guest = await compiled.catch((error: unknown) => {
       throw error instanceof StrataError ? new StrataError(error.code, error.message.replaceAll("'main.wasm'", `'${name}'`), { cause: error }) : error;
     });
