@@ -1,26 +1,35 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { LayerLayout } from '../vfs/index.js';
 import { parseDigest, type Digest } from './digest.js';
-import { kindCodes, type IndexColumns } from './layer-columns.js';
+import { entrySections, PagedColumns, type Section } from './layer-index-pages.js';
 import type { LayerIndex } from './layer-index.js';
 
 /**
  * The cache file of a layer index: `SLIX`, a format version, a JSON header,
  * then sections of raw little-endian typed arrays, each starting on an
- * 8-byte boundary: the entry columns, the UTF-8 bytes of the paths and link
- * targets with their start offsets, and the entries grouped by directory
- * (the layer's {@link LayerLayout}). Loading makes typed arrays over the
- * file's bytes without copying them or decoding a string, and checks only
- * that every offset and id stays in range, so a cached image becomes a view
- * in time that hardly grows with its entries. The file is a cache: anything
- * unexpected makes {@link decodeIndex} return undefined and the caller
- * re-indexes the blob.
+ * 8-byte boundary:
+ * 1. what a view needs when it is created, all as long as the number of
+ *    directory groups or less: the groups of the layer's
+ *    {@link LayerLayout} (children, entry starts, first additions, names),
+ *    the exposed-path hashes and the hardlink entries;
+ * 2. the entry columns (kind, mode, uid, gid, mtime, size, offset, and the
+ *    start of each path and link target), then the UTF-8 bytes of the
+ *    paths and of the link targets;
+ * 3. the rest of the layout, as long as the layer: each group's entries,
+ *    the non-directory path hashes and the entries in path order.
  *
- * Version 2 added the directory groups and the string offsets; a version 1
- * file is a miss, so it is rebuilt.
+ * {@link openIndexFile} reads the header and part 1 only; parts 2 and 3
+ * are read when first used ({@link PagedColumns}), so opening a cached
+ * index costs the same for a thousand entries or a million. The file is a
+ * cache: anything unexpected when it is opened makes {@link openIndexFile}
+ * return undefined and the caller re-indexes the blob.
+ *
+ * Version 3 reads entries and groups on demand; older files are a miss,
+ * so they are rebuilt.
  */
 
 const magic = 0x58494c53; // 'SLIX' read as little-endian u32
-const version = 2;
+const version = 3;
 
 interface Header {
   diffID: string;
@@ -42,33 +51,30 @@ interface Header {
 
 type Ctor = Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor;
 
-/** The sections, in file order, with their element type and length. */
-function sections(h: Header): Array<[string, Ctor, number]> {
-  const n = h.count;
+/** Sections read when the file is opened (part 1), in file order. */
+function openSections(h: Header): Array<[string, Ctor, number]> {
   const g = h.groups;
   return [
-    ['kinds', Uint8Array, n],
-    ['modes', Uint16Array, n],
-    ['uids', Uint32Array, n],
-    ['gids', Uint32Array, n],
-    ['mtimeSec', Float64Array, n],
-    ['mtimeNsec', Uint32Array, n],
-    ['sizes', Float64Array, n],
-    ['offsets', Float64Array, n],
-    ['pathStart', Uint32Array, n + 1],
-    ['pathBytes', Uint8Array, h.pathBytes],
-    ['linkStart', Uint32Array, n + 1],
-    ['linkBytes', Uint8Array, h.linkBytes],
     ['groupFirstChild', Uint32Array, g],
     ['groupChildCount', Uint32Array, g],
     ['groupEntryStart', Uint32Array, g + 1],
-    ['groupEntries', Uint32Array, h.groupEntries],
     ['groupFirstAdd', Uint32Array, g],
     ['groupNameStart', Uint32Array, g + 1],
     ['groupNameBytes', Uint8Array, h.groupNameBytes],
-    ['nonDirHashes', Uint32Array, h.nonDir],
     ['exposedHashes', Uint32Array, h.exposed],
     ['hardlinkEntries', Uint32Array, h.hardlinks],
+  ];
+}
+
+/** Sections read on demand (parts 2 and 3), in file order. */
+function laterSections(h: Header): Array<[string, Ctor, number]> {
+  const n = h.count;
+  return [
+    ...entrySections.map(([name, C]): [string, Ctor, number] => [name, C, name === 'pathStart' || name === 'linkStart' ? n + 1 : n]),
+    ['pathBytes', Uint8Array, h.pathBytes],
+    ['linkBytes', Uint8Array, h.linkBytes],
+    ['groupEntries', Uint32Array, h.groupEntries],
+    ['nonDirHashes', Uint32Array, h.nonDir],
     ['byPath', Uint32Array, n],
   ];
 }
@@ -80,28 +86,44 @@ export function encodeIndex(index: LayerIndex): Uint8Array {
   const c = index.columns;
   const layout = index.layout;
   const names: string[] = [];
-  for (let g = 0; g < layout.groupCount; g++) names.push(layout.groupName(g));
+  const grouped: Uint32Array[] = [];
+  for (let g = 0; g < layout.groupCount; g++) {
+    names.push(layout.groupName(g));
+    grouped.push(layout.groupEntries(g));
+  }
   const groupNameStart = new Uint32Array(names.length + 1);
   for (let g = 0, at = 0; g <= names.length; g++) {
     groupNameStart[g] = at;
     if (g < names.length) at += Buffer.byteLength(names[g]!);
   }
+  const groupEntries = new Uint32Array(grouped.reduce((n, a) => n + a.length, 0));
+  grouped.reduce((at, a) => (groupEntries.set(a, at), at + a.length), 0);
+  const groupNameBytes = Buffer.from(names.join(''));
   const arrays: Record<string, ArrayBufferView> = {
-    ...c,
+    kinds: c.kinds,
+    modes: c.modes,
+    uids: c.uids,
+    gids: c.gids,
+    mtimeSec: c.mtimeSec,
+    mtimeNsec: c.mtimeNsec,
+    sizes: c.sizes,
+    offsets: c.offsets,
+    pathStart: c.pathStart,
+    linkStart: c.linkStart,
     pathBytes: c.pathBytes,
     linkBytes: c.linkBytes,
     groupFirstChild: layout.groupFirstChild,
     groupChildCount: layout.groupChildCount,
     groupEntryStart: layout.groupEntryStart,
-    groupEntries: layout.groupEntries,
+    groupEntries,
     groupFirstAdd: layout.groupFirstAdd,
     groupNameStart,
-    groupNameBytes: Buffer.from(names.join('')),
+    groupNameBytes,
     nonDirHashes: layout.nonDirHashes,
     exposedHashes: layout.exposedHashes,
     hardlinkEntries: layout.hardlinkEntries,
     byPath: layout.byPath,
-  } as unknown as Record<string, ArrayBufferView>;
+  };
   const header: Header = {
     diffID: index.diffID,
     dataSize: index.dataSize,
@@ -111,8 +133,8 @@ export function encodeIndex(index: LayerIndex): Uint8Array {
     pathBytes: c.pathBytes.length,
     linkBytes: c.linkBytes.length,
     groups: layout.groupCount,
-    groupEntries: layout.groupEntries.length,
-    groupNameBytes: arrays['groupNameBytes']!.byteLength,
+    groupEntries: groupEntries.length,
+    groupNameBytes: groupNameBytes.length,
     nonDir: layout.nonDirHashes.length,
     exposed: layout.exposedHashes.length,
     rootEntry: layout.rootEntry,
@@ -126,7 +148,7 @@ export function encodeIndex(index: LayerIndex): Uint8Array {
   prefix.writeUInt32LE(head.length, 8);
   head.copy(prefix, 12);
   const parts: Uint8Array[] = [prefix];
-  for (const [name] of sections(header)) {
+  for (const [name] of [...openSections(header), ...laterSections(header)]) {
     const a = arrays[name]!;
     parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     if (a.byteLength % 8 !== 0) parts.push(new Uint8Array(8 - (a.byteLength % 8)));
@@ -134,88 +156,112 @@ export function encodeIndex(index: LayerIndex): Uint8Array {
   return Buffer.concat(parts);
 }
 
-/** Deserialize an index, or undefined if the bytes are not a valid index file. */
-export function decodeIndex(bytes: Uint8Array): { diffID: Digest; dataSize: number; columns: IndexColumns; layout: LayerLayout; skipped: string[] } | undefined {
+/** An opened cache file: what it says, its layout, and its entries read on demand. */
+export interface OpenedIndexFile {
+  readonly diffID: Digest;
+  readonly dataSize: number;
+  readonly skipped: string[];
+  readonly layout: LayerLayout;
+  /** The entries, read from the file on first use. */
+  readonly columns: PagedColumns;
+}
+
+/** Open a cache file: its header and the sections a view needs first; undefined if it is missing or not a valid index file. */
+export function openIndexFile(path: string): OpenedIndexFile | undefined {
+  if (!littleEndian) return undefined;
+  let fd: number;
   try {
-    if (!littleEndian) return undefined;
-    let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (buf.length < 12 || buf.readUInt32LE(0) !== magic || buf.readUInt32LE(4) !== version) return undefined;
-    // Typed arrays over the bytes need them 8-byte aligned: copy once if not.
-    if (buf.byteOffset % 8 !== 0) buf = Buffer.from(new Uint8Array(buf).buffer);
-    const headLen = buf.readUInt32LE(8);
-    const header = JSON.parse(buf.subarray(12, 12 + headLen).toString('utf8')) as Header;
-    const counts = [header.count, header.dataSize, header.pathBytes, header.linkBytes, header.groups, header.groupEntries, header.groupNameBytes, header.nonDir, header.exposed, header.hardlinks];
-    if (!counts.every((x) => Number.isSafeInteger(x) && x >= 0) || header.groups < 1 || !Number.isSafeInteger(header.rootEntry)) return undefined;
-    let at = pad8(12 + headLen);
-    const a: Record<string, Uint8Array | Uint16Array | Uint32Array | Float64Array> = {};
-    for (const [name, Ctor, length] of sections(header)) {
-      const len = length * Ctor.BYTES_PER_ELEMENT;
-      if (at + len > buf.length) return undefined;
-      a[name] = new Ctor(buf.buffer as ArrayBuffer, buf.byteOffset + at, length);
-      at = pad8(at + len);
-    }
-    const n = header.count;
-    const g = header.groups;
-    const u32 = (name: string) => a[name] as Uint32Array;
-    const kinds = a['kinds'] as Uint8Array;
-    for (let i = 0; i < n; i++) if (kinds[i]! >= kindCodes.length) return undefined;
-    if (!ascending(u32('pathStart'), header.pathBytes) || !ascending(u32('linkStart'), header.linkBytes)) return undefined;
-    if (!ascending(u32('groupEntryStart'), header.groupEntries) || !ascending(u32('groupNameStart'), header.groupNameBytes)) return undefined;
-    if (!below(u32('groupEntries'), n) || !below(u32('hardlinkEntries'), n) || !below(u32('byPath'), n)) return undefined;
-    const firstChild = u32('groupFirstChild');
-    const childCount = u32('groupChildCount');
-    // Children have larger ids than their parent (breadth-first numbering).
-    for (let k = 0; k < g; k++) if (childCount[k]! > 0 && (firstChild[k]! <= k || firstChild[k]! + childCount[k]! > g)) return undefined;
-    if (header.rootEntry < -1 || header.rootEntry >= n) return undefined;
-    const bytesOf = (name: string) => Buffer.from(a[name]!.buffer as ArrayBuffer, a[name]!.byteOffset, a[name]!.byteLength);
-    const columns: IndexColumns = {
-      kinds,
-      modes: a['modes'] as Uint16Array,
-      uids: u32('uids'),
-      gids: u32('gids'),
-      mtimeSec: a['mtimeSec'] as Float64Array,
-      mtimeNsec: u32('mtimeNsec'),
-      sizes: a['sizes'] as Float64Array,
-      offsets: a['offsets'] as Float64Array,
-      pathStart: u32('pathStart'),
-      pathBytes: bytesOf('pathBytes'),
-      linkStart: u32('linkStart'),
-      linkBytes: bytesOf('linkBytes'),
-      xattrs: new Map(header.xattrs.map(([i, list]) => [i, new Map(list.map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]))])),
-    };
-    const nameStart = u32('groupNameStart');
-    const nameBytes = bytesOf('groupNameBytes');
-    const layout: LayerLayout = {
-      groupCount: g,
-      groupName: (k) => nameBytes.toString('utf8', nameStart[k]!, nameStart[k + 1]!),
-      groupFirstChild: firstChild,
-      groupChildCount: childCount,
-      groupEntryStart: u32('groupEntryStart'),
-      groupEntries: u32('groupEntries'),
-      groupFirstAdd: u32('groupFirstAdd'),
-      rootEntry: header.rootEntry,
-      nonDirHashes: u32('nonDirHashes'),
-      exposedHashes: u32('exposedHashes'),
-      selfConflict: header.selfConflict === true,
-      hardlinkEntries: u32('hardlinkEntries'),
-      byPath: u32('byPath'),
-    };
-    return { diffID: parseDigest(header.diffID), dataSize: header.dataSize, columns, layout, skipped: header.skipped };
+    fd = openSync(path, 'r');
   } catch {
     return undefined;
   }
+  try {
+    return open(path, fd);
+  } catch {
+    return undefined;
+  } finally {
+    // Entries are read later through a descriptor of their own, opened on first use.
+    closeSync(fd);
+  }
+}
+
+function open(path: string, fd: number): OpenedIndexFile | undefined {
+  const size = fstatSync(fd).size;
+  const prefix = readAt(fd, 0, 12);
+  if (prefix.readUInt32LE(0) !== magic || prefix.readUInt32LE(4) !== version) return undefined;
+  const headLen = prefix.readUInt32LE(8);
+  const header = JSON.parse(readAt(fd, 12, headLen).toString('utf8')) as Header;
+  const counts = [header.count, header.dataSize, header.pathBytes, header.linkBytes, header.groups, header.groupEntries, header.groupNameBytes, header.nonDir, header.exposed, header.hardlinks];
+  if (!counts.every((x) => Number.isSafeInteger(x) && x >= 0) || header.groups < 1 || !Number.isSafeInteger(header.rootEntry)) return undefined;
+  const n = header.count;
+  const g = header.groups;
+  if (header.rootEntry < -1 || header.rootEntry >= n) return undefined;
+  const sections = new Map<string, Section>();
+  const start = pad8(12 + headLen);
+  let at = start;
+  for (const [name, C, length] of [...openSections(header), ...laterSections(header)]) {
+    sections.set(name, { at, length: length * C.BYTES_PER_ELEMENT });
+    at = pad8(at + length * C.BYTES_PER_ELEMENT);
+  }
+  if (at > size) return undefined;
+  // Part 1, in one read; every array of it is checked here (O(groups)).
+  const first = openSections(header);
+  const endOfFirst = sections.get(first[first.length - 1]![0])!;
+  const block = readAt(fd, start, endOfFirst.at + endOfFirst.length - start);
+  const a: Record<string, Uint8Array | Uint32Array> = {};
+  for (const [name, C, length] of first) a[name] = new C(block.buffer as ArrayBuffer, block.byteOffset + sections.get(name)!.at - start, length) as Uint8Array | Uint32Array;
+  const u32 = (name: string) => a[name] as Uint32Array;
+  const firstChild = u32('groupFirstChild');
+  const childCount = u32('groupChildCount');
+  // Children have larger ids than their parent (breadth-first numbering).
+  for (let k = 0; k < g; k++) if (childCount[k]! > 0 && (firstChild[k]! <= k || firstChild[k]! + childCount[k]! > g)) return undefined;
+  if (!ascending(u32('groupEntryStart'), header.groupEntries) || !ascending(u32('groupNameStart'), header.groupNameBytes)) return undefined;
+  for (const i of u32('hardlinkEntries')) if (i >= n) return undefined;
+  const xattrs = new Map(header.xattrs.map(([i, list]) => [i, new Map(list.map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]))] as const));
+  const columns = new PagedColumns(path, size, n, sections, xattrs);
+  const nameStart = u32('groupNameStart');
+  const nameBytes = Buffer.from(a['groupNameBytes']!.buffer as ArrayBuffer, a['groupNameBytes']!.byteOffset, a['groupNameBytes']!.byteLength);
+  const entryStart = u32('groupEntryStart');
+  let nonDir: Uint32Array | undefined;
+  let byPath: Uint32Array | undefined;
+  const layout: LayerLayout = {
+    groupCount: g,
+    groupName: (k) => nameBytes.toString('utf8', nameStart[k]!, nameStart[k + 1]!),
+    groupFirstChild: firstChild,
+    groupChildCount: childCount,
+    groupEntryStart: entryStart,
+    groupEntries: (k) => columns.u32('groupEntries', entryStart[k]!, entryStart[k + 1]! - entryStart[k]!, n),
+    groupFirstAdd: u32('groupFirstAdd'),
+    rootEntry: header.rootEntry,
+    get nonDirHashes() {
+      return (nonDir ??= columns.u32('nonDirHashes', 0, header.nonDir, 2 ** 32));
+    },
+    exposedHashes: u32('exposedHashes'),
+    selfConflict: header.selfConflict === true,
+    hardlinkEntries: u32('hardlinkEntries'),
+    get byPath() {
+      return (byPath ??= columns.u32('byPath', 0, n, n));
+    },
+  };
+  return { diffID: parseDigest(header.diffID), dataSize: header.dataSize, skipped: header.skipped, layout, columns };
+}
+
+/** `length` bytes at `position` of `fd`, in a fresh (8-byte aligned) buffer. */
+function readAt(fd: number, position: number, length: number): Buffer {
+  const out = Buffer.from(new ArrayBuffer(length));
+  let done = 0;
+  while (done < length) {
+    const got = readSync(fd, out, done, length - done, position + done);
+    if (got === 0) throw new Error('short read');
+    done += got;
+  }
+  return out;
 }
 
 /** `a` never decreases, starts at 0 and ends at `end`. */
 function ascending(a: Uint32Array, end: number): boolean {
   if (a[0] !== 0 || a[a.length - 1] !== end) return false;
   for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return false;
-  return true;
-}
-
-/** Every value of `a` is below `n`. */
-function below(a: Uint32Array, n: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i]! >= n) return false;
   return true;
 }
 

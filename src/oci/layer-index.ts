@@ -8,7 +8,8 @@ import type { BlobStore } from './blob-store.js';
 import { decompress, defaultMaxUncompressedBytes, layerFormat, sniffCompression } from './decompress.js';
 import { digestHex, parseDigest, type Digest } from './digest.js';
 import { ColumnBuilder, entryAt, kindCodes, type IndexColumns, type IndexedEntry } from './layer-columns.js';
-import { decodeIndex, encodeIndex } from './layer-index-file.js';
+import { encodeIndex, openIndexFile } from './layer-index-file.js';
+import type { PagedColumns } from './layer-index-pages.js';
 import { defaultTarLimits, TarReader } from './tar.js';
 
 export type { IndexColumns, IndexedEntry } from './layer-columns.js';
@@ -57,8 +58,8 @@ function blobDiffIDPath(store: BlobStore, digest: Digest): string {
  * let a layer view merge one directory at a time; a cached index loads
  * both without a pass over the entries. Implements the VFS's
  * {@link LayerSource}; many views and sandboxes share one instance. The
- * data file is opened on the first read and stays open until
- * {@link close}.
+ * data file, and a cached index's cache file, are opened on first use and
+ * stay open until {@link close}.
  */
 export class LayerIndex implements LayerSource {
   /** sha256 of the uncompressed layer (for a wasm layer, of the module). */
@@ -71,28 +72,33 @@ export class LayerIndex implements LayerSource {
   readonly skipped: readonly string[];
   /** True when this index came from the cache. */
   readonly cached: boolean;
-  readonly #c: IndexColumns;
+  #c: IndexColumns | undefined;
+  readonly #paged: PagedColumns | undefined;
+  readonly #count: number;
   #layout: LayerLayout | undefined;
   #fd: number | undefined;
   #byPath: Map<string, number> | undefined;
 
-  constructor(init: { diffID: Digest; dataPath: string; dataSize: number; columns: IndexColumns; layout?: LayerLayout; skipped: readonly string[]; cached: boolean }) {
+  /** `columns` (in memory), or `paged` with the `layout` of a cache file (read on demand). */
+  constructor(init: { diffID: Digest; dataPath: string; dataSize: number; columns?: IndexColumns; paged?: PagedColumns; layout?: LayerLayout; skipped: readonly string[]; cached: boolean }) {
     this.diffID = init.diffID;
     this.dataPath = init.dataPath;
     this.dataSize = init.dataSize;
     this.#c = init.columns;
+    this.#paged = init.paged;
+    this.#count = init.columns?.kinds.length ?? init.paged?.count ?? 0;
     this.#layout = init.layout;
     this.skipped = init.skipped;
     this.cached = init.cached;
   }
 
   get entryCount(): number {
-    return this.#c.kinds.length;
+    return this.#count;
   }
 
-  /** The columns (for the cache file and measurements). */
+  /** The columns, all in memory (for the cache file and measurements; a cached index reads them all first). */
   get columns(): IndexColumns {
-    return this.#c;
+    return (this.#c ??= this.#paged!.full());
   }
 
   /** The entries grouped by directory: from the cache file, or built on first use (O(entries)). */
@@ -100,16 +106,20 @@ export class LayerIndex implements LayerSource {
     return (this.#layout ??= buildLayerLayout(this));
   }
 
+  /**
+   * Entry `i`, 0 ≤ i < entryCount. Errors: RangeError (no such entry);
+   * FsError EIO (a cached index whose file cannot be read, or is damaged).
+   */
   entry(i: number): IndexedEntry {
-    if (!(i >= 0 && i < this.#c.kinds.length)) throw new RangeError(`entry ${i} out of range`);
-    return entryAt(this.#c, i);
+    if (!(i >= 0 && i < this.#count)) throw new RangeError(`entry ${i} out of range`);
+    return this.#c !== undefined ? entryAt(this.#c, i) : this.#paged!.entry(i);
   }
 
   /** The last entry for `path` (normalized), whiteouts and opaque markers excluded: what the layer alone holds there. */
   lookup(path: string): IndexedEntry | undefined {
     if (this.#byPath === undefined) {
       const map = new Map<string, number>();
-      const c = this.#c;
+      const c = this.columns;
       for (let i = 0; i < c.kinds.length; i++) {
         const kind = kindCodes[c.kinds[i]!];
         if (kind !== LayerEntryKind.whiteout && kind !== LayerEntryKind.opaque) map.set(c.pathBytes.toString('utf8', c.pathStart[i]!, c.pathStart[i + 1]!), i);
@@ -141,10 +151,11 @@ export class LayerIndex implements LayerSource {
     }
   }
 
-  /** Close the data file (a later read reopens it). */
+  /** Close the data file and the cache file (a later read reopens them). */
   close(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
+    this.#paged?.close();
   }
 }
 
@@ -203,19 +214,21 @@ async function readKnownDiffID(store: BlobStore, digest: Digest): Promise<Digest
 
 async function loadCached(store: BlobStore, diffID: Digest): Promise<LayerIndex | undefined> {
   const dataPath = layerDataPath(store, diffID);
-  let bytes: Uint8Array;
   let dataSize: number;
   try {
-    bytes = await readFile(layerIndexPath(store, diffID));
     dataSize = (await stat(dataPath)).size;
   } catch {
     return undefined;
   }
-  // A cache file that is damaged, from another version, or not about this
-  // data is a miss: the index is rebuilt from the blob.
-  const decoded = decodeIndex(bytes);
-  if (decoded === undefined || decoded.diffID !== diffID || decoded.dataSize !== dataSize) return undefined;
-  return new LayerIndex({ diffID, dataPath, dataSize, columns: decoded.columns, layout: decoded.layout, skipped: decoded.skipped, cached: true });
+  // A cache file that is missing, damaged, from another version, or not
+  // about this data is a miss: the index is rebuilt from the blob.
+  const opened = openIndexFile(layerIndexPath(store, diffID));
+  if (opened === undefined) return undefined;
+  if (opened.diffID !== diffID || opened.dataSize !== dataSize) {
+    opened.columns.close();
+    return undefined;
+  }
+  return new LayerIndex({ diffID, dataPath, dataSize, paged: opened.columns, layout: opened.layout, skipped: opened.skipped, cached: true });
 }
 
 async function buildIndex(store: BlobStore, digest: Digest, expected: Digest | undefined, compression: 'none' | 'gzip' | 'zstd', options: IndexLayerOptions): Promise<LayerIndex> {

@@ -14,7 +14,9 @@ import { LayerEntryKind, type LayerSource } from './changeset.js';
  * "a directory is created because something is added below it" with the
  * group's own entries exactly as the tar order does.
  *
- * Every array is plain numbers, so a cache file maps onto it directly.
+ * Every array is plain numbers, so a cache file maps onto it directly; the
+ * ones as long as the layer (a group's entries, the hashes, the path
+ * order) may be read from it only when first used.
  */
 export interface LayerLayout {
   /** Number of groups (at least 1: the root). */
@@ -25,12 +27,16 @@ export interface LayerLayout {
   readonly groupFirstChild: Uint32Array;
   readonly groupChildCount: Uint32Array;
   /**
-   * Entries of `g`: `groupEntries[groupEntryStart[g] … groupEntryStart[g + 1])`,
-   * in tar order — the additions and whiteouts whose parent is `g`, and the
-   * opaque markers of `g` itself. Root entries (path `''`) are not listed.
+   * Where each group's entries start in the layer's list of them, grouped
+   * ({@link groupEntries} of `g` has `groupEntryStart[g + 1] - groupEntryStart[g]`).
    */
   readonly groupEntryStart: Uint32Array;
-  readonly groupEntries: Uint32Array;
+  /**
+   * The entries of `g`, in tar order: the additions and whiteouts whose
+   * parent is `g`, and the opaque markers of `g` itself. Root entries
+   * (path `''`) are not listed.
+   */
+  groupEntries(g: number): Uint32Array;
   /** Tar position of the first addition strictly below `g`, or {@link noAddition}. */
   readonly groupFirstAdd: Uint32Array;
   /** The last directory entry naming the root (its metadata), or -1. */
@@ -190,6 +196,7 @@ export function buildLayerLayout(source: LayerSource): LayerLayout {
   }
   entryStart[count] = entries.length;
   const names = order.map((g) => g.name);
+  const grouped = Uint32Array.from(entries);
   const byPath = Uint32Array.from(paths.keys());
   byPath.sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : a - b));
   return {
@@ -198,7 +205,7 @@ export function buildLayerLayout(source: LayerSource): LayerLayout {
     groupFirstChild: firstChild,
     groupChildCount: childCount,
     groupEntryStart: entryStart,
-    groupEntries: Uint32Array.from(entries),
+    groupEntries: (g) => grouped.subarray(entryStart[g]!, entryStart[g + 1]!),
     groupFirstAdd: firstAdd,
     rootEntry,
     nonDirHashes: Uint32Array.from(nonDir, pathHash).sort(),
@@ -225,6 +232,8 @@ export function mergesLazily(layouts: readonly LayerLayout[]): boolean {
   for (let l = 0; l < layouts.length; l++) {
     const upper = layouts[l]!;
     if (upper.selfConflict) return false;
+    // The lower hashes are as long as the lower layers: read only when needed.
+    if (upper.exposedHashes.length === 0) continue;
     for (let k = 0; k < l; k++) {
       const lower = layouts[k]!.nonDirHashes;
       if (lower.length === 0) continue;

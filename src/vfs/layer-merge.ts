@@ -10,8 +10,9 @@ import type { FileSystem } from './node.js';
  * looked up, listed or stat'ed, from the entries the layers list for it
  * (their {@link LayerLayout} groups), by the changeset rules
  * (changeset.ts). It is used only for stacks `mergesLazily` accepts, where
- * every entry lands at its literal path and no rule can fail, so each
- * directory depends on its own groups alone:
+ * every entry lands at its literal path and only a hardlink can fail (the
+ * constructor resolves them all), so each directory depends on its own
+ * groups alone:
  *
  * - a directory created in layer C (a directory entry over something that
  *   is not a directory, or the first addition below a missing path) takes
@@ -84,8 +85,9 @@ export class LazyMerge {
       const layout = this.#layouts[l]!;
       const source = this.#sources[l]!;
       const additions: Array<[number, LayerEntry]> = [];
-      for (let j = layout.groupEntryStart[g]!, end = layout.groupEntryStart[g + 1]!; j < end; j++) {
-        const i = layout.groupEntries[j]!;
+      for (const i of layout.groupEntries(g)) {
+        // A damaged cache file must not make a lookup throw a host error.
+        if (i >= source.entryCount) throw fsError('EIO', 'open', layout.groupName(g));
         const e = source.entry(i);
         if (e.kind === LayerEntryKind.opaque) {
           if (l > pending.created) children.clear();
