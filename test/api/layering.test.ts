@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Imports in src/ point one way, as DESIGN.md draws them: vfs imports
- * nothing of ours; wasi and oci import vfs; sandbox imports vfs, wasi and
- * oci; cli imports them all. `errors.ts` (the StrataError base) may be
+ * nothing of ours; wasi and oci import vfs; snapshot imports oci and vfs;
+ * sandbox imports vfs, wasi, oci and snapshot (a sandbox commits and
+ * restores snapshots); backends and cli import them all. `errors.ts` (the StrataError base) may be
  * imported by everything but vfs, and `index.ts` (the public entry point)
  * by nothing inside src/.
  */
@@ -17,7 +18,7 @@ const allowed: Readonly<Record<string, readonly string[]>> = {
   wasi: ['vfs'],
   oci: ['vfs', 'errors.ts'],
   component: ['vfs', 'wasi', 'errors.ts'],
-  sandbox: ['vfs', 'wasi', 'oci', 'component', 'errors.ts'],
+  sandbox: ['vfs', 'wasi', 'oci', 'component', 'snapshot', 'errors.ts'],
   snapshot: ['vfs', 'oci', 'errors.ts'],
   backends: ['vfs', 'wasi', 'oci', 'component', 'sandbox', 'snapshot', 'errors.ts'],
   cli: ['vfs', 'wasi', 'oci', 'component', 'sandbox', 'snapshot', 'backends', 'errors.ts'],
