@@ -127,5 +127,13 @@ export const ErrorCode = {
   applyConflict: 'ERR_APPLY_CONFLICT',
   /** Writing a change back to the host failed, or would go through a symlink; the path is named. */
   applyFailed: 'ERR_APPLY_FAILED',
+
+  // Backends: selection by sandbox class, and the host binaries they run (backend assets).
+  /** No backend for that sandbox class here: not built yet (the message names the issue that builds it), or the host config does not enable it. */
+  backendUnavailable: 'ERR_BACKEND_UNAVAILABLE',
+  /** A backend asset's file hashes to another sha256 than its pin, or a snapshot records an asset the host does not configure alike; the message names the asset, the expected and the actual value. Nothing ran. */
+  assetMismatch: 'ERR_ASSET_MISMATCH',
+  /** A backend asset is not configured for this architecture, or its file cannot be read; the message names the asset and the path. Nothing ran. */
+  assetMissing: 'ERR_ASSET_MISSING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
