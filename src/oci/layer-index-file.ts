@@ -11,12 +11,13 @@ import type { LayerIndex } from './layer-index.js';
  * 1. what a view needs when it is created, all as long as the number of
  *    directory groups or less: the groups of the layer's
  *    {@link LayerLayout} (children, entry starts, first additions, names),
- *    the exposed-path hashes and the hardlink entries;
+ *    the exposed-path hashes, the hardlink and the deletion entries, the
+ *    groups by path hash;
  * 2. the entry columns (kind, mode, uid, gid, mtime, size, offset, and the
  *    start of each path and link target), then the UTF-8 bytes of the
  *    paths and of the link targets;
  * 3. the rest of the layout, as long as the layer: each group's entries,
- *    the non-directory path hashes and the entries in path order.
+ *    the non-directory path hashes and the entries by path hash.
  *
  * {@link openIndexFile} reads the header and part 1 only; parts 2 and 3
  * are read when first used ({@link PagedColumns}), so opening a cached
@@ -24,12 +25,12 @@ import type { LayerIndex } from './layer-index.js';
  * cache: anything unexpected when it is opened makes {@link openIndexFile}
  * return undefined and the caller re-indexes the blob.
  *
- * Version 3 reads entries and groups on demand; older files are a miss,
- * so they are rebuilt.
+ * Version 4 (3 without the deletion list) reads entries and groups on
+ * demand; older files are a miss, so they are rebuilt.
  */
 
 const magic = 0x58494c53; // 'SLIX' read as little-endian u32
-const version = 3;
+const version = 4;
 
 interface Header {
   diffID: string;
@@ -47,6 +48,7 @@ interface Header {
   rootEntry: number;
   selfConflict: boolean;
   hardlinks: number;
+  deletions: number;
 }
 
 type Ctor = Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor | Float64ArrayConstructor;
@@ -63,6 +65,9 @@ function openSections(h: Header): Array<[string, Ctor, number]> {
     ['groupNameBytes', Uint8Array, h.groupNameBytes],
     ['exposedHashes', Uint32Array, h.exposed],
     ['hardlinkEntries', Uint32Array, h.hardlinks],
+    ['deletionEntries', Uint32Array, h.deletions],
+    ['groupByHash', Uint32Array, g],
+    ['groupHashes', Uint32Array, g],
   ];
 }
 
@@ -75,7 +80,8 @@ function laterSections(h: Header): Array<[string, Ctor, number]> {
     ['linkBytes', Uint8Array, h.linkBytes],
     ['groupEntries', Uint32Array, h.groupEntries],
     ['nonDirHashes', Uint32Array, h.nonDir],
-    ['byPath', Uint32Array, n],
+    ['byHash', Uint32Array, n],
+    ['entryHashes', Uint32Array, n],
   ];
 }
 
@@ -122,7 +128,11 @@ export function encodeIndex(index: LayerIndex): Uint8Array {
     nonDirHashes: layout.nonDirHashes,
     exposedHashes: layout.exposedHashes,
     hardlinkEntries: layout.hardlinkEntries,
-    byPath: layout.byPath,
+    deletionEntries: layout.deletionEntries,
+    groupByHash: layout.groupByHash,
+    groupHashes: layout.groupHashes,
+    byHash: layout.byHash,
+    entryHashes: layout.entryHashes,
   };
   const header: Header = {
     diffID: index.diffID,
@@ -140,6 +150,7 @@ export function encodeIndex(index: LayerIndex): Uint8Array {
     rootEntry: layout.rootEntry,
     selfConflict: layout.selfConflict,
     hardlinks: layout.hardlinkEntries.length,
+    deletions: layout.deletionEntries.length,
   };
   const head = Buffer.from(JSON.stringify(header));
   const prefix = Buffer.alloc(pad8(12 + head.length));
@@ -191,7 +202,7 @@ function open(path: string, fd: number): OpenedIndexFile | undefined {
   if (prefix.readUInt32LE(0) !== magic || prefix.readUInt32LE(4) !== version) return undefined;
   const headLen = prefix.readUInt32LE(8);
   const header = JSON.parse(readAt(fd, 12, headLen).toString('utf8')) as Header;
-  const counts = [header.count, header.dataSize, header.pathBytes, header.linkBytes, header.groups, header.groupEntries, header.groupNameBytes, header.nonDir, header.exposed, header.hardlinks];
+  const counts = [header.count, header.dataSize, header.pathBytes, header.linkBytes, header.groups, header.groupEntries, header.groupNameBytes, header.nonDir, header.exposed, header.hardlinks, header.deletions];
   if (!counts.every((x) => Number.isSafeInteger(x) && x >= 0) || header.groups < 1 || !Number.isSafeInteger(header.rootEntry)) return undefined;
   const n = header.count;
   const g = header.groups;
@@ -216,14 +227,16 @@ function open(path: string, fd: number): OpenedIndexFile | undefined {
   // Children have larger ids than their parent (breadth-first numbering).
   for (let k = 0; k < g; k++) if (childCount[k]! > 0 && (firstChild[k]! <= k || firstChild[k]! + childCount[k]! > g)) return undefined;
   if (!ascending(u32('groupEntryStart'), header.groupEntries) || !ascending(u32('groupNameStart'), header.groupNameBytes)) return undefined;
-  for (const i of u32('hardlinkEntries')) if (i >= n) return undefined;
+  for (const name of ['hardlinkEntries', 'deletionEntries']) for (const i of u32(name)) if (i >= n) return undefined;
+  for (const k of u32('groupByHash')) if (k >= g) return undefined;
   const xattrs = new Map(header.xattrs.map(([i, list]) => [i, new Map(list.map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]))] as const));
   const columns = new PagedColumns(path, size, n, sections, xattrs);
   const nameStart = u32('groupNameStart');
   const nameBytes = Buffer.from(a['groupNameBytes']!.buffer as ArrayBuffer, a['groupNameBytes']!.byteOffset, a['groupNameBytes']!.byteLength);
   const entryStart = u32('groupEntryStart');
   let nonDir: Uint32Array | undefined;
-  let byPath: Uint32Array | undefined;
+  let byHash: Uint32Array | undefined;
+  let entryHashes: Uint32Array | undefined;
   const layout: LayerLayout = {
     groupCount: g,
     groupName: (k) => nameBytes.toString('utf8', nameStart[k]!, nameStart[k + 1]!),
@@ -239,8 +252,15 @@ function open(path: string, fd: number): OpenedIndexFile | undefined {
     exposedHashes: u32('exposedHashes'),
     selfConflict: header.selfConflict === true,
     hardlinkEntries: u32('hardlinkEntries'),
-    get byPath() {
-      return (byPath ??= columns.u32('byPath', 0, n, n));
+    deletionEntries: u32('deletionEntries'),
+    groupByHash: u32('groupByHash'),
+    groupHashes: u32('groupHashes'),
+    get byHash() {
+      // Each entry number is checked where it is used (layer-links.ts).
+      return (byHash ??= columns.u32('byHash', 0, n, 2 ** 32));
+    },
+    get entryHashes() {
+      return (entryHashes ??= columns.u32('entryHashes', 0, n, 2 ** 32));
     },
   };
   return { diffID: parseDigest(header.diffID), dataSize: header.dataSize, skipped: header.skipped, layout, columns };

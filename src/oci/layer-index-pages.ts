@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { fsError } from '../vfs/index.js';
+import { fsError, type LayerEntryKind } from '../vfs/index.js';
 import { kindCodes, type IndexColumns, type IndexedEntry } from './layer-columns.js';
 
 /**
@@ -53,6 +53,10 @@ export class PagedColumns {
   readonly #sections: ReadonlyMap<string, Section>;
   readonly #xattrs: Map<number, ReadonlyMap<string, Uint8Array>>;
   readonly #blocks: Array<Block | undefined>;
+  /** Blocks of which only the paths were read (for path lookups). */
+  readonly #pathBlocks: Array<{ start: Uint32Array; bytes: Buffer } | undefined>;
+  /** Blocks of which only the kinds were read. */
+  readonly #kindBlocks: Array<Numeric | undefined>;
   readonly #size: number;
   #fd: number | undefined;
 
@@ -64,6 +68,8 @@ export class PagedColumns {
     this.#sections = sections;
     this.#xattrs = xattrs;
     this.#blocks = new Array<Block | undefined>(Math.ceil(count / blockEntries));
+    this.#pathBlocks = new Array<{ start: Uint32Array; bytes: Buffer } | undefined>(this.#blocks.length);
+    this.#kindBlocks = new Array<Numeric | undefined>(this.#blocks.length);
   }
 
   /** Entry `i` (0 ≤ i < count). Errors: FsError EIO (the file cannot be read, or holds a bad value). */
@@ -89,6 +95,30 @@ export class PagedColumns {
       linkTarget: l0 === l1 ? '' : block.links.toString('utf8', l0 - linkBase, l1 - linkBase),
       xattrs: this.#xattrs.get(i),
     };
+  }
+
+  /** Entry `i`'s path alone: reads only the paths of its block when the block is not read yet. Errors: FsError EIO. */
+  pathOf(i: number): string {
+    const b = Math.floor(i / blockEntries);
+    const k = i - b * blockEntries;
+    const block = this.#blocks[b];
+    if (block !== undefined) return block.paths.toString('utf8', block.cols.pathStart[k]! - block.cols.pathStart[0]!, block.cols.pathStart[k + 1]! - block.cols.pathStart[0]!);
+    const paths = (this.#pathBlocks[b] ??= this.#readPaths(b));
+    return paths.bytes.toString('utf8', paths.start[k]! - paths.start[0]!, paths.start[k + 1]! - paths.start[0]!);
+  }
+
+  /** Entry `i`'s kind alone: reads only the kinds of its block when the block is not read yet. Errors: FsError EIO. */
+  kindOf(i: number): LayerEntryKind {
+    const b = Math.floor(i / blockEntries);
+    const k = i - b * blockEntries;
+    let kinds = this.#blocks[b]?.cols.kinds ?? this.#kindBlocks[b];
+    if (kinds === undefined) {
+      const a = new Uint8Array(Math.min(blockEntries, this.count - b * blockEntries));
+      this.#read('kinds', b * blockEntries, a);
+      for (const code of a) if (code >= kindCodes.length) throw fsError('EIO', 'read', this.#path);
+      this.#kindBlocks[b] = kinds = a;
+    }
+    return kindCodes[kinds[k]!]!;
   }
 
   /** `length` elements of a u32 section from element `start`, each checked below `bound`. Errors: FsError EIO. */
@@ -133,19 +163,26 @@ export class PagedColumns {
       this.#read(name, start * Ctor.BYTES_PER_ELEMENT, new Uint8Array(a.buffer));
       cols[name] = a;
     }
-    const bad = (): never => {
-      throw fsError('EIO', 'read', this.#path);
-    };
-    for (let k = 0; k < n; k++) if (cols.kinds[k]! >= kindCodes.length) bad();
-    const strings = (starts: Numeric, name: string): Buffer => {
-      for (let k = 1; k <= n; k++) if (starts[k]! < starts[k - 1]!) bad();
-      const total = this.#sections.get(name)!.length;
-      if (starts[n]! > total) bad();
-      const out = Buffer.alloc(starts[n]! - starts[0]!);
-      this.#read(name, starts[0]!, out);
-      return out;
-    };
-    return { cols, paths: strings(cols.pathStart, 'pathBytes'), links: strings(cols.linkStart, 'linkBytes') };
+    for (let k = 0; k < n; k++) if (cols.kinds[k]! >= kindCodes.length) throw fsError('EIO', 'read', this.#path);
+    return { cols, paths: this.#strings(cols.pathStart, 'pathBytes'), links: this.#strings(cols.linkStart, 'linkBytes') };
+  }
+
+  #readPaths(b: number): { start: Uint32Array; bytes: Buffer } {
+    const start = b * blockEntries;
+    const n = Math.min(blockEntries, this.count - start);
+    const starts = new Uint32Array(n + 1);
+    this.#read('pathStart', start * 4, new Uint8Array(starts.buffer));
+    return { start: starts, bytes: this.#strings(starts, 'pathBytes') };
+  }
+
+  /** The bytes of a block's strings, from its start offsets (checked). */
+  #strings(starts: Numeric, name: string): Buffer {
+    const n = starts.length - 1;
+    for (let k = 1; k <= n; k++) if (starts[k]! < starts[k - 1]!) throw fsError('EIO', 'read', this.#path);
+    if (starts[n]! > this.#sections.get(name)!.length) throw fsError('EIO', 'read', this.#path);
+    const out = Buffer.alloc(starts[n]! - starts[0]!);
+    this.#read(name, starts[0]!, out);
+    return out;
   }
 
   /** Fill `dst` from byte `offset` of section `name`. Errors: FsError EIO. */

@@ -115,6 +115,19 @@ export class LayerIndex implements LayerSource {
     return this.#c !== undefined ? entryAt(this.#c, i) : this.#paged!.entry(i);
   }
 
+  /** Entry `i`'s path alone (a cached index reads only the paths of its block). Errors: those of {@link entry}. */
+  entryPath(i: number): string {
+    if (!(i >= 0 && i < this.#count)) throw new RangeError(`entry ${i} out of range`);
+    const c = this.#c;
+    return c !== undefined ? c.pathBytes.toString('utf8', c.pathStart[i]!, c.pathStart[i + 1]!) : this.#paged!.pathOf(i);
+  }
+
+  /** Entry `i`'s kind alone. Errors: those of {@link entry}. */
+  entryKind(i: number): LayerEntryKind {
+    if (!(i >= 0 && i < this.#count)) throw new RangeError(`entry ${i} out of range`);
+    return this.#c !== undefined ? kindCodes[this.#c.kinds[i]!]! : this.#paged!.kindOf(i);
+  }
+
   /** The last entry for `path` (normalized), whiteouts and opaque markers excluded: what the layer alone holds there. */
   lookup(path: string): IndexedEntry | undefined {
     if (this.#byPath === undefined) {

@@ -82,6 +82,10 @@ export interface LayerSource {
   readonly layout?: LayerLayout;
   /** Entry `i`, 0 ≤ i < entryCount, in tar order. */
   entry(i: number): LayerEntry;
+  /** Entry `i`'s path alone, when the source can give it for less than {@link entry}. */
+  entryPath?(i: number): string;
+  /** Entry `i`'s kind alone, the same way. */
+  entryKind?(i: number): LayerEntryKind;
   /**
    * Copy up to `length` bytes at absolute `position` of the layer's bytes
    * into `dst[dstOffset…]`. Returns the bytes read (short only at the end).

@@ -55,11 +55,18 @@ export interface LayerLayout {
   readonly selfConflict: boolean;
   /** The hardlink entries, in tar order. */
   readonly hardlinkEntries: Uint32Array;
+  /** The whiteouts and opaque markers, in tar order. */
+  readonly deletionEntries: Uint32Array;
   /**
-   * Every entry, ordered by path (JavaScript string order), then tar
-   * order: the path lookups that resolve hardlinks (layer-links.ts).
+   * Every entry, ordered by {@link pathHash} of its path, then tar order,
+   * and those hashes in that order: exact path lookups for resolving
+   * hardlinks (layer-links.ts) without decoding paths on the way.
    */
-  readonly byPath: Uint32Array;
+  readonly byHash: Uint32Array;
+  readonly entryHashes: Uint32Array;
+  /** Every group, ordered by {@link pathHash} of its full path, and those hashes in that order. */
+  readonly groupByHash: Uint32Array;
+  readonly groupHashes: Uint32Array;
 }
 
 /** {@link LayerLayout.groupFirstAdd} of a group with no addition below it. */
@@ -124,11 +131,13 @@ export function buildLayerLayout(source: LayerSource): LayerLayout {
   const linkParents = new Set<string>();
   let rootEntry = -1;
   const hardlinkEntries: number[] = [];
+  const deletionEntries: number[] = [];
   const n = source.entryCount;
   const paths: string[] = [];
   for (let i = 0; i < n; i++) {
     const e = source.entry(i);
     paths.push(e.path);
+    if (e.kind === LayerEntryKind.whiteout || e.kind === LayerEntryKind.opaque) deletionEntries.push(i);
     if (e.kind === LayerEntryKind.whiteout) {
       if (e.path === '') continue;
       const g = group(parentOf(e.path));
@@ -197,8 +206,8 @@ export function buildLayerLayout(source: LayerSource): LayerLayout {
   entryStart[count] = entries.length;
   const names = order.map((g) => g.name);
   const grouped = Uint32Array.from(entries);
-  const byPath = Uint32Array.from(paths.keys());
-  byPath.sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : a - b));
+  const [byHash, entryHashes] = hashOrder(paths);
+  const [groupByHash, groupHashes] = hashOrder(order.map((g) => g.path));
   return {
     groupCount: count,
     groupName: (g) => names[g]!,
@@ -212,8 +221,19 @@ export function buildLayerLayout(source: LayerSource): LayerLayout {
     exposedHashes: Uint32Array.from(exposed, pathHash),
     selfConflict,
     hardlinkEntries: Uint32Array.from(hardlinkEntries),
-    byPath,
+    deletionEntries: Uint32Array.from(deletionEntries),
+    byHash,
+    entryHashes,
+    groupByHash,
+    groupHashes,
   };
+}
+
+/** The positions of `paths` ordered by hash, then position; and the hashes in that order. */
+function hashOrder(paths: readonly string[]): [Uint32Array, Uint32Array] {
+  const hashes = paths.map(pathHash);
+  const order = Uint32Array.from(paths.keys()).sort((a, b) => hashes[a]! - hashes[b]! || a - b);
+  return [order, Uint32Array.from(order, (i) => hashes[i]!)];
 }
 
 /**

@@ -1,14 +1,15 @@
 import { LayerEntryKind, type LayerEntry, type LayerSource } from './changeset.js';
 import { fsError } from './errors.js';
-import type { LayerLayout } from './layer-layout.js';
+import { pathHash, type LayerLayout } from './layer-layout.js';
 
 /**
  * The hardlinks of a stack the lazy merge takes (layer-layout.ts,
  * `mergesLazily`), resolved when the view is created: which entry made the
  * node each hardlink names, and how many names each such node keeps in the
  * merged tree (its nlink). Hardlinks are rare, so this costs a few path
- * lookups per hardlink and layer (binary searches in each layer's
- * {@link LayerLayout.byPath}), never a pass over the entries.
+ * lookups per hardlink and layer (binary searches over each layer's path
+ * hashes, {@link LayerLayout.entryHashes} and `groupHashes`, then a check
+ * of the few paths found), never a pass over the entries.
  *
  * In such a stack every path is literal (no parent is a symlink, no entry
  * lands below a non-directory), so the node at a path at some moment is
@@ -74,7 +75,7 @@ export class HardlinkTable {
       if (layer.additionBelow(t, limit)) return fail('EPERM', e);
       const last = layer.lastAddition(t, limit);
       if (last !== undefined) {
-        const kind = layer.entry(last).kind;
+        const kind = layer.kind(last);
         if (kind === LayerEntryKind.directory) return fail('EPERM', e);
         return kind === LayerEntryKind.hardlink ? this.#made.get(`${k}:${last}`)! : [k, last];
       }
@@ -110,76 +111,124 @@ function ancestors(path: string): string[] {
 
 const isAddition = (kind: LayerEntryKind): boolean => kind !== LayerEntryKind.whiteout && kind !== LayerEntryKind.opaque;
 
-/** Path lookups in one layer, by binary search in its entries ordered by path. */
+/** Path lookups in one layer: binary searches over its entries' and groups' path hashes. */
 class LayerPaths {
   readonly #source: LayerSource;
-  readonly #byPath: Uint32Array;
+  readonly #layout: LayerLayout;
+  /** Paths the layer's whiteouts remove, and directories its opaque markers empty (built on first use). */
+  #deleted: { whiteouts: Set<string>; opaques: Set<string> } | undefined;
+  /** Each group's parent (built on first use, to check a group's full path). */
+  #parents: Uint32Array | undefined;
 
   constructor(source: LayerSource, layout: LayerLayout) {
     this.#source = source;
-    this.#byPath = layout.byPath;
+    this.#layout = layout;
   }
 
   entry(i: number): LayerEntry {
     return this.#source.entry(i);
   }
 
-  /** The first position in path order whose path is not below `path` in string order. */
-  #lowerBound(path: string): number {
-    let lo = 0;
-    let hi = this.#byPath.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#source.entry(this.#byPath[mid]!).path < path) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  kind(i: number): LayerEntryKind {
+    return this.#kind(i);
   }
 
-  /** Entries at exactly `path`, in tar order, with their numbers. */
-  #exact(path: string): Array<readonly [number, LayerEntry]> {
-    const out: Array<readonly [number, LayerEntry]> = [];
-    for (let k = this.#lowerBound(path); k < this.#byPath.length; k++) {
-      const i = this.#byPath[k]!;
-      const e = this.#source.entry(i);
-      if (e.path !== path) break;
-      out.push([i, e]);
+  #kind(i: number): LayerEntryKind {
+    return this.#source.entryKind !== undefined ? this.#source.entryKind(i) : this.#source.entry(i).kind;
+  }
+
+  #path(i: number): string {
+    return this.#source.entryPath !== undefined ? this.#source.entryPath(i) : this.#source.entry(i).path;
+  }
+
+  /** The entries at exactly `path`, ascending, up to (not including) entry `limit`. */
+  *#at(path: string, limit: number): Generator<number> {
+    const { byHash, entryHashes } = this.#layout;
+    const n = this.#source.entryCount;
+    const h = pathHash(path);
+    for (let k = firstOf(entryHashes, h); k < entryHashes.length && entryHashes[k] === h; k++) {
+      const i = byHash[k]!;
+      if (i >= limit) return;
+      if (i < n && this.#path(i) === path) yield i;
     }
-    return out;
   }
 
   /** The last addition at exactly `path` in tar order, after entry `after` and before entry `limit`. */
   lastAddition(path: string, limit: number, after = -1): number | undefined {
-    const found = this.#exact(path);
-    for (let k = found.length - 1; k >= 0; k--) {
-      const [i, e] = found[k]!;
-      if (i < limit && i > after && isAddition(e.kind)) return i;
-    }
-    return undefined;
-  }
-
-  /** Whether an entry added below `path` (not the root: `path/…`) comes before entry `limit`. */
-  additionBelow(path: string, limit: number): boolean {
-    const prefix = `${path}/`;
-    for (let k = this.#lowerBound(prefix); k < this.#byPath.length; k++) {
-      const i = this.#byPath[k]!;
-      const e = this.#source.entry(i);
-      if (!e.path.startsWith(prefix)) return false;
-      if (i < limit && isAddition(e.kind)) return true;
-    }
-    return false;
-  }
-
-  /** Whether the layer's deletions remove `path`: a whiteout of it or a parent, or an opaque marker of a parent. */
-  deletes(path: string): boolean {
-    const parents = ancestors(path);
-    for (const p of [...parents.slice(1), path]) if (this.#exact(p).some(([, e]) => e.kind === LayerEntryKind.whiteout)) return true;
-    for (const p of parents) if (this.#exact(p).some(([, e]) => e.kind === LayerEntryKind.opaque)) return true;
-    return false;
+    let last: number | undefined;
+    for (const i of this.#at(path, limit)) if (i > after && isAddition(this.#kind(i))) last = i;
+    return last;
   }
 
   /** Whether the layer adds a non-directory at `path`. */
   hasNonDirectory(path: string): boolean {
-    return this.#exact(path).some(([, e]) => isAddition(e.kind) && e.kind !== LayerEntryKind.directory);
+    for (const i of this.#at(path, Infinity)) {
+      const kind = this.#kind(i);
+      if (isAddition(kind) && kind !== LayerEntryKind.directory) return true;
+    }
+    return false;
   }
+
+  /** Whether an entry added below `path` (not the root: `path/…`) comes before entry `limit`. */
+  additionBelow(path: string, limit: number): boolean {
+    const g = this.#group(path);
+    return g !== undefined && this.#layout.groupFirstAdd[g]! < limit;
+  }
+
+  /** The group whose full path is `path`, if the layer has one. */
+  #group(path: string): number | undefined {
+    const { groupByHash, groupHashes } = this.#layout;
+    const h = pathHash(path);
+    for (let k = firstOf(groupHashes, h); k < groupHashes.length && groupHashes[k] === h; k++) {
+      const g = groupByHash[k]!;
+      if (this.#groupPath(g) === path) return g;
+    }
+    return undefined;
+  }
+
+  #groupPath(g: number): string {
+    const layout = this.#layout;
+    if (this.#parents === undefined) {
+      const parents = new Uint32Array(layout.groupCount);
+      for (let p = 0; p < layout.groupCount; p++) {
+        const first = layout.groupFirstChild[p]!;
+        for (let c = first; c < first + layout.groupChildCount[p]!; c++) parents[c] = p;
+      }
+      this.#parents = parents;
+    }
+    const names: string[] = [];
+    // Children have larger ids than their parent, so the walk ends at the root.
+    for (let k = g; k !== 0; k = this.#parents[k]!) names.push(layout.groupName(k));
+    return names.reverse().join('/');
+  }
+
+  /** Whether the layer's deletions remove `path`: a whiteout of it or a parent, or an opaque marker of a parent. */
+  deletes(path: string): boolean {
+    if (this.#layout.deletionEntries.length === 0) return false;
+    if (this.#deleted === undefined) {
+      const whiteouts = new Set<string>();
+      const opaques = new Set<string>();
+      for (const i of this.#layout.deletionEntries) {
+        const e = this.#source.entry(i);
+        (e.kind === LayerEntryKind.opaque ? opaques : whiteouts).add(e.path);
+      }
+      this.#deleted = { whiteouts, opaques };
+    }
+    const { whiteouts, opaques } = this.#deleted;
+    if (whiteouts.has(path)) return true;
+    for (const p of ancestors(path)) if (opaques.has(p) || (p !== '' && whiteouts.has(p))) return true;
+    return false;
+  }
+}
+
+/** The first position in sorted `a` whose value is not below `x`. */
+function firstOf(a: Uint32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -20,7 +20,7 @@ async function bigLayer(): Promise<Uint8Array> {
 
 function layoutFacts(l: LayerLayout): unknown {
   const groups = Array.from({ length: l.groupCount }, (_, g) => [l.groupName(g), l.groupFirstChild[g], l.groupChildCount[g], l.groupFirstAdd[g], [...l.groupEntries(g)]]);
-  return { groups, rootEntry: l.rootEntry, nonDir: [...l.nonDirHashes], exposed: [...l.exposedHashes], selfConflict: l.selfConflict, links: [...l.hardlinkEntries], byPath: [...l.byPath] };
+  return { groups, rootEntry: l.rootEntry, nonDir: [...l.nonDirHashes], exposed: [...l.exposedHashes], selfConflict: l.selfConflict, links: [...l.hardlinkEntries], deletions: [...l.deletionEntries], byHash: [...l.byHash], entryHashes: [...l.entryHashes], groupByHash: [...l.groupByHash], groupHashes: [...l.groupHashes] };
 }
 
 async function freshAndCached(): Promise<{ fresh: LayerIndex; cached: LayerIndex; path: string; store: BlobStore }> {
