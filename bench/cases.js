@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runP4 } from './p4-images.js';
 import { p1b, p4b, p5b } from './p1-images.js';
+import { p1p, p7, poolCallRows } from './pool-cases.js';
 import {
   GuestFailure,
   Skip,
@@ -13,6 +14,8 @@ import {
   checkGuestClock,
   clockGranularity,
   parseGuestOutput,
+  perCallSeries,
+  callSizes,
   quantile,
   repeat,
   summary,
@@ -263,17 +266,15 @@ const p1 = {
 
 // ---------------------------------------------------------------- P2
 
-/** @type {Array<{ op: string, label: string, calN: number, minN: number, maxN: number, quickN: number, target?: Target }>} */
-const callOps = [
-  { op: 'clock', label: 'clock_time_get (per call)', calN: 20_000, minN: 10_000, maxN: 5_000_000, quickN: 2_000, target: strataTarget('≤ 50 ns', (v) => v <= 50) },
-  { op: 'write16', label: 'fd_write 16 B to a file (per call)', calN: 5_000, minN: 2_000, maxN: 2_000_000, quickN: 1_000, target: strataTarget('≤ 250 ns', (v) => v <= 250) },
-  { op: 'read16', label: 'fd_pread 16 B from a file (per call)', calN: 5_000, minN: 2_000, maxN: 2_000_000, quickN: 1_000 },
-  { op: 'stat', label: 'path_filestat_get of one path (per call)', calN: 5_000, minN: 2_000, maxN: 2_000_000, quickN: 1_000 },
-  { op: 'readdir', label: 'fd_readdir, 1,000-entry dir (per listing)', calN: 10, minN: 3, maxN: 20_000, quickN: 3 },
+/** @type {Array<{ op: string, label: string, short: string, target?: Target }>} */
+const callLabels = [
+  { op: 'clock', label: 'clock_time_get (per call)', short: 'clock_time_get', target: strataTarget('≤ 50 ns', (v) => v <= 50) },
+  { op: 'write16', label: 'fd_write 16 B to a file (per call)', short: 'fd_write 16 B', target: strataTarget('≤ 250 ns', (v) => v <= 250) },
+  { op: 'read16', label: 'fd_pread 16 B from a file (per call)', short: 'fd_pread 16 B' },
+  { op: 'stat', label: 'path_filestat_get of one path (per call)', short: 'path_filestat_get' },
+  { op: 'readdir', label: 'fd_readdir, 1,000-entry dir (per listing)', short: 'fd_readdir 1,000' },
 ];
-
-/** Time a run with N calls should take, so that run-to-run noise is small against it. */
-const P2_LOOP_NS = 200e6;
+const callOps = callSizes.map((s) => ({ ...s, .../** @type {typeof callLabels[number]} */ (callLabels.find((l) => l.op === s.op)) }));
 
 /** @type {Case} */
 const p2 = {
@@ -287,24 +288,13 @@ const p2 = {
         const h = await ctx.handle(peer, ctx.guests.calls);
         /** @param {number} n */
         const once = (n) => withRoot(peer, () => peer.createRoot(), async (root) => (await timedRun(peer, root, h, [o.op, String(n)])).ns);
-        let n = o.quickN;
-        if (!ctx.quick) {
-          await once(o.calN); // warm-up
-          await once(0);
-          const est = ((await once(o.calN)) - (await once(0))) / o.calN;
-          n = Math.round(Math.min(o.maxN, Math.max(o.minN, P2_LOOP_NS / Math.max(est, 1))));
-        }
-        const plan = ctx.quick ? plans.quick : { ...plans.full, warmup: 0 };
-        const samples = await repeat(plan, async () => {
-          const withCalls = await once(n);
-          const without = await once(0);
-          return (withCalls - without) / n;
-        });
+        const { samples, n } = await perCallSeries(o, ctx.quick, once);
         return { values: { [o.op]: samples }, info: { callsPerRun: n } };
       });
       rows.push(...r);
     }
-    return rows;
+    // The same calls from inside a pooled sandbox, one row under each.
+    return poolCallRows(ctx, rows, callOps);
   },
 };
 
@@ -514,15 +504,8 @@ const p4 = {
 };
 /** @type {Case} */
 const p6 = { id: 'P6', title: 'snapshots: commit and restore', run: async () => [notBuilt('P6', 'snapshot commit / restore', 'snapshots')] };
-/** @type {Case} */
-const p7 = {
-  id: 'P7',
-  title: 'kill latency, event-loop lag',
-  run: async () => [notBuilt('P7', 'kill latency, event-loop lag under load', 'sandbox worker pool')],
-};
-
 /** All cases in table order. */
-export const cases = [p1, p1b, p2, p2b, p3, p3b, p4, p4b, p5, p5b, p6, p7];
+export const cases = [p1, p1p, p1b, p2, p2b, p3, p3b, p4, p4b, p5, p5b, p6, p7];
 
 // ---------------------------------------------------------------- formatting
 

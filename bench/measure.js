@@ -149,3 +149,44 @@ export function clockGranularity(ns) {
   }
   return g;
 }
+
+/**
+ * The P2 operations of `bench-calls` and the calls per run: the calibration
+ * run's (`calN`), the bounds of the chosen N, and the quick run's fixed N.
+ * Shared by bench/cases.js (in-process hosts) and bench/pool-calls.js
+ * (strata on a pool worker), so both use the same N and the same method.
+ */
+export const callSizes = [
+  { op: 'clock', calN: 20_000, minN: 10_000, maxN: 5_000_000, quickN: 2_000 },
+  { op: 'write16', calN: 5_000, minN: 2_000, maxN: 2_000_000, quickN: 1_000 },
+  { op: 'read16', calN: 5_000, minN: 2_000, maxN: 2_000_000, quickN: 1_000 },
+  { op: 'stat', calN: 5_000, minN: 2_000, maxN: 2_000_000, quickN: 1_000 },
+  { op: 'readdir', calN: 10, minN: 3, maxN: 20_000, quickN: 3 },
+];
+
+/** Time a P2 run with N calls should take, so that run-to-run noise is small against it. */
+export const P2_LOOP_NS = 200e6;
+
+/**
+ * One P2 series: a calibration pair picks N (full runs), then pairs of runs
+ * with N calls and with 0; each sample is (T(N) − T(0)) / N in ns.
+ * @param {typeof callSizes[number]} o
+ * @param {boolean} quick
+ * @param {(n: number) => Promise<number>} once  ns of one run with n calls (fresh root, outside the timing)
+ */
+export async function perCallSeries(o, quick, once) {
+  let n = o.quickN;
+  if (!quick) {
+    await once(o.calN); // warm-up
+    await once(0);
+    const est = ((await once(o.calN)) - (await once(0))) / o.calN;
+    n = Math.round(Math.min(o.maxN, Math.max(o.minN, P2_LOOP_NS / Math.max(est, 1))));
+  }
+  const plan = quick ? { warmup: 0, reps: 2, minReps: 2, budgetMs: Infinity } : { warmup: 0, reps: 7, minReps: 3, budgetMs: 20_000 };
+  const samples = await repeat(plan, async () => {
+    const withCalls = await once(n);
+    const without = await once(0);
+    return (withCalls - without) / n;
+  });
+  return { samples, n };
+}
