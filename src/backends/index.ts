@@ -1,0 +1,16 @@
+export type { Backend, BackendCapabilities, BackendExit, BackendProcess, Checkpoint, PrepareOptions, Prepared, ProcessSpec } from './backend.js';
+export { SandboxClass, rootLimit } from './manifest.js';
+export type { BackendAsset, BackendManifest, ManifestMount, ManifestMountKind, ManifestProcess, ManifestRootMode } from './manifest.js';
+export { checkRecordedAssets, fileSha256, hostArch, recordAssets, verifyAsset, verifyAssets } from './assets.js';
+export type { VerifiedAsset } from './assets.js';
+export { defaultHostConfig, nodeAsset, selectBackend } from './registry.js';
+export type { ClassConfig, HostConfig } from './registry.js';
+export { WasmBackend, wasmCapabilities } from './wasm/wasm-backend.js';
+export type { WasmPrepared } from './wasm/wasm-backend.js';
+export { renderRuntimeConfig } from './oci-runtime/config.js';
+export type { IdMapping, RuntimeConfig, RuntimeConfigOptions, RuntimeLimits } from './oci-runtime/config.js';
+export { renderFirecrackerConfig } from './microvm/firecracker-config.js';
+export type { FirecrackerConfig, FirecrackerConfigOptions } from './microvm/firecracker-config.js';
+export { renderQemuArgs } from './microvm/qemu-args.js';
+export type { QemuArgsOptions } from './microvm/qemu-args.js';
+export { guestBootWords, tscKhzFromCpuinfo } from './microvm/guest-args.js';

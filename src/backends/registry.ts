@@ -1,0 +1,70 @@
+import { ErrorCode, StrataError } from '../errors.js';
+import { fileSha256, hostArch } from './assets.js';
+import type { Backend } from './backend.js';
+import { SandboxClass, type BackendAsset } from './manifest.js';
+import { WasmBackend } from './wasm/wasm-backend.js';
+
+/** One sandbox class as a host enables it: the binaries it runs, pinned, and its config. */
+export interface ClassConfig {
+  /** The class's assets, pinned by sha256 per architecture; verified before every use. */
+  readonly assets: readonly BackendAsset[];
+  /** Per-implementation settings, recorded in the manifest's `backend.config`. */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What the host (or a pool's operator) allows: per sandbox class, the
+ * binaries and their sha256. It never comes from the workload's request
+ * or from a manifest; a manifest's recorded assets are only compared
+ * against it.
+ */
+export interface HostConfig {
+  readonly classes: Readonly<Partial<Record<SandboxClass, ClassConfig>>>;
+}
+
+/** Which issue builds the backends that are not built yet. */
+const notBuilt: Readonly<Partial<Record<SandboxClass, string>>> = {
+  runsc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
+  runc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
+  crun: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
+  qemu: 'the microvm backend (issue 13; its argv is rendered by renderQemuArgs)',
+  firecracker: 'the microvm backend (issue 13; its VM config is rendered by renderFirecrackerConfig)',
+};
+
+/**
+ * The backend for a sandbox class, configured by the host.
+ *
+ * Errors, in order: ERR_INVALID_OPTION (not a sandbox class);
+ * ERR_BACKEND_UNAVAILABLE (a class whose backend is not built yet, naming
+ * the issue that builds it; or a class the host config does not enable).
+ * Assets are not hashed here but before every use (prepare, start).
+ */
+export function selectBackend(sandboxClass: string, host: HostConfig): Backend {
+  if (!(Object.values(SandboxClass) as string[]).includes(sandboxClass)) {
+    throw new StrataError(ErrorCode.invalidOption, `unknown sandbox class '${sandboxClass}' (one of ${Object.values(SandboxClass).join(', ')})`);
+  }
+  const cls = sandboxClass as SandboxClass;
+  const pending = notBuilt[cls];
+  if (pending !== undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not available yet: ${pending} is not built`);
+  const config = host.classes[cls];
+  if (config === undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not enabled in the host config (classes: ${Object.keys(host.classes).join(', ') || 'none'})`);
+  return new WasmBackend(config);
+}
+
+/**
+ * The asset of the `wasm` class: the JS runtime running this process
+ * (`node`, `process.version`, `process.execPath`), hashed now. Pinning it
+ * from the running process trusts the binary that is already running
+ * strata; an operator who wants a fixed sha256 writes it in the host
+ * config instead.
+ *
+ * Errors: ERR_ASSET_MISSING (the binary cannot be read).
+ */
+export async function nodeAsset(): Promise<BackendAsset> {
+  return { name: 'node', version: process.version, arch: { [hostArch()]: { path: process.execPath, sha256: await fileSha256(process.execPath) } } };
+}
+
+/** A host config enabling the `wasm` class only, with {@link nodeAsset}. */
+export async function defaultHostConfig(): Promise<HostConfig> {
+  return { classes: { wasm: { assets: [await nodeAsset()] } } };
+}
