@@ -15,8 +15,8 @@ import { LayerEntryKind, type LayerSource } from './changeset.js';
  * group's own entries exactly as the tar order does.
  *
  * Every array is plain numbers, so a cache file maps onto it directly; the
- * ones as long as the layer (a group's entries, the hashes, the path
- * order) may be read from it only when first used.
+ * ones as long as the layer (a group's entries, the non-directory hashes,
+ * the entries' hash order) may be read from it only when first used.
  */
 export interface LayerLayout {
   /** Number of groups (at least 1: the root). */
@@ -74,8 +74,9 @@ export const noAddition = 0xffffffff;
 
 /**
  * FNV-1a over a path's UTF-16 code units, as an unsigned 32-bit number.
- * Only compared for equality between layouts: a collision makes a stack
- * take the eager merge, never changes a tree.
+ * A collision never changes a tree: between layouts (`mergesLazily`) it
+ * makes a stack take the eager merge, and a lookup by hash
+ * (layer-links.ts) checks the paths it finds.
  */
 export function pathHash(path: string): number {
   let h = 0x811c9dc5;

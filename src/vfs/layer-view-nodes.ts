@@ -2,8 +2,9 @@ import type { LayerEntry, LayerSource } from './changeset.js';
 import { fsError } from './errors.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileSystem, type Node, type Stat, type SymlinkNode, type TimeChange } from './node.js';
 
-/** The nodes of a {@link LayerView} (layer-view.ts): read-only, file bytes read from the layer. */
+// The nodes of a layer view (layer-view.ts): read-only, file bytes read from the layer.
 
+/** A node of a layer view. */
 export type ViewNode = ViewDir | ViewFile | ViewSymlink;
 
 /** Metadata a node takes from its entry. */
