@@ -37,3 +37,7 @@ export type { StreamSink, StreamSource } from './wasi/index.js';
 export { pull, ImageStore, parseReference, formatReference, defaultStoreRoot, indexLayer, viewLayers, applyLayers, parsePlatform } from './oci/index.js';
 export type { PullOptions, PullEvent, ImageRecord, LayerRecord, ImageReference, Platform, ApplyOptions, ApplyResult, LayerIndex } from './oci/index.js';
 export type { LayerView } from './vfs/index.js';
+
+// Backends: one interface for every sandbox class, binaries pinned by the host config, and the Linux hosts' renderings.
+export { selectBackend, defaultHostConfig, nodeAsset, WasmBackend, verifyAsset, checkRecordedAssets, hostArch, renderRuntimeConfig, renderFirecrackerConfig, renderQemuArgs, tscKhzFromCpuinfo } from './backends/index.js';
+export type { Backend, BackendCapabilities, BackendExit, BackendProcess, Checkpoint, PrepareOptions, Prepared, ProcessSpec, BackendManifest, HostConfig, ClassConfig, VerifiedAsset, WasmPrepared, RuntimeConfigOptions, FirecrackerConfigOptions, QemuArgsOptions } from './backends/index.js';
