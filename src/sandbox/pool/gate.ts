@@ -29,6 +29,23 @@ export class ProcessKilled extends Error {
 const interruptible: ReadonlySet<string> = new Set(['poll_oneoff']);
 
 /**
+ * Calls that touch nothing but the guest's memory and the process's own
+ * argv, environ, clocks and random source: a termination may land inside
+ * them, so they skip the state exchange (the gate's whole cost on a clock
+ * read) and only look at the fs-request and kill words, with plain reads.
+ */
+const free: ReadonlySet<string> = new Set([
+  'args_get',
+  'args_sizes_get',
+  'environ_get',
+  'environ_sizes_get',
+  'clock_res_get',
+  'clock_time_get',
+  'random_get',
+  'sched_yield',
+]);
+
+/**
  * One worker's gate, shared by the processes it runs one after another.
  * `drain` serves waiting fs requests; it runs only inside a host call.
  */
@@ -139,6 +156,44 @@ export class SyscallGate {
       ctl[Control.state] = inGuest;
       if (ctl[Control.kill] === pid) throw new ProcessKilled();
     };
+    if (free.has(name)) {
+      // Serve fs requests through the full gate when one waits; else call straight through.
+      const call = (args: unknown[]): number => {
+        if (ctl[Control.fsPending] !== 0) {
+          enter();
+          exit();
+        }
+        const result = f(...args);
+        if (ctl[Control.kill] === pid) throw new ProcessKilled();
+        return result;
+      };
+      switch (fn.length) {
+        case 0:
+          return (() => call([])) as Syscall;
+        case 2:
+          return ((a: unknown, b: unknown) => {
+            if (ctl[Control.fsPending] !== 0) {
+              enter();
+              exit();
+            }
+            const result = f(a, b);
+            if (ctl[Control.kill] === pid) throw new ProcessKilled();
+            return result;
+          }) as Syscall;
+        case 3:
+          return ((a: unknown, b: unknown, c: unknown) => {
+            if (ctl[Control.fsPending] !== 0) {
+              enter();
+              exit();
+            }
+            const result = f(a, b, c);
+            if (ctl[Control.kill] === pid) throw new ProcessKilled();
+            return result;
+          }) as Syscall;
+        default:
+          return arity(fn.length, (...args: unknown[]) => call(args));
+      }
+    }
     if (interruptible.has(name)) {
       return arity(fn.length, (...args: unknown[]) => {
         enter();
