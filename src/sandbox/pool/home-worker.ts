@@ -3,7 +3,7 @@
  * words, its queue of processes (one runs at a time), its pending
  * requests, and kill.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { ErrorCode, StrataError } from '../../errors.js';
 import { warnKillFallback, type Terminator } from './kill.js';
 import type { ProcessJob } from './process.js';
@@ -16,6 +16,23 @@ let nextRequest = 1;
  * The app's node options, for the worker, without those that describe
  * the app's own entry (`-e CODE`, `--input-type`): a worker refuses them.
  */
+/**
+ * Start a worker with the app's own Node flags (loaders, conditions…).
+ * Process-wide V8 flags such as `--expose-gc` are refused in a worker's
+ * execArgv (they already apply to every thread), so they are left out.
+ */
+function startWorker(script: URL | string, options: Omit<WorkerOptions, 'execArgv'>): Worker {
+  let execArgv = workerExecArgv();
+  try {
+    return new Worker(script, { ...options, execArgv });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const refused = new Set(((error as Error).message.split(':')[1] ?? '').split(',').map((f) => f.trim()).filter((f) => f !== ''));
+    execArgv = execArgv.filter((arg) => !refused.has(arg) && !refused.has(arg.split('=')[0]!));
+    return new Worker(script, { ...options, execArgv });
+  }
+}
+
 function workerExecArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
@@ -57,7 +74,7 @@ export class HomeWorker {
     this.control = new Int32Array(control);
     const channel = new MessageChannel();
     this.#fsPort = channel.port1;
-    this.worker = new Worker(script, { workerData: { control, fsPort: channel.port2 }, transferList: [channel.port2], execArgv: workerExecArgv() });
+    this.worker = startWorker(script, { workerData: { control, fsPort: channel.port2 }, transferList: [channel.port2] });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
         if (m.t !== 'ready') return;
