@@ -14,3 +14,4 @@ export type { FirecrackerConfig, FirecrackerConfigOptions } from './microvm/fire
 export { renderQemuArgs } from './microvm/qemu-args.js';
 export type { QemuArgsOptions } from './microvm/qemu-args.js';
 export { guestBootWords, tscKhzFromCpuinfo } from './microvm/guest-args.js';
+export { checkCapabilities } from './capabilities.js';
