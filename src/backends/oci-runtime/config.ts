@@ -33,7 +33,10 @@ export interface RuntimeConfigOptions {
    * Run in a user namespace as an unprivileged user (runc `spec --rootless`'s
    * shape): container root mapped to `hostUid`/`hostGid` (or `uidMappings`),
    * `/sys` bound read-only instead of mounted, no cgroup mount, no device
-   * cgroup rules.
+   * cgroup rules. Unlike `runc spec --rootless` it keeps a new network
+   * namespace (an empty one needs no privilege inside the user
+   * namespace). cgroup limits (`memoryBytes`, `pids`) hold only where the
+   * caller's cgroup is delegated; leave them unset otherwise.
    */
   readonly rootless?: boolean;
   /** The unprivileged user rootless maps container root to. Default: this process's uid/gid. */
