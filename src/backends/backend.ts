@@ -171,18 +171,25 @@ export interface Checkpoint {
  *
  * ## Errors
  *
- * `prepare` and `restore` reject, in this order of precedence:
+ * `prepare` rejects, in this order of precedence:
  * 1. ERR_INVALID_OPTION: the manifest's class is not this backend's, or
- *    it needs a root mode or mount kind the backend lacks (named);
+ *    it needs a platform, root mode or mount kind the backend lacks
+ *    (`checkCapabilities`; named);
  * 2. ERR_ASSET_MISSING: a configured asset has no entry for this
  *    architecture, or its file cannot be read;
  * 3. ERR_ASSET_MISMATCH: a configured asset's file hashes to another
- *    sha256 than its pin, or a recorded asset differs from the configured
- *    one (name, version or sha256), naming the asset, expected and actual;
- * 4. the snapshot's own errors (`restore`: an unknown or tampered
- *    snapshot, ERR_DIGEST_MISMATCH, ERR_BLOB_NOT_FOUND, ERR_BAD_MANIFEST);
- * 5. the rendering's errors (pulling or opening the image, ERR_BAD_PATH
+ *    sha256 than its pin, or an asset the manifest records differs from
+ *    the configured one (name, version or sha256), naming the asset, the
+ *    expected and the actual value;
+ * 4. the rendering's errors (pulling or opening the image,
+ *    ERR_INVALID_OPTION for a mount without its host input, ERR_BAD_PATH
  *    for a missing bind source, ENOSPC seeding a tmpfs root).
+ *
+ * `restore` first reads the snapshot's manifest (ERR_SNAPSHOT_NOT_FOUND,
+ * ERR_DIGEST_MISMATCH, ERR_BAD_SNAPSHOT, ERR_SNAPSHOT_VERSION), then
+ * rejects as `prepare` does in steps 1–3, before any layer is read; then
+ * with the layers' errors (ERR_BLOB_NOT_FOUND, ERR_DIGEST_MISMATCH,
+ * ERR_DIFFID_MISMATCH), then step 4's.
  *
  * `start` and `exec` reject with ERR_INVALID_OPTION (no process in spec
  * or manifest, a prepared sandbox that was cleaned up), then with
