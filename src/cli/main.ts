@@ -20,6 +20,8 @@ const mainHelp = `strata: run untrusted programs in sandboxes with their own fil
 Usage:
   strata run [OPTIONS] IMAGE [--] [COMMAND [ARGS...]]
   strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
+  strata run [OPTIONS] --from SNAPSHOT [--] [COMMAND [ARGS...]]
+  strata snapshot create|ls|inspect|rm|export|import ...
   strata ps [--json]
   strata diff SANDBOX
   strata cp SANDBOX:PATH HOSTPATH | HOSTPATH SANDBOX:PATH
@@ -34,6 +36,7 @@ Usage:
 
 Commands:
   run       run a WASI preview1 command from an image or a module file in a fresh sandbox
+  snapshot  commit a sandbox's state as a snapshot; list, inspect, remove, export, import them
   ps        list the sandboxes kept after 'strata run IMAGE'
   diff      print what a kept sandbox changed in its root
   cp        copy files into or out of a kept sandbox
@@ -54,6 +57,10 @@ const commands: Readonly<Record<string, () => Promise<Command>>> = {
   run: async () => {
     const m = await import('./run.js');
     return { help: m.runHelp, run: m.run };
+  },
+  snapshot: async () => {
+    const m = await import('./snapshot.js');
+    return { help: m.snapshotHelp, run: m.snapshotCommand };
   },
   ps: async () => {
     const m = await import('./sandboxes.js');

@@ -3,14 +3,15 @@ import { isatty } from 'node:tty';
 import { credentialsFromEnv } from '../oci/auth.js';
 import { ImageStore } from '../oci/image-store.js';
 import { formatChanges } from '../sandbox/apply-back.js';
-import { KeptSandboxes, openImage, RootMode, Sandbox, type MountSpec, type RunOptions, type RunResult } from '../sandbox/index.js';
+import { KeptSandboxes, openImage, RootMode, Sandbox, type Image, type MountSpec, type RunOptions, type RunResult } from '../sandbox/index.js';
 import type { StreamSource } from '../wasi/index.js';
 import { bytes, err, out, positive, UsageError, writeAll } from './io.js';
-import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './mount-flags.js';
+import { parseRun, type RunArgs } from './run-args.js';
 import { PullProgress } from './progress.js';
 
 /** The text of `strata run --help`. */
 export const runHelp = `Usage: strata run [OPTIONS] IMAGE [--] [COMMAND [ARGS...]]
+       strata run [OPTIONS] --from SNAPSHOT [--] [COMMAND [ARGS...]]
        strata run [OPTIONS] MODULE.wasm [--] [ARGS...]
 
 Runs a WASI preview1 command in a fresh sandbox: a program from an image
@@ -40,6 +41,12 @@ Root and mounts:
                        ('A /path', 'C /path', 'D /path')
   --apply              at exit, write overlay mounts' changes back to the host
                        (refused, writing nothing, if a host file changed meanwhile)
+
+Snapshots:
+  --from SNAPSHOT      run over a snapshot (an id from 'strata snapshot ls', or a
+                       unique prefix) instead of an image: its image, its
+                       filesystem delta and its recorded root mode and mounts;
+                       nothing of this run is kept
 
 Keeping the sandbox (image runs with an overlay root):
   --rm                 do not keep the sandbox after the process exits
@@ -78,24 +85,6 @@ Examples:
   strata run --env NAME=world guests/bin/hello.wasm -- strata
 `;
 
-interface RunArgs {
-  target: string;
-  guestArgs: string[];
-  options: RunOptions;
-  root: RootMode | undefined;
-  tmpfs: { maxBytes?: number; maxInodes?: number };
-  mounts: MountSpec[];
-  dev: boolean;
-  rm: boolean;
-  name: string | undefined;
-  diff: boolean;
-  apply: boolean;
-  insecure: boolean;
-  quiet: boolean;
-  /** `--` came before the guest's arguments (a COMMAND was given, even empty). */
-  explicitCommand: boolean;
-}
-
 /** `strata run`: returns the guest's exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
   const parsed = parseRun(argv);
@@ -111,39 +100,25 @@ export async function run(argv: readonly string[]): Promise<number> {
     // The guest sees a terminal only where strata's own fd is one.
     tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) },
   };
-  const common = {
-    ...(Object.keys(parsed.tmpfs).length > 0 && { tmpfs: parsed.tmpfs }),
-    mounts: parsed.mounts,
-    dev: parsed.dev,
-  };
-  let sandbox: Sandbox;
-  let result: RunResult;
-  if (isModulePath(parsed.target)) {
+  const common = sandboxOptions(parsed);
+  const command = parsed.explicitCommand || parsed.guestArgs.length > 0 ? parsed.guestArgs : undefined;
+  if (parsed.from !== undefined) {
+    // A run from a snapshot keeps nothing: commit what should last with 'strata snapshot create --from'.
+    const store = await ImageStore.open();
+    const sandbox = await Sandbox.create({ ...common, from: parsed.from, store, ...(parsed.root !== undefined && { root: parsed.root }) });
+    return (await runAndReport(sandbox, parsed, () => sandbox.exec(command, io))).exitCode;
+  }
+  const target = parsed.target!;
+  if (isModulePath(target)) {
     if (parsed.root !== undefined && parsed.root !== RootMode.tmpfs) throw new UsageError(`--root ${parsed.root} needs an image; a module file runs in a tmpfs root`);
-    sandbox = await Sandbox.create(common);
-    result = await runAndReport(sandbox, parsed, () => sandbox.run(parsed.target, { ...io, args: parsed.guestArgs }));
-    return result.exitCode;
+    const sandbox = await Sandbox.create(common);
+    return (await runAndReport(sandbox, parsed, () => sandbox.run(target, { ...io, args: parsed.guestArgs }))).exitCode;
   }
   const store = await ImageStore.open();
-  const progress = parsed.quiet ? undefined : new PullProgress({ write: err, tty: process.stderr.isTTY === true, columns: process.stderr.columns ?? 80 });
-  const credentials = credentialsFromEnv();
-  let started = false;
-  const image = await openImage(parsed.target, {
-    store,
-    ...(parsed.insecure && { insecure: true }),
-    ...(credentials !== undefined && { credentials }),
-    ...(progress !== undefined && {
-      onEvent: (event) => {
-        if (!started) progress.start(parsed.target);
-        started = true;
-        progress.handle(event);
-      },
-    }),
-  });
+  const image = await openImageWithProgress(target, parsed, store);
   const root = parsed.root ?? RootMode.overlay;
   const keep = !parsed.rm && root === RootMode.overlay;
   if (!parsed.rm && root !== RootMode.overlay && parsed.name !== undefined) throw new UsageError(`--name keeps a sandbox, which needs an overlay root, not ${root}`);
-  const command = parsed.explicitCommand || parsed.guestArgs.length > 0 ? parsed.guestArgs : undefined;
   const kept = keep ? new KeptSandboxes(store.root) : undefined;
   const reserved = await kept?.create({
     ...(parsed.name !== undefined && { name: parsed.name }),
@@ -152,8 +127,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     mounts: parsed.mounts,
     command: [...image.process.entrypoint, ...(command ?? image.process.cmd)],
   });
-  sandbox = await Sandbox.create({ ...common, image, root, store, ...(reserved !== undefined && { upper: { dir: reserved.upperDir } }) });
-  result = await runAndReport(sandbox, parsed, () => sandbox.exec(command, io));
+  const sandbox = await Sandbox.create({ ...common, image, root, store, ...(reserved !== undefined && { upper: { dir: reserved.upperDir } }) });
+  const result = await runAndReport(sandbox, parsed, () => sandbox.exec(command, io));
   if (reserved !== undefined) {
     sandbox.sync();
     await kept!.exited(reserved.record, result.exitCode);
@@ -161,8 +136,36 @@ export async function run(argv: readonly string[]): Promise<number> {
   return result.exitCode;
 }
 
+/** The sandbox options every run shares: quotas, mounts, /dev. */
+export function sandboxOptions(parsed: RunArgs): { tmpfs?: { maxBytes?: number; maxInodes?: number }; mounts: MountSpec[]; dev: boolean } {
+  return {
+    ...(Object.keys(parsed.tmpfs).length > 0 && { tmpfs: parsed.tmpfs }),
+    mounts: parsed.mounts,
+    dev: parsed.dev,
+  };
+}
+
+/** Open an image from the store, pulling it first with progress on stderr (unless -q). */
+export async function openImageWithProgress(target: string, parsed: Pick<RunArgs, 'quiet' | 'insecure'>, store: ImageStore): Promise<Image> {
+  const progress = parsed.quiet ? undefined : new PullProgress({ write: err, tty: process.stderr.isTTY === true, columns: process.stderr.columns ?? 80 });
+  const credentials = credentialsFromEnv();
+  let started = false;
+  return openImage(target, {
+    store,
+    ...(parsed.insecure && { insecure: true }),
+    ...(credentials !== undefined && { credentials }),
+    ...(progress !== undefined && {
+      onEvent: (event) => {
+        if (!started) progress.start(target);
+        started = true;
+        progress.handle(event);
+      },
+    }),
+  });
+}
+
 /** Run, then print the overlay mounts' changes (--diff) and apply them (--apply). */
-async function runAndReport(sandbox: Sandbox, parsed: RunArgs, job: () => Promise<RunResult>): Promise<RunResult> {
+export async function runAndReport(sandbox: Sandbox, parsed: RunArgs, job: () => Promise<RunResult>): Promise<RunResult> {
   const result = await job();
   for (const mount of parsed.mounts) {
     if (mount.type !== 'overlay') continue;
@@ -184,115 +187,6 @@ function isModulePath(target: string): boolean {
   if (/^(oci|docker-archive|docker):/.test(target)) return false;
   if (target.endsWith('.wasm')) return true;
   return existsSync(target) && statSync(target).isFile();
-}
-
-function parseRun(argv: readonly string[]): RunArgs | 'help' {
-  const env: Record<string, string> = {};
-  const tmpfs: { maxBytes?: number; maxInodes?: number } = {};
-  const mounts: MountSpec[] = [];
-  const cwd = process.cwd();
-  let options: RunOptions = {};
-  let root: RootMode | undefined;
-  const flags = { dev: true, rm: false, diff: false, apply: false, insecure: false, quiet: false };
-  let name: string | undefined;
-  let i = 0;
-  const value = (flag: string): string => {
-    const v = argv[++i];
-    if (v === undefined) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      i++;
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') break;
-    const eq = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const take = () => inline ?? value(flag);
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--root': {
-        const mode = take();
-        if (!Object.values(RootMode).includes(mode as RootMode)) throw new UsageError(`--root ${mode}: expected readonly, overlay or tmpfs`);
-        root = mode as RootMode;
-        break;
-      }
-      case '--read-only':
-        root = RootMode.readonly;
-        break;
-      case '--tmpfs':
-        mounts.push(parseTmpfsFlag(take()));
-        break;
-      case '-v':
-      case '--volume':
-        mounts.push(parseVolumeFlag(take(), cwd));
-        break;
-      case '--mount':
-        mounts.push(parseMountFlag(take(), cwd));
-        break;
-      case '--no-dev':
-        flags.dev = false;
-        break;
-      case '--rm':
-      case '--diff':
-      case '--apply':
-      case '--insecure':
-        flags[flag.slice(2) as 'rm' | 'diff' | 'apply' | 'insecure'] = true;
-        break;
-      case '-q':
-      case '--quiet':
-        flags.quiet = true;
-        break;
-      case '--name':
-        name = take();
-        break;
-      case '-e':
-      case '--env': {
-        const kv = take();
-        const at = kv.indexOf('=');
-        if (at <= 0) throw new UsageError(`--env ${kv}: expected KEY=VALUE`);
-        env[kv.slice(0, at)] = kv.slice(at + 1);
-        break;
-      }
-      case '-w':
-      case '--workdir':
-        options = { ...options, workdir: take() };
-        break;
-      case '--timeout':
-        options = { ...options, timeoutMs: positive(flag, take()) };
-        break;
-      case '--memory':
-      case '--memory-limit':
-        options = { ...options, memoryLimitBytes: bytes(flag, take()) };
-        break;
-      case '--tmpfs-size':
-        tmpfs.maxBytes = bytes(flag, take());
-        break;
-      case '--tmpfs-inodes':
-        tmpfs.maxInodes = positive(flag, take());
-        break;
-      case '--max-fds':
-        options = { ...options, maxFds: positive(flag, take()) };
-        break;
-      case '--trace':
-        options = { ...options, trace: (line) => writeAll(2, new TextEncoder().encode(`[trace] ${line}\n`)) };
-        break;
-      default:
-        throw new UsageError(`unknown option '${arg}' (see 'strata run --help')`);
-    }
-  }
-  const target = argv[i];
-  if (target === undefined) throw new UsageError("missing IMAGE or MODULE.wasm (see 'strata run --help')");
-  if (flags.apply && !mounts.some((m) => m.type === 'overlay')) throw new UsageError('--apply needs an overlay mount (-v SRC:DST:overlay)');
-  if (flags.diff && !mounts.some((m) => m.type === 'overlay')) throw new UsageError('--diff needs an overlay mount (-v SRC:DST:overlay); see also strata diff');
-  let guestArgs = argv.slice(i + 1);
-  const explicitCommand = guestArgs[0] === '--';
-  if (explicitCommand) guestArgs = guestArgs.slice(1);
-  return { target, guestArgs, options: { ...options, env }, root, tmpfs, mounts, name, explicitCommand, ...flags };
 }
 
 /** Blocking reads of the host's stdin, as a terminal or pipe would give them. */
