@@ -128,6 +128,16 @@ export const ErrorCode = {
   /** Writing a change back to the host failed, or would go through a symlink; the path is named. */
   applyFailed: 'ERR_APPLY_FAILED',
 
+  // Snapshots: manifests, the snapshot store, restore.
+  /** A snapshot manifest is not JSON or fails its schema; the message names the field. */
+  badSnapshot: 'ERR_BAD_SNAPSHOT',
+  /** A snapshot manifest has another media type or schema version than this strata reads. */
+  snapshotVersion: 'ERR_SNAPSHOT_VERSION',
+  /** No snapshot has that digest (or unique digest prefix) in the store. */
+  snapshotNotFound: 'ERR_SNAPSHOT_NOT_FOUND',
+  /** A snapshot cannot be removed while another snapshot's delta applies on top of it. */
+  snapshotInUse: 'ERR_SNAPSHOT_IN_USE',
+
   // Backends: selection by sandbox class, and the host binaries they run (backend assets).
   /** No backend for that sandbox class here: not built yet (the message names the issue that builds it), or the host config does not enable it. */
   backendUnavailable: 'ERR_BACKEND_UNAVAILABLE',

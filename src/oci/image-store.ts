@@ -153,6 +153,8 @@ export class ImageStore {
           if (layer.diffID !== undefined) referenced.add(layer.diffID);
         }
       }
+      // Snapshots (src/snapshot) keep what they need: each record lists its blobs and diffIDs.
+      for (const digest of await snapshotReferences(this.root)) referenced.add(digest);
       let bytesFreed = 0;
       // An uncompressed layer's cached tar is a hardlink to its blob: count each inode once.
       const counted = new Set<string>();
@@ -208,6 +210,29 @@ function abandoned(name: string): boolean {
   const pid = /\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1];
   return pid === undefined || !processAlive(Number(pid));
 }
+
+/**
+ * Every digest the snapshot records under `<root>/snapshots/` hold on to
+ * (`references`: manifests, configs, layer blobs and diffIDs), so gc keeps
+ * them. A record that cannot be read keeps nothing: gc must not guess.
+ * Errors: none (an unreadable directory holds no records).
+ */
+export async function snapshotReferences(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdir(join(root, snapshotsDir)).catch(() => [] as string[])) {
+    if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
+    try {
+      const { references } = JSON.parse(await readFile(join(root, snapshotsDir, name), 'utf8')) as { references?: unknown };
+      if (Array.isArray(references)) for (const d of references) if (typeof d === 'string') out.push(d);
+    } catch {
+      // A record being written is renamed into place whole; anything else unreadable is not ours to trust.
+    }
+  }
+  return out;
+}
+
+/** The directory under the store root where the snapshot store keeps one record per snapshot. */
+export const snapshotsDir = 'snapshots';
 
 async function readRecord(path: string): Promise<ImageRecord | undefined> {
   try {

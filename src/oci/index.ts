@@ -45,7 +45,7 @@ export { parseDigest, digestOf, digestHex } from './digest.js';
 export type { Digest } from './digest.js';
 export { BlobStore, defaultStoreRoot } from './blob-store.js';
 export type { Expected, IngestOptions } from './blob-store.js';
-export { ImageStore, derivedDirs } from './image-store.js';
+export { ImageStore, derivedDirs, snapshotReferences, snapshotsDir } from './image-store.js';
 export type { ImageRecord, LayerRecord, GcResult } from './image-store.js';
 export type { StoreLock, LockOptions } from './store-lock.js';
 export { pull, openSource } from './pull.js';

@@ -1,6 +1,6 @@
 import { ErrorCode, StrataError } from '../errors.js';
-import { defaultStoreRoot, type ImageStore } from '../oci/index.js';
-import { FsError, Namespace, type DirNode, type TmpfsLimits } from '../vfs/index.js';
+import { defaultStoreRoot, ImageStore } from '../oci/index.js';
+import { FsError, Namespace, type DirNode } from '../vfs/index.js';
 import { WasiHost } from '../wasi/index.js';
 import { applyChanges } from './apply-back.js';
 import { forkRoot } from './fork.js';
@@ -13,48 +13,19 @@ import { linkImports, providedImports } from './guest-imports.js';
 import { instantiateReactor, type InstantiateOptions, type ReactorInstance } from './reactor.js';
 import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
 import { resolvePreopens } from './preopens.js';
-import { openImage, type Image, type OpenImageOptions } from './image.js';
-import { overlayChanges, type MountSpec } from './mounts.js';
+import { openImage, type Image } from './image.js';
+import { overlayChanges } from './mounts.js';
 import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
+import type { SandboxOptions } from './sandbox-options.js';
+import { commitRoot, restoreOptions, type Lineage, type SandboxCommitOptions, type SandboxSnapshot } from './snapshot.js';
 
 export { RootMode } from './root.js';
 export { GuestError, defaultMaxOutputBytes } from './run-options.js';
 export type { RunOptions, RunResult } from './run-options.js';
 export type { SandboxChange } from './sandbox-change.js';
-
-/** Options of {@link Sandbox.create}. */
-export interface SandboxOptions {
-  /**
-   * The image the root is built over: a reference (`oci:DIR:TAG`,
-   * `HOST/REPO:TAG`, …), pulled first when it is not in the store, or an
-   * {@link Image} already opened. Default: none, an empty root.
-   */
-  readonly image?: string | Image;
-  /**
-   * The root's mode. Default `overlay` over an image (a copy-on-write upper),
-   * `tmpfs` without one (a private, empty in-memory root). `readonly` needs
-   * an image, and adds tmpfs at `/tmp` and `/run` unless `mounts` has a
-   * tmpfs of its own; `tmpfs` over an image copies the image in.
-   */
-  readonly root?: RootMode;
-  /** Quotas of the tmpfs root, or of the overlay's in-memory upper. Default 1 GiB and 1 Mi inodes. */
-  readonly tmpfs?: Partial<TmpfsLimits>;
-  /** Keep the overlay's upper in this host directory instead of memory; it survives the sandbox. */
-  readonly upper?: { readonly dir: string };
-  /** Mounts, at any path; missing mount points are made without writing the root. */
-  readonly mounts?: readonly MountSpec[];
-  /** Mount the minimal `/dev` (null, zero, full, random, urandom, stdin, stdout, stderr). Default true. */
-  readonly dev?: boolean;
-  /** The image store, for the image and for volumes. Default: `ImageStore.open()`. */
-  readonly store?: ImageStore;
-  /** Pulling a missing image: `missing` (default) or `never`; plus the pull's options. */
-  readonly pull?: OpenImageOptions['pull'];
-  readonly insecure?: boolean;
-  readonly onPullEvent?: OpenImageOptions['onEvent'];
-  /** Resolves relative host paths (mount sources, `oci:` references). Default `process.cwd()`. */
-  readonly cwd?: string;
-}
+export type { SandboxCommitOptions, SandboxSnapshot } from './snapshot.js';
+export type { SandboxOptions } from './sandbox-options.js';
 
 /**
  * A sandbox: one root plus its mounts and limits, in which processes run.
@@ -73,10 +44,12 @@ export class Sandbox {
   /** The image the root is built over, if any. */
   readonly image: Image | undefined;
   #root: SandboxRoot;
+  #lineage: Lineage;
 
-  private constructor(root: SandboxRoot, image: Image | undefined) {
+  private constructor(root: SandboxRoot, image: Image | undefined, lineage: Lineage) {
     this.#root = root;
     this.image = image;
+    this.#lineage = lineage;
     this.fs = new SandboxFs(() => this.#root.namespace);
   }
 
@@ -101,6 +74,12 @@ export class Sandbox {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
         throw new StrataError(ErrorCode.invalidOption, `tmpfs.${key} must be a positive integer, got ${String(value)}`);
       }
+    }
+    if (options.from !== undefined) {
+      const restored = await restoreOptions(options);
+      const sandbox = await Sandbox.create(restored.options);
+      sandbox.#lineage = restored.lineage;
+      return sandbox;
     }
     const mode = options.root ?? (options.image === undefined ? RootMode.tmpfs : RootMode.overlay);
     if (!Object.values(RootMode).includes(mode)) {
@@ -129,7 +108,7 @@ export class Sandbox {
       cwd,
       storeRoot: options.store?.root ?? defaultStoreRoot(),
     });
-    return new Sandbox(root, image);
+    return new Sandbox(root, image, image === undefined || mode === RootMode.tmpfs ? {} : { image: image.record });
   }
 
   /**
@@ -153,7 +132,22 @@ export class Sandbox {
   async fork(): Promise<Sandbox> {
     const { parent, child } = forkRoot(this.#root);
     this.#root = parent;
-    return new Sandbox(child, this.image);
+    return new Sandbox(child, this.image, this.#lineage);
+  }
+
+  /**
+   * Commit the root as a snapshot: sealed in O(1) (`pauseMs`), the sandbox
+   * goes on at once over a fresh upper, and the delta is written as OCI
+   * layers off the guest's path; `parent` is the snapshot it was restored
+   * from or last committed. See {@link commitRoot}.
+   * Errors: ERR_INVALID_OPTION (a host-directory root), ERR_FORK_TOO_DEEP
+   * (nothing changed); then ERR_STORE_BUSY and host I/O errors.
+   */
+  async commit(options: SandboxCommitOptions = {}): Promise<SandboxSnapshot> {
+    const { root, lineage, done } = commitRoot(this.#root, this.#lineage, ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    this.#root = root;
+    this.#lineage = lineage;
+    return done;
   }
 
   /** The root's mode. */
