@@ -38,6 +38,11 @@ export { pull, ImageStore, parseReference, formatReference, defaultStoreRoot, in
 export type { PullOptions, PullEvent, ImageRecord, LayerRecord, ImageReference, Platform, ApplyOptions, ApplyResult, LayerIndex } from './oci/index.js';
 export type { LayerView } from './vfs/index.js';
 
+// Snapshots: manifests, the snapshot store (commit, restore, export, import).
+export { SnapshotStore, parseSnapshotManifest, snapshotDigest, canonicalManifestBytes, snapshotMediaType, snapshotSchemaUrl, SandboxClass } from './snapshot/index.js';
+export type { SnapshotManifest, SnapshotMount, SnapshotImage, SnapshotProcess, LayerDescriptor, BackendAsset, CommitSource, CommitOptions, CommittedSnapshot, RestoredSnapshot, ExportResult, DeltaSource } from './snapshot/index.js';
+export type { SandboxCommitOptions, SandboxSnapshot } from './sandbox/sandbox.js';
+
 // Backends: one interface for every sandbox class, binaries pinned by the host config, and the Linux hosts' renderings.
 export { selectBackend, defaultHostConfig, nodeAsset, WasmBackend, verifyAsset, checkRecordedAssets, hostArch, renderRuntimeConfig, renderFirecrackerConfig, renderQemuArgs, tscKhzFromCpuinfo } from './backends/index.js';
 export type { Backend, BackendCapabilities, BackendExit, BackendProcess, Checkpoint, PrepareOptions, Prepared, ProcessSpec, BackendManifest, HostConfig, ClassConfig, VerifiedAsset, WasmPrepared, RuntimeConfigOptions, FirecrackerConfigOptions, QemuArgsOptions } from './backends/index.js';
