@@ -2,26 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';
 import { viewTree } from '../support/layer-trees.js';
-import { storeWithImage } from './support.js';
-
-/** The changes every round trip makes: adds, deletes, renames, hard links, symlinks, modes, an opaque dir, a times-only change. */
-async function change(sandbox: Sandbox): Promise<void> {
-  const fs = sandbox.fs;
-  await fs.writeFile('/etc/motd', 'changed\n');
-  await fs.writeFile('/etc/new', 'new file', { mode: 0o600 });
-  await fs.rm('/etc/hosts');
-  await fs.rename('/var/lib/a', '/var/lib/a-renamed');
-  await fs.rename('/usr/share', '/usr/shared');
-  await fs.mkdir('/private', { mode: 0o700 });
-  await fs.writeFile('/private/key', 'k', { mode: 0o400 });
-  await fs.link('/private/key', '/private/key-link');
-  await fs.link('/bin/tool', '/bin/tool-third');
-  await fs.symlink('../etc/new', '/bin/new-link');
-  await fs.rm('/var/cache', { recursive: true });
-  await fs.mkdir('/var/cache');
-  await fs.writeFile('/var/cache/fresh', 'fresh');
-  await fs.utimes('/var/lib/b', 1_600_000_000, 1_600_000_000);
-}
+import { change, storeWithImage } from './support.js';
 
 describe('commit → restore gives the same tree', () => {
   it('overlay root: deletes, renames, hard links, symlinks, modes, opaque dirs and a times-only change', async () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { ImageStore, MediaType, pull, type ImageRecord } from '../../src/oci/index.js';
 import { Layout, sha256 } from '../support/image-layout.js';
 import { tempDir } from '../support/layer-trees.js';
@@ -47,4 +48,23 @@ export async function storeWithImage(options: { bulkBytes?: number; files?: numb
   const reference = `oci:${layout.dir}:v1`;
   const record = await pull(reference, { store: images });
   return { images, record, reference, layoutDir: layout.dir };
+}
+
+/** The changes every round trip makes: adds, deletes, renames, hard links, symlinks, modes, an opaque dir, a times-only change. */
+export async function change(sandbox: Sandbox): Promise<void> {
+  const fs = sandbox.fs;
+  await fs.writeFile('/etc/motd', 'changed\n');
+  await fs.writeFile('/etc/new', 'new file', { mode: 0o600 });
+  await fs.rm('/etc/hosts');
+  await fs.rename('/var/lib/a', '/var/lib/a-renamed');
+  await fs.rename('/usr/share', '/usr/shared');
+  await fs.mkdir('/private', { mode: 0o700 });
+  await fs.writeFile('/private/key', 'k', { mode: 0o400 });
+  await fs.link('/private/key', '/private/key-link');
+  await fs.link('/bin/tool', '/bin/tool-third');
+  await fs.symlink('../etc/new', '/bin/new-link');
+  await fs.rm('/var/cache', { recursive: true });
+  await fs.mkdir('/var/cache');
+  await fs.writeFile('/var/cache/fresh', 'fresh');
+  await fs.utimes('/var/lib/b', 1_600_000_000, 1_600_000_000);
 }
