@@ -144,7 +144,7 @@ export class Sandbox {
    * (nothing changed); then ERR_STORE_BUSY and host I/O errors.
    */
   async commit(options: SandboxCommitOptions = {}): Promise<SandboxSnapshot> {
-    const { root, lineage, done } = commitRoot(this.#root, this.#lineage, ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    const { root, lineage, done } = commitRoot(this.#root, this.#lineage, () => ImageStore.open(this.#root.options.storeRoot), this.image, options);
     this.#root = root;
     this.#lineage = lineage;
     return done;

@@ -55,7 +55,7 @@ export interface Commit {
  * Errors: those of {@link freezeRoot} (synchronously, nothing changed);
  * `done` rejects with those of {@link SnapshotStore.commit}.
  */
-export function commitRoot(root: SandboxRoot, lineage: Lineage, store: Promise<ImageStore>, image: Image | undefined, options: SandboxCommitOptions = {}): Commit {
+export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Promise<ImageStore>, image: Image | undefined, options: SandboxCommitOptions = {}): Commit {
   const started = performance.now();
   const frozen = freezeRoot(root);
   const pauseMs = performance.now() - started;
@@ -72,7 +72,7 @@ export function commitRoot(root: SandboxRoot, lineage: Lineage, store: Promise<I
     delta,
   };
   const done = (async () => {
-    const snapshots = new SnapshotStore(await store);
+    const snapshots = new SnapshotStore(await store());
     const parentDigest = parent === undefined ? undefined : await parent;
     const committed = await snapshots.commit(source, { ...(options.labels !== undefined && { labels: options.labels }), ...(parentDigest !== undefined && { parent: parentDigest }) });
     return { ...committed, pauseMs };
