@@ -18,7 +18,7 @@ async function members(blobs: BlobStore, digest: string): Promise<Array<{ header
   const done = new Promise<void>((resolve, reject) => {
     x.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         out.push({ header, text: Buffer.concat(chunks).toString('utf8') });
         next();
