@@ -2,45 +2,29 @@
  * What a backend reads of a snapshot manifest
  * (`application/vnd.strata.snapshot.v1+json`, src/snapshot): the fields a
  * rendering or a start needs, typed structurally so that every
- * `SnapshotManifest` is one. The snapshot module owns the schema,
+ * `SnapshotManifest` is one (test/backends/manifests.ts checks it), and
+ * the renderers' tests can write small ones. The snapshot module owns the schema,
  * validation and digests; backends only read.
  */
 
-/** The sandbox classes, as a manifest's `class` names them. */
-export const SandboxClass = {
-  /** In-process WASI (this Node process runs the guest). */
-  wasm: 'wasm',
-  /** gVisor's runsc, through an OCI bundle (issue 12). */
-  runsc: 'runsc',
-  /** runc, through an OCI bundle (issue 12). */
-  runc: 'runc',
-  /** crun, through an OCI bundle (issue 12). */
-  crun: 'crun',
-  /** QEMU's `microvm` machine with an ext4 rootfs (issue 13). */
-  qemu: 'qemu',
-  /** Firecracker with an ext4 rootfs (issue 13). */
-  firecracker: 'firecracker',
-} as const;
-/** One sandbox class. */
-export type SandboxClass = (typeof SandboxClass)[keyof typeof SandboxClass];
+import { SandboxClass } from '../snapshot/index.js';
+import type { BackendAsset } from '../snapshot/index.js';
+
+/**
+ * The sandbox classes (`wasm`; `runsc`, `runc`, `crun` through an OCI
+ * bundle, issue 12; `qemu`, `firecracker` as microVMs, issue 13), and the
+ * pinned host binary a backend runs (name, version, and per architecture
+ * in OCI's names a path and a sha256 of 64 lowercase hex digits): the
+ * snapshot manifest's own types.
+ */
+export { SandboxClass };
+export type { BackendAsset };
 
 /** The root modes a manifest records. */
 export type ManifestRootMode = 'readonly' | 'overlay' | 'tmpfs';
 
 /** The mount kinds a manifest records (identity mounts carry no contents). */
 export type ManifestMountKind = 'tmpfs' | 'bind' | 'overlay' | 'volume' | 'identity';
-
-/**
- * One host binary a backend runs, pinned per architecture: `node` for
- * `wasm`, the runtime for `runsc`/`runc`/`crun`, the VMM, kernel and
- * initramfs for `qemu`/`firecracker`. Architectures use OCI's names
- * (`amd64`, `arm64`, …); `sha256` is 64 lowercase hex digits.
- */
-export interface BackendAsset {
-  readonly name: string;
-  readonly version: string;
-  readonly arch: Readonly<Record<string, { readonly path: string; readonly sha256: string }>>;
-}
 
 /**
  * A mount as a manifest records it. Bind, overlay and volume mounts may

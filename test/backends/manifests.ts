@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import { StrataError } from '../../src/errors.js';
 import type { BackendManifest, ManifestMount, ManifestRootMode } from '../../src/backends/index.js';
+import type { SnapshotManifest } from '../../src/snapshot/index.js';
 
 export const rootModes: readonly ManifestRootMode[] = ['readonly', 'overlay', 'tmpfs'];
 
@@ -44,3 +45,6 @@ export function expectStrataError(fn: () => unknown, code: string, message: RegE
   if (!(thrown instanceof StrataError)) throw new Error(`expected a StrataError ${code}, got ${String(thrown)}`);
   expect({ code: thrown.code, message: thrown.message }).toEqual({ code, message: expect.stringMatching(message) });
 }
+
+/** Every snapshot manifest is a manifest the backends read (the compiler checks this line). */
+export const fromSnapshot = (manifest: SnapshotManifest): BackendManifest => manifest;

@@ -1,13 +1,24 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../../errors.js';
+import { defaultStoreRoot, ImageStore } from '../../oci/index.js';
 import { Sandbox, type RunOptions } from '../../sandbox/index.js';
 import { compiledProgram, readProgram } from '../../sandbox/program.js';
-import { checkRecordedAssets, hostArch, verifyAssets, type VerifiedAsset } from '../assets.js';
+import { SnapshotStore } from '../../snapshot/index.js';
+import { checkCapabilities } from '../capabilities.js';
+import { checkRecordedAssets, hostArch, recordAssets, verifyAssets, type VerifiedAsset } from '../assets.js';
 import type { Backend, BackendCapabilities, BackendProcess, Checkpoint, PrepareOptions, Prepared, ProcessSpec } from '../backend.js';
 import type { BackendManifest } from '../manifest.js';
 import type { ClassConfig } from '../registry.js';
 import { sandboxMounts } from './mounts.js';
 import { WasmProcess } from './wasm-process.js';
+
+let version: string | undefined;
+
+/** strata's package version (`package.json` at the package root, from `src/` and `dist/` alike). */
+function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
+}
 
 /** A manifest prepared by the wasm backend: an in-thread {@link Sandbox} and its processes. */
 export interface WasmPrepared extends Prepared {
@@ -17,6 +28,8 @@ export interface WasmPrepared extends Prepared {
 
 interface State {
   readonly processes: Set<WasmProcess>;
+  /** The store the sandbox was built from, where its checkpoints go. */
+  readonly storeRoot: string;
   cleaned: boolean;
 }
 
@@ -58,14 +71,15 @@ export class WasmBackend implements Backend {
    * image (pulled when missing, then checked against the recorded manifest
    * digest), root mode and quotas, and mounts with the host's inputs.
    *
-   * Errors, in order: ERR_INVALID_OPTION (another class; a manifest with
-   * delta layers, which is restored by digest); ERR_ASSET_MISSING,
+   * Errors, in order: ERR_INVALID_OPTION (another class, see
+   * `checkCapabilities`; a manifest with delta layers, which is restored
+   * by digest); ERR_ASSET_MISSING,
    * ERR_ASSET_MISMATCH (see {@link Backend}); ERR_INVALID_OPTION (a mount
    * without its host input); the errors of `Sandbox.create`;
    * ERR_DIGEST_MISMATCH (the image's manifest digest is not the recorded one).
    */
   async prepare(manifest: BackendManifest, options: PrepareOptions = {}): Promise<WasmPrepared> {
-    if (manifest.class !== 'wasm') throw new StrataError(ErrorCode.invalidOption, `the wasm backend cannot prepare a '${manifest.class}' manifest`);
+    checkCapabilities('wasm', this.capabilities, manifest);
     if (manifest.delta.length > 0 || manifest.parent !== undefined) throw new StrataError(ErrorCode.invalidOption, 'a manifest with delta layers is a snapshot: restore it by digest (backend.restore)');
     const assets = await this.#verify(manifest);
     const mounts = sandboxMounts(manifest.mounts, options);
@@ -83,7 +97,7 @@ export class WasmBackend implements Backend {
       sandbox.close();
       throw new StrataError(ErrorCode.digestMismatch, `image '${manifest.image.reference}': the manifest records ${manifest.image.manifestDigest}, the store has ${String(opened)}`);
     }
-    return this.#prepared(manifest, assets, sandbox);
+    return this.#prepared(manifest, assets, sandbox, options.store?.root ?? defaultStoreRoot());
   }
 
   /** Start the manifest's process, or `spec.args`. See {@link Backend.start}. */
@@ -97,14 +111,58 @@ export class WasmBackend implements Backend {
     return this.#run(prepared, spec, spec.args);
   }
 
-  /** Not wired yet: snapshots land with src/snapshot. */
-  async checkpoint(_prepared: Prepared, _options: { readonly labels?: Readonly<Record<string, string>> } = {}): Promise<Checkpoint> {
-    throw new StrataError(ErrorCode.backendUnavailable, 'checkpoint needs the snapshot store (src/snapshot), not built yet');
+  /**
+   * Commit the sandbox's root (`sandbox.commit`: sealed in O(1), written
+   * off the guest's path) and record what ran it: `backend.assets` (the
+   * verified `node`), `backend.config` (the host's config for the class,
+   * plus `strata`, this package's version, for the record) and the
+   * prepared manifest's process. The sandbox goes on over a fresh upper.
+   *
+   * Errors, in order: ERR_INVALID_OPTION (not prepared here, or cleaned
+   * up); ERR_ASSET_MISSING, ERR_ASSET_MISMATCH (verified again); those of
+   * `sandbox.commit` (ERR_INVALID_OPTION for a host-directory root,
+   * ERR_FORK_TOO_DEEP, ERR_STORE_BUSY, ERR_BAD_SNAPSHOT).
+   */
+  async checkpoint(prepared: Prepared, options: { readonly labels?: Readonly<Record<string, string>> } = {}): Promise<Checkpoint> {
+    this.#state(prepared, true);
+    const assets = await this.#verify();
+    const { sandbox, manifest } = prepared as WasmPrepared;
+    const committed = await sandbox.commit({ ...(options.labels !== undefined && { labels: options.labels }) });
+    // sandbox.commit records the sandbox; the backend adds what ran it, as the manifest it stores.
+    const snapshots = new SnapshotStore(await ImageStore.open(this.#state(prepared, true).storeRoot));
+    return snapshots.adopt({
+      ...committed.manifest,
+      ...(manifest.process !== undefined && { process: { args: [...manifest.process.args], env: [...manifest.process.env], workdir: manifest.process.workdir } }),
+      backend: { assets: recordAssets(assets), config: { ...this.#config.config, strata: packageVersion() } },
+    });
   }
 
-  /** Not wired yet: snapshots land with src/snapshot. */
-  async restore(_digest: string, _options: PrepareOptions = {}): Promise<Prepared> {
-    throw new StrataError(ErrorCode.backendUnavailable, 'restore needs the snapshot store (src/snapshot), not built yet');
+  /**
+   * Restore a snapshot (its digest, or a unique prefix) into a new
+   * sandbox. Its manifest is read and verified first, then its recorded
+   * assets are checked against the host's (and the files) before any
+   * layer is read or any sandbox built; then `Sandbox.create({ from })`
+   * verifies and stacks every layer of its chain.
+   *
+   * Errors, in order: ERR_SNAPSHOT_NOT_FOUND, ERR_DIGEST_MISMATCH,
+   * ERR_BAD_SNAPSHOT, ERR_SNAPSHOT_VERSION (the manifest);
+   * ERR_INVALID_OPTION (another class); ERR_ASSET_MISSING,
+   * ERR_ASSET_MISMATCH; ERR_INVALID_OPTION (a mount without its host
+   * input); the errors of restoring the layers (ERR_BLOB_NOT_FOUND,
+   * ERR_DIGEST_MISMATCH, ERR_DIFFID_MISMATCH…).
+   */
+  async restore(digest: string, options: PrepareOptions = {}): Promise<WasmPrepared> {
+    const store = options.store ?? (await ImageStore.open());
+    const { digest: resolved, manifest } = await new SnapshotStore(store).inspect(digest);
+    checkCapabilities('wasm', this.capabilities, manifest);
+    const assets = await this.#verify(manifest);
+    const sandbox = await Sandbox.create({
+      from: resolved,
+      store,
+      mounts: sandboxMounts(manifest.mounts, options),
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+    });
+    return this.#prepared(manifest, assets, sandbox, store.root);
   }
 
   /** Drop processes that have not begun, and close the sandbox (its host fds). Idempotent. */
@@ -133,9 +191,9 @@ export class WasmBackend implements Backend {
     return verified;
   }
 
-  #prepared(manifest: BackendManifest, assets: readonly VerifiedAsset[], sandbox: Sandbox): WasmPrepared {
+  #prepared(manifest: BackendManifest, assets: readonly VerifiedAsset[], sandbox: Sandbox, storeRoot: string): WasmPrepared {
     const prepared: WasmPrepared = { class: 'wasm', manifest, assets, sandbox };
-    states.set(prepared, { processes: new Set(), cleaned: false });
+    states.set(prepared, { processes: new Set(), storeRoot, cleaned: false });
     return prepared;
   }
 
