@@ -71,6 +71,11 @@ describe('recorded assets against the configured ones', () => {
 });
 
 describe('selectBackend', () => {
+  it('is exported from the package entry point with the renderers', async () => {
+    const strata = await import('../../src/index.js');
+    for (const name of ['selectBackend', 'defaultHostConfig', 'nodeAsset', 'WasmBackend', 'verifyAsset', 'checkRecordedAssets', 'renderRuntimeConfig', 'renderFirecrackerConfig', 'renderQemuArgs']) expect(strata, name).toHaveProperty(name);
+  });
+
   it('gives the wasm backend, pinned to the running node', async () => {
     const host = await defaultHostConfig();
     expect(selectBackend('wasm', host)).toBeInstanceOf(WasmBackend);
