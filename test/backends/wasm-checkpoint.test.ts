@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultHostConfig, fileSha256, hostArch, selectBackend, type Backend, type BackendManifest } from '../../src/backends/index.js';
-import { ImageStore, pull } from '../../src/index.js';
+import { ImageStore, pull, Sandbox } from '../../src/index.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';
 import { codeOf } from '../support/error-code.js';
 import { text } from '../support/guests.js';
@@ -95,6 +95,15 @@ describe('wasm backend checkpoint and restore', () => {
     await (await backend.exec(copies[0]!, { args: ['fsbox', 'write', '/etc/motd', 'mine'] })).wait();
     const motd = await Promise.all(copies.map(async (c) => text((await (await backend.start(c)).wait()).stdout)));
     expect(motd).toEqual(['mine', 'golden', 'golden']);
+  });
+
+  it('restores a plain sandbox.commit() snapshot, which records no assets', async () => {
+    const sandbox = await Sandbox.create({ image: `oci:${example}`, store });
+    sandbox.writeFile('/etc/motd', 'plain commit');
+    const { digest, manifest: plain } = await sandbox.commit();
+    expect(plain.backend.assets).toEqual([]);
+    const restored = await backend.restore(digest, { store });
+    expect(text((await (await backend.exec(restored, { args: ['fsbox', 'cat', '/etc/motd'] })).wait()).stdout)).toBe('plain commit');
   });
 
   it('refuses, before anything runs, a snapshot whose recorded node sha256 differs from the host', async () => {
