@@ -26,6 +26,8 @@ export interface SandboxCommitOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** Record bind and overlay mounts' host paths in the manifest. Default false: they are host-specific. */
   readonly includeHostPaths?: boolean;
+  /** Delta layers as `gzip` (default) or `none` (plain tar: faster to commit, bigger to export). */
+  readonly compression?: 'gzip' | 'none';
 }
 
 /** A committed sandbox snapshot, and the time the root was paused to seal it. */
@@ -74,7 +76,11 @@ export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Pro
   const done = (async () => {
     const snapshots = new SnapshotStore(await store());
     const parentDigest = parent === undefined ? undefined : await parent;
-    const committed = await snapshots.commit(source, { ...(options.labels !== undefined && { labels: options.labels }), ...(parentDigest !== undefined && { parent: parentDigest }) });
+    const committed = await snapshots.commit(source, {
+      ...(options.labels !== undefined && { labels: options.labels }),
+      ...(options.compression !== undefined && { compression: options.compression }),
+      ...(parentDigest !== undefined && { parent: parentDigest }),
+    });
     return { ...committed, pauseMs };
   })();
   const digest = done.then((s) => s.digest);

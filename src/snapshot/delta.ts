@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
-import type { BlobStore, Digest } from '../oci/index.js';
+import { MediaType, type BlobStore, type Digest } from '../oci/index.js';
 import { firstEntryCookie, opaqueMarker, Overlay, whiteoutPrefix, type DirNode, type FileNode, type Node, type Stat } from '../vfs/index.js';
 import { deltaLayerMediaType, type LayerDescriptor } from './manifest.js';
 
@@ -20,6 +20,12 @@ export type DeltaSource = Overlay | DirNode;
 
 /** The body of every member but a regular file's (an entry given no body waits for one). */
 const empty = Buffer.alloc(0);
+
+/** Options of {@link writeDeltaLayer}. */
+export interface DeltaOptions {
+  /** `gzip` (default: `application/vnd.oci.image.layer.v1.tar+gzip`) or `none` (a plain tar: no compression cost, digest = diffID). */
+  readonly compression?: 'gzip' | 'none';
+}
 
 /** Bytes read from a file at a time while it is written into the tar. */
 const chunkBytes = 1 << 20;
@@ -41,7 +47,7 @@ interface Member {
  * Write a delta layer into the blob store: a tar of the source's changes
  * (OCI image-spec changeset rules: `.wh.NAME` whiteouts, `.wh..wh..opq`
  * opaque directories, hard links as link members), gzipped. The tar is
- * streamed through the diffID hash, gzip and the digest hash into a temp
+ * streamed through the diffID hash, gzip (level 1) and the digest hash into a temp
  * file, one file chunk at a time, so the layer is never held in memory; the
  * blob is renamed into place once complete.
  *
@@ -51,27 +57,25 @@ interface Member {
  *
  * Errors: those of the host filesystem writing the blob (nothing is stored).
  */
-export async function writeDeltaLayer(blobs: BlobStore, source: DeltaSource): Promise<LayerDescriptor> {
+export async function writeDeltaLayer(blobs: BlobStore, source: DeltaSource, options: DeltaOptions = {}): Promise<LayerDescriptor> {
+  const gzip = (options.compression ?? 'gzip') === 'gzip';
   const tar = pack();
   const tarHash = createHash('sha256');
   const blobHash = createHash('sha256');
   let size = 0;
   const temp = blobs.tempPath('delta');
-  const written = pipeline(
-    tar,
-    tap((chunk) => tarHash.update(chunk)),
-    createGzip({ level: 6 }),
-    tap((chunk) => {
-      blobHash.update(chunk);
-      size += chunk.length;
-    }),
-    createWriteStream(temp, { flags: 'wx', mode: 0o644 }),
-  );
+  const count = tap((chunk) => {
+    blobHash.update(chunk);
+    size += chunk.length;
+  });
+  const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+  // Level 1: a commit is on the way to a restore far more often than to a registry; see docs/decisions.md.
+  const written = gzip ? pipeline(tar, tap((chunk) => tarHash.update(chunk)), createGzip({ level: 1 }), count, sink) : pipeline(tar, count, sink);
   try {
     await Promise.all([written, writeMembers(tar, source instanceof Overlay ? overlayMembers(source) : treeMembers(source))]);
     const digest = `sha256:${blobHash.digest('hex')}` as Digest;
     await rename(temp, blobs.path(digest));
-    return { mediaType: deltaLayerMediaType, digest, size, diffID: `sha256:${tarHash.digest('hex')}` as Digest };
+    return { mediaType: gzip ? deltaLayerMediaType : MediaType.ociLayer, digest, size, diffID: gzip ? (`sha256:${tarHash.digest('hex')}` as Digest) : digest };
   } catch (error) {
     tar.destroy();
     await unlink(temp).catch(() => {});

@@ -21,7 +21,7 @@ export {
 } from './manifest.js';
 export type { SnapshotManifest, SnapshotMount, SnapshotImage, SnapshotProcess, LayerDescriptor, BackendAsset } from './manifest.js';
 export { writeDeltaLayer } from './delta.js';
-export type { DeltaSource } from './delta.js';
+export type { DeltaSource, DeltaOptions } from './delta.js';
 export { SnapshotStore } from './store.js';
 export type { CommitSource, CommitOptions, CommittedSnapshot } from './store.js';
 export { readSnapshotManifest, readChain, restoreLayers, verifyDeltaLayer, maxChainLength } from './restore.js';

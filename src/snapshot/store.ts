@@ -1,6 +1,6 @@
 import { ErrorCode, StrataError } from '../errors.js';
 import { defaultStoreRoot, ImageStore, indexLayer, parseConfig, parseDigest, type Digest, type ImageRecord } from '../oci/index.js';
-import { writeDeltaLayer, type DeltaSource } from './delta.js';
+import { writeDeltaLayer, type DeltaOptions, type DeltaSource } from './delta.js';
 import { canonicalManifestBytes, parseSnapshotManifest, snapshotMediaType, type BackendAsset, type SandboxClass, type SnapshotImage, type SnapshotManifest, type SnapshotMount, type SnapshotProcess } from './manifest.js';
 import { readRecords, referencesOf, removeRecord, writeRecord } from './records.js';
 import { readChain, readSnapshotManifest, restoreLayers, type RestoredSnapshot } from './restore.js';
@@ -36,6 +36,8 @@ export interface CommitOptions {
   readonly parent?: Digest;
   /** ISO 8601 creation time. Default: now. */
   readonly created?: string;
+  /** How delta layers are written: `gzip` (default) or `none` (faster to commit, bigger to move). */
+  readonly compression?: DeltaOptions['compression'];
 }
 
 /** A stored snapshot: its id and manifest. */
@@ -90,7 +92,7 @@ export class SnapshotStore {
       const image = source.image === undefined ? undefined : await this.#snapshotImage(source.image);
       const delta = [];
       for (const layer of source.delta) {
-        const written = await writeDeltaLayer(this.images.blobs, layer);
+        const written = await writeDeltaLayer(this.images.blobs, layer, options.compression === undefined ? {} : { compression: options.compression });
         // Indexed now, off the guest's path, so a restore reads the cache.
         (await indexLayer(this.images.blobs, { digest: written.digest, mediaType: written.mediaType, diffID: written.diffID })).close();
         delta.push(written);

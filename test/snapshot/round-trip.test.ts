@@ -25,6 +25,16 @@ describe('commit → restore gives the same tree', () => {
     expect(restored.namespace.root.lookup('after')).toBeUndefined();
   });
 
+  it('overlay root with uncompressed delta layers (compression: none)', async () => {
+    const { images, reference } = await storeWithImage();
+    const sandbox = await Sandbox.create({ image: reference, store: images, dev: false });
+    await change(sandbox);
+    const { digest, manifest } = await sandbox.commit({ compression: 'none' });
+    expect(manifest.delta[0]).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: manifest.delta[0]!.diffID });
+    const restored = await Sandbox.create({ from: digest, store: images, dev: false });
+    expect(viewTree(restored.namespace.root)).toEqual(viewTree(sandbox.namespace.root));
+  });
+
   it('readonly root: an empty delta', async () => {
     const { images, reference } = await storeWithImage();
     const sandbox = await Sandbox.create({ image: reference, store: images, root: 'readonly', dev: false });
