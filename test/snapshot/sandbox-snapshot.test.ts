@@ -96,3 +96,12 @@ describe('Sandbox.commit and Sandbox.create({ from })', () => {
     await expect(kept.commit()).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
   });
 });
+
+describe('SandboxPool', () => {
+  it('refuses `from` rather than ignoring it', async () => {
+    const { SandboxPool } = await import('../../src/sandbox/pool/index.js');
+    const pool = new SandboxPool({ size: 1 });
+    await expect(pool.create({ from: 'sha256:abcd' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await pool.close();
+  });
+});

@@ -112,6 +112,7 @@ export class SandboxPool {
    */
   async create(options: PooledSandboxOptions = {}): Promise<PooledSandbox> {
     if (this.#closed) throw new StrataError(ErrorCode.invalidOption, 'the pool is closed');
+    if (options.from !== undefined) throw new StrataError(ErrorCode.invalidOption, "a pool does not restore snapshots yet: use Sandbox.create({ from }) in this thread");
     const cwd = options.cwd ?? process.cwd();
     let record: ImageRecord | undefined;
     let storeRoot = options.store?.root ?? defaultStoreRoot();
