@@ -28,6 +28,10 @@ export interface SandboxCommitOptions {
   readonly includeHostPaths?: boolean;
   /** Delta layers as `gzip` (default) or `none` (plain tar: faster to commit, bigger to export). */
   readonly compression?: 'gzip' | 'none';
+  /** The sandbox class to record. Default `wasm`. */
+  readonly class?: CommitSource['class'];
+  /** The backend assets and config to record (a backend passes what ran the sandbox; checking them is its job). Default none. */
+  readonly backend?: CommitSource['backend'];
 }
 
 /** A committed sandbox snapshot, and the time the root was paused to seal it. */
@@ -69,8 +73,8 @@ export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Pro
     root: { mode: root.mode, ...(root.options.limits !== undefined && { limits: { ...root.options.limits } }) },
     mounts: root.options.mounts.map((m) => snapshotMount(m, options.includeHostPaths === true)),
     ...(image !== undefined && { process: { args: [...image.process.entrypoint, ...image.process.cmd], env: [...image.process.env], workdir: image.process.workdir } }),
-    class: 'wasm',
-    backend: { assets: [], config: {} },
+    class: options.class ?? 'wasm',
+    backend: { assets: [...(options.backend?.assets ?? [])], config: { ...options.backend?.config } },
     delta,
   };
   const done = (async () => {

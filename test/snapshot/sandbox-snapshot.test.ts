@@ -87,6 +87,14 @@ describe('Sandbox.commit and Sandbox.create({ from })', () => {
     for (const [i, sandbox] of restores.entries()) expect(text(await sandbox.fs.readFile('/etc/state'))).toBe(`mine ${i}`);
   });
 
+  it('records the class and backend a caller passes', async () => {
+    const { images, reference } = await storeWithImage();
+    const sandbox = await Sandbox.create({ image: reference, store: images });
+    const asset = { name: 'node', version: '20.0.0', arch: { amd64: { path: '/usr/bin/node', sha256: 'a'.repeat(64) } } };
+    const { manifest } = await sandbox.commit({ class: 'wasm', backend: { assets: [asset], config: { threads: false } } });
+    expect(manifest.backend).toEqual({ assets: [asset], config: { threads: false } });
+  });
+
   it('refuses `from` with `image`, and a host-directory upper', async () => {
     const { images, reference } = await storeWithImage();
     const sandbox = await Sandbox.create({ image: reference, store: images });
