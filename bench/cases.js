@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { runP4 } from './p4-images.js';
 import { p1b, p4b, p5b } from './p1-images.js';
 import { p1p, p7, poolCallRows } from './pool-cases.js';
+import { p6 } from './p6-snapshots.js';
 import {
   GuestFailure,
   Skip,
@@ -502,8 +503,6 @@ const p4 = {
     }
   },
 };
-/** @type {Case} */
-const p6 = { id: 'P6', title: 'snapshots: commit and restore', run: async () => [notBuilt('P6', 'snapshot commit / restore', 'snapshots')] };
 /** All cases in table order. */
 export const cases = [p1, p1p, p1b, p2, p2b, p3, p3b, p4, p4b, p5, p5b, p6, p7];
 
