@@ -77,6 +77,16 @@ describe('restore refuses tampered input, naming what differs', () => {
     expect(await codeOf(snapshots.restore(digest))).toBe('ERR_DIGEST_MISMATCH');
   });
 
+  it('a chain whose snapshots name different images: ERR_BAD_SNAPSHOT, naming both', async () => {
+    const { images, snapshots, digest, manifest } = await committed();
+    const other: SnapshotManifest = { ...manifest, parent: digest, image: { ...manifest.image!, manifestDigest: `sha256:${'2'.repeat(64)}` }, delta: [] };
+    const child = await images.blobs.put(canonicalManifestBytes(other));
+    expect(await messageOf(snapshots.restore(child))).toMatch(/^ERR_BAD_SNAPSHOT: .*image/);
+    // A grandchild over the same image as the first still meets the middle one's.
+    const grandchild = await images.blobs.put(canonicalManifestBytes({ ...manifest, parent: child, delta: [] }));
+    expect(await codeOf(snapshots.restore(grandchild))).toBe('ERR_BAD_SNAPSHOT');
+  });
+
   it('an unknown snapshot: ERR_SNAPSHOT_NOT_FOUND', async () => {
     const { snapshots } = await committed();
     expect(await codeOf(snapshots.restore(`sha256:${'9'.repeat(64)}`))).toBe('ERR_SNAPSHOT_NOT_FOUND');
