@@ -32,6 +32,8 @@ export interface SandboxCommitOptions {
   readonly class?: CommitSource['class'];
   /** The backend assets and config to record (a backend passes what ran the sandbox; checking them is its job). Default none. */
   readonly backend?: CommitSource['backend'];
+  /** The process to record. Default: the image's (Entrypoint + Cmd, Env, WorkingDir). */
+  readonly process?: CommitSource['process'];
 }
 
 /** A committed sandbox snapshot, and the time the root was paused to seal it. */
@@ -72,7 +74,9 @@ export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Pro
     ...(recorded !== undefined && { image: recorded }),
     root: { mode: root.mode, ...(root.options.limits !== undefined && { limits: { ...root.options.limits } }) },
     mounts: root.options.mounts.map((m) => snapshotMount(m, options.includeHostPaths === true)),
-    ...(image !== undefined && { process: { args: [...image.process.entrypoint, ...image.process.cmd], env: [...image.process.env], workdir: image.process.workdir } }),
+    ...(options.process !== undefined
+      ? { process: options.process }
+      : image !== undefined && { process: { args: [...image.process.entrypoint, ...image.process.cmd], env: [...image.process.env], workdir: image.process.workdir } }),
     class: options.class ?? 'wasm',
     backend: { assets: [...(options.backend?.assets ?? [])], config: { ...options.backend?.config } },
     delta,

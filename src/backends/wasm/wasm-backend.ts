@@ -127,14 +127,14 @@ export class WasmBackend implements Backend {
     this.#state(prepared, true);
     const assets = await this.#verify();
     const { sandbox, manifest } = prepared as WasmPrepared;
-    const committed = await sandbox.commit({ ...(options.labels !== undefined && { labels: options.labels }) });
-    // sandbox.commit records the sandbox; the backend adds what ran it, as the manifest it stores.
-    const snapshots = new SnapshotStore(await ImageStore.open(this.#state(prepared, true).storeRoot));
-    return snapshots.adopt({
-      ...committed.manifest,
-      ...(manifest.process !== undefined && { process: { args: [...manifest.process.args], env: [...manifest.process.env], workdir: manifest.process.workdir } }),
+    // One snapshot: what the sandbox holds, and what ran it.
+    const { digest, manifest: committed } = await sandbox.commit({
+      ...(options.labels !== undefined && { labels: options.labels }),
+      class: 'wasm',
       backend: { assets: recordAssets(assets), config: { ...this.#config.config, strata: packageVersion() } },
+      ...(manifest.process !== undefined && { process: { args: [...manifest.process.args], env: [...manifest.process.env], workdir: manifest.process.workdir } }),
     });
+    return { digest, manifest: committed };
   }
 
   /**
