@@ -52,7 +52,7 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
   }
   const rows = [['ID', 'NAME', 'IMAGE', 'COMMAND', 'STATUS', 'CREATED']];
   for (const r of records) {
-    rows.push([r.id, r.name ?? '', r.image, r.command.join(' ').slice(0, 40), r.exitCode === undefined ? 'running or killed' : `exited ${r.exitCode}`, r.created]);
+    rows.push([r.id, r.name ?? '', r.image, r.command.join(' ').slice(0, 40), r.exitCode !== undefined ? `exited ${r.exitCode}` : r.snapshot !== undefined && r.command.length === 0 ? `restored ${r.snapshot.slice(7, 19)}` : 'running or killed', r.created]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   for (const row of rows) out(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()}\n`);

@@ -1,6 +1,6 @@
 import { ImageStore } from '../oci/image-store.js';
 import { parseReference } from '../oci/reference.js';
-import { RootMode, Sandbox } from '../sandbox/index.js';
+import { KeptSandboxes, RootMode, Sandbox } from '../sandbox/index.js';
 import { SnapshotStore } from '../snapshot/index.js';
 import { err, out, parseFlags, UsageError, writeAll } from './io.js';
 import { parseRun } from './run-args.js';
@@ -12,6 +12,7 @@ export const snapshotHelp = `Usage:
   strata snapshot create [--label K=V]... [RUN OPTIONS] --from SNAPSHOT [--] [COMMAND...]
   strata snapshot ls [--json]
   strata snapshot inspect SNAPSHOT
+  strata snapshot restore [--name NAME] SNAPSHOT
   strata snapshot rm SNAPSHOT...
   strata snapshot export SNAPSHOT oci:DIR[:TAG]
   strata snapshot import oci:DIR[:TAG]
@@ -27,6 +28,9 @@ OCI layers, stored in the image store; its id is the manifest's digest.
             never recorded, host paths only as mount kinds
   ls        list snapshots: id, parent, image, root mode, layers, created
   inspect   print a snapshot's manifest as JSON
+  restore   restore a snapshot into a kept sandbox (see 'strata ps'): its root
+            is the snapshot's state with a fresh upper on disk, for
+            'strata cp' and 'strata diff' (which lists changes since the snapshot)
   rm        remove snapshots (their layers go at the next 'strata gc')
   export    write a snapshot as a runnable OCI image layout (the image's
             layers + the delta layers + a config), which umoci and skopeo read
@@ -57,6 +61,8 @@ export async function snapshotCommand(argv: readonly string[]): Promise<number> 
       return list(rest);
     case 'inspect':
       return inspect(rest);
+    case 'restore':
+      return restore(rest);
     case 'rm':
       return remove(rest);
     case 'export':
@@ -125,6 +131,36 @@ async function inspect(argv: readonly string[]): Promise<number> {
   const snapshots = await store();
   const { digest, manifest } = await snapshots.inspect(await snapshots.resolve(argv[0]!));
   out(`${JSON.stringify({ digest, manifest }, null, 2)}\n`);
+  return 0;
+}
+
+async function restore(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseFlags('snapshot restore', argv, { name: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help === true) {
+    out(snapshotHelp);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError("expected one SNAPSHOT (see 'strata snapshot ls')");
+  const images = await ImageStore.open();
+  const snapshots = new SnapshotStore(images);
+  const { digest, manifest } = await snapshots.inspect(await snapshots.resolve(positionals[0]!));
+  const kept = new KeptSandboxes(images.root);
+  const { record, upperDir } = await kept.create({
+    ...(values.name !== undefined && { name: values.name }),
+    image: manifest.image?.reference ?? `snapshot ${digest}`,
+    manifestDigest: manifest.image?.manifestDigest ?? digest,
+    snapshot: digest,
+    mounts: [],
+    command: [],
+  });
+  try {
+    // Restoring once checks every layer of the chain now, not at the first cp or diff.
+    (await Sandbox.create({ from: digest, root: RootMode.overlay, upper: { dir: upperDir }, store: images })).close();
+  } catch (error) {
+    await kept.remove(record.id);
+    throw error;
+  }
+  out(`${record.name ?? record.id}\n`);
   return 0;
 }
 

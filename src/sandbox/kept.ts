@@ -16,6 +16,8 @@ export interface KeptRecord {
   /** The image reference, as pulled, and the manifest it resolved to. */
   readonly image: string;
   readonly manifestDigest: string;
+  /** The snapshot its root was restored from (`strata snapshot restore`), if any: it is opened from that, not from the image. */
+  readonly snapshot?: string;
   /** Mounts, with host paths absolute (identity mounts are never kept). */
   readonly mounts: readonly MountSpec[];
   /** The command that ran, and its exit code once it has exited. */
@@ -95,12 +97,16 @@ export class KeptSandboxes {
   async open(text: string, store?: ImageStore): Promise<{ record: KeptRecord; sandbox: Sandbox }> {
     const record = await this.find(text);
     const images = store ?? (await ImageStore.open(join(this.root, '..')));
+    const upper = { dir: join(this.root, record.id, 'upper') };
+    if (record.snapshot !== undefined) {
+      return { record, sandbox: await Sandbox.create({ from: record.snapshot, root: 'overlay', upper, mounts: record.mounts, store: images }) };
+    }
     const image = (await images.list()).find((r) => r.manifestDigest === record.manifestDigest);
     if (image === undefined) throw new StrataError(ErrorCode.imageNotFound, `kept sandbox ${record.id}: its image ${record.image} (${record.manifestDigest}) is no longer in the store`);
     const sandbox = await Sandbox.create({
       image: await imageFromRecord(images, image),
       root: 'overlay',
-      upper: { dir: join(this.root, record.id, 'upper') },
+      upper,
       mounts: record.mounts,
       store: images,
     });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,17 @@ describe('strata snapshot and run --from', () => {
     expect(strata(['run', '--from', child, '--', 'fsbox', 'cat', '/etc/golden', '/etc/second']).stdout).toBe('from inittwo');
     const childManifest = JSON.parse(strata(['snapshot', 'inspect', child]).stdout) as { manifest: { parent?: string } };
     expect(childManifest.manifest.parent).toBe(digest);
+
+    // Restored into a kept sandbox: cp and diff work on it, from the snapshot's state.
+    expect(strata(['snapshot', 'restore', '--name', 'restored', digest.slice(7, 17)])).toMatchObject({ status: 0, stdout: 'restored\n' });
+    expect(strata(['ps']).stdout).toMatch(/restored .*restored [0-9a-f]{12}/);
+    const host = tempDir('strata-cli-snap-cp-');
+    expect(strata(['cp', 'restored:/etc/golden', join(host, 'golden')]).status).toBe(0);
+    expect(readFileSync(join(host, 'golden'), 'utf8')).toBe('from init');
+    writeFileSync(join(host, 'more'), 'more');
+    expect(strata(['cp', join(host, 'more'), 'restored:/more']).status).toBe(0);
+    expect(strata(['diff', 'restored']).stdout).toBe('A /more\n');
+    expect(strata(['rm', 'restored']).status).toBe(0);
 
     const layout = join(tempDir('strata-cli-snap-export-'), 'layout');
     expect(strata(['snapshot', 'export', digest, `oci:${layout}:v1`]).status).toBe(0);
