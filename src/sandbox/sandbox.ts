@@ -18,7 +18,7 @@ import { overlayChanges } from './mounts.js';
 import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
 import type { SandboxOptions } from './sandbox-options.js';
-import { commitRoot, restoreOptions, type Lineage, type SandboxCommitOptions, type SandboxSnapshot } from './snapshot.js';
+import { commitRoot, restoreOptions, sealRoot, type Lineage, type SandboxCommitOptions, type SandboxSnapshot } from './snapshot.js';
 
 export { RootMode } from './root.js';
 export { GuestError, defaultMaxOutputBytes } from './run-options.js';
@@ -148,6 +148,23 @@ export class Sandbox {
     this.#root = root;
     this.#lineage = lineage;
     return done;
+  }
+
+  /**
+   * {@link commit} in two halves, for a host that must not start I/O at
+   * the moment it seals (a pool worker seals inside a guest's syscall and
+   * writes once idle): the root is sealed now, synchronously, and the
+   * sandbox goes on over a fresh upper; `write()` writes the delta. A
+   * process running in this sandbox at the seal keeps its namespace,
+   * whose root is now sealed: it reads the state at the seal, and its
+   * writes fail with EROFS (open fds included). See {@link sealRoot}.
+   * Errors: those of {@link commit}, the later ones from `write()`.
+   */
+  beginCommit(options: SandboxCommitOptions = {}): { readonly pauseMs: number; write(): Promise<SandboxSnapshot> } {
+    const sealed = sealRoot(this.#root, this.#lineage, () => ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    this.#root = sealed.root;
+    this.#lineage = sealed.lineage;
+    return { pauseMs: sealed.pauseMs, write: sealed.write };
   }
 
   /** The root's mode. */

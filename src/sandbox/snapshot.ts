@@ -50,23 +50,51 @@ export interface Commit {
 }
 
 /**
- * Commit a sandbox root: seal its state in O(1) ({@link freezeRoot}), give
- * it a fresh upper, then write the delta since its lineage off the guest's
- * path. The caller switches to `root` and `lineage` at once (guests may
- * run on while `done` writes); `done` settles when the snapshot is stored.
+ * A commit whose root is sealed and whose delta is not written yet: the
+ * caller switches to `root` and `lineage` at once, and calls `write` when
+ * it may start host I/O (the pool seals inside a guest's syscall and
+ * writes once its worker is idle). `write` starts the write once; later
+ * calls return the same promise. Until it is called, a later commit
+ * chained on `lineage` waits for this one's digest.
+ */
+export interface SealedCommit {
+  readonly root: SandboxRoot;
+  readonly lineage: Lineage;
+  /** Milliseconds of the synchronous seal: what a running guest waits for. */
+  readonly pauseMs: number;
+  write(): Promise<SandboxSnapshot>;
+}
+
+/**
+ * Commit a sandbox root: seal its state in O(1) ({@link sealRoot}), then
+ * write the delta since its lineage off the guest's path. The caller
+ * switches to `root` and `lineage` at once (guests may run on while
+ * `done` writes); `done` settles when the snapshot is stored.
+ *
+ * Errors: those of {@link freezeRoot} (synchronously, nothing changed);
+ * `done` rejects with those of {@link SnapshotStore.commit}.
+ */
+export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Promise<ImageStore>, image: Image | undefined, options: SandboxCommitOptions = {}): Commit {
+  const sealed = sealRoot(root, lineage, store, image, options);
+  return { root: sealed.root, lineage: sealed.lineage, done: sealed.write() };
+}
+
+/**
+ * The synchronous half of a commit: seal the root's state in O(1)
+ * ({@link freezeRoot}), give it a fresh upper, and say what to write; no
+ * host I/O starts and nothing is awaited.
  *
  * The delta is, bottom first: for a tmpfs root whose state no snapshot
  * holds, its whole tree (and the manifest names no image, since the tree
  * replaces it); then one layer per sealed overlay above the lineage's
  * state (a fork's uncommitted sealed layers included).
  *
- * Errors: those of {@link freezeRoot} (synchronously, nothing changed);
- * `done` rejects with those of {@link SnapshotStore.commit}.
+ * Errors: those of {@link freezeRoot} (nothing changed); `write()`
+ * rejects with those of {@link SnapshotStore.commit}.
  */
-export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Promise<ImageStore>, image: Image | undefined, options: SandboxCommitOptions = {}): Commit {
+export function sealRoot(root: SandboxRoot, lineage: Lineage, store: () => Promise<ImageStore>, image: Image | undefined, options: SandboxCommitOptions = {}): SealedCommit {
   const started = performance.now();
   const frozen = freezeRoot(root);
-  const pauseMs = performance.now() - started;
   const { delta, reached, tree } = deltaSince(frozen.base, lineage.root);
   const recorded = tree ? undefined : lineage.image;
   const parent = reached ? lineage.digest : undefined;
@@ -81,19 +109,29 @@ export function commitRoot(root: SandboxRoot, lineage: Lineage, store: () => Pro
     backend: { assets: [...(options.backend?.assets ?? [])], config: { ...options.backend?.config } },
     delta,
   };
-  const done = (async () => {
-    const snapshots = new SnapshotStore(await store());
-    const parentDigest = parent === undefined ? undefined : await parent;
-    const committed = await snapshots.commit(source, {
-      ...(options.labels !== undefined && { labels: options.labels }),
-      ...(options.compression !== undefined && { compression: options.compression }),
-      ...(parentDigest !== undefined && { parent: parentDigest }),
-    });
-    return { ...committed, pauseMs };
-  })();
-  const digest = done.then((s) => s.digest);
+  const pauseMs = performance.now() - started;
+  let settle: { resolve: (digest: Digest) => void; reject: (error: unknown) => void } | undefined;
+  const digest = new Promise<Digest>((resolve, reject) => (settle = { resolve, reject }));
   digest.catch(() => {}); // the caller of this commit hears of a failure; a later commit through its parent hears again
-  return { root: frozen.root, lineage: { root: frozen.base, digest, ...(recorded !== undefined && { image: recorded }) }, done };
+  let written: Promise<SandboxSnapshot> | undefined;
+  const write = (): Promise<SandboxSnapshot> =>
+    (written ??= (async () => {
+      const snapshots = new SnapshotStore(await store());
+      const parentDigest = parent === undefined ? undefined : await parent;
+      const committed = await snapshots.commit(source, {
+        ...(options.labels !== undefined && { labels: options.labels }),
+        ...(options.compression !== undefined && { compression: options.compression }),
+        ...(parentDigest !== undefined && { parent: parentDigest }),
+      });
+      return { ...committed, pauseMs };
+    })().then(
+      (snapshot) => (settle!.resolve(snapshot.digest), snapshot),
+      (error: unknown) => {
+        settle!.reject(error);
+        throw error;
+      },
+    ));
+  return { root: frozen.root, lineage: { root: frozen.base, digest, ...(recorded !== undefined && { image: recorded }) }, pauseMs, write };
 }
 
 /**

@@ -106,10 +106,10 @@ describe('Sandbox.commit and Sandbox.create({ from })', () => {
 });
 
 describe('SandboxPool', () => {
-  it('refuses `from` rather than ignoring it', async () => {
+  it('refuses `from` with `image`, as Sandbox.create does (restores: test/sandbox/pool-snapshot.test.ts)', async () => {
     const { SandboxPool } = await import('../../src/sandbox/pool/index.js');
     const pool = new SandboxPool({ size: 1 });
-    await expect(pool.create({ from: 'sha256:abcd' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await expect(pool.create({ from: 'sha256:abcd', image: 'oci:examples/hello-image' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await pool.close();
   });
 });

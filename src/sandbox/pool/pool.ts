@@ -104,15 +104,19 @@ export class SandboxPool {
   /**
    * Make a sandbox on the least-loaded worker. The main thread resolves
    * the image (pulling it when missing); the worker opens it from the
-   * store's cached layer indexes, once per worker.
+   * store's cached layer indexes, once per worker. With `from`, the worker
+   * restores the snapshot itself (`Sandbox.create({ from })`, reading the
+   * store), when it is idle; a snapshot's layers are opened and verified
+   * once per worker, so a golden snapshot is restored many times over in
+   * parallel across the workers.
    *
    * Errors: those of `Sandbox.create`; ERR_INVALID_OPTION (the pool is
-   * closed); ERR_INTERNAL (the worker script is missing: the pool runs
+   * closed, `from` with `image`); ERR_INTERNAL (the worker script is missing: the pool runs
    * from the built package, `dist/`).
    */
   async create(options: PooledSandboxOptions = {}): Promise<PooledSandbox> {
     if (this.#closed) throw new StrataError(ErrorCode.invalidOption, 'the pool is closed');
-    if (options.from !== undefined) throw new StrataError(ErrorCode.invalidOption, "a pool does not restore snapshots yet: use Sandbox.create({ from }) in this thread");
+    if (options.from !== undefined && options.image !== undefined) throw new StrataError(ErrorCode.invalidOption, '`from` and `image` cannot both be given: a snapshot names its image');
     const cwd = options.cwd ?? process.cwd();
     let record: ImageRecord | undefined;
     let storeRoot = options.store?.root ?? defaultStoreRoot();
@@ -133,6 +137,7 @@ export class SandboxPool {
       cwd,
       storeRoot,
       ...(record !== undefined && { record }),
+      ...(options.from !== undefined && { from: options.from }),
       ...(options.root !== undefined && { root: options.root }),
       ...(options.tmpfs !== undefined && { tmpfs: options.tmpfs }),
       ...(options.upper !== undefined && { upper: options.upper }),

@@ -1,11 +1,13 @@
 /**
  * A sandbox living on a pool worker, as the app holds it: spawn, run,
- * exec, files, diff, close. Every call goes to its home worker.
+ * exec, files, diff, commit, close. Every call goes to its home worker.
  */
 import { ErrorCode, StrataError } from '../../errors.js';
 import { GuestModule } from '../guest-module.js';
 import type { PreopenOption } from '../preopens.js';
-import { defaultMaxOutputBytes, GuestError, type RunResult, type SandboxChange } from '../sandbox.js';
+import type { Digest } from '../../oci/index.js';
+import type { SnapshotManifest } from '../../snapshot/index.js';
+import { defaultMaxOutputBytes, GuestError, type RunResult, type SandboxChange, type SandboxSnapshot } from '../sandbox.js';
 import type { HomeWorker } from './home-worker.js';
 import { PooledSandboxFs } from './pooled-fs.js';
 import { Process, ProcessJob, type ProcessExit } from './process.js';
@@ -164,6 +166,27 @@ export class PooledSandbox {
     const child = this.#pool.nextId();
     await this.#home.request((id) => ({ t: 'fork', id, sandbox: this.id, child }));
     return this.#pool.adopt(child, this.#home);
+  }
+
+  /**
+   * Commit the sandbox as a snapshot (see `Sandbox.commit`), even while a
+   * guest runs on its home worker. The seal is served as a `sandbox.fs`
+   * call is, at the running guest's next syscall: that guest waits only
+   * for the O(1) seal (`pauseMs`), whatever the size of the delta. The
+   * delta layer is written later, when the worker is idle; the promise
+   * settles once the snapshot is stored.
+   *
+   * A guest of this sandbox running at the seal goes on in the sealed
+   * state: it reads what it read, and from the seal on its writes fail
+   * with EROFS (through fds it already had open too). Processes started
+   * after the commit write to a fresh upper; guests of other sandboxes
+   * are untouched.
+   *
+   * Errors: those of `Sandbox.commit`; ERR_INVALID_OPTION (closed).
+   */
+  async commit(options: { labels?: Readonly<Record<string, string>>; compression?: 'gzip' | 'none' } = {}): Promise<{ digest: Digest; manifest: SnapshotManifest; pauseMs: number }> {
+    const { digest, manifest, pauseMs } = (await this.#call('commit', [this.id, options])) as SandboxSnapshot;
+    return { digest, manifest, pauseMs };
   }
 
   /** See `Sandbox.diff` (`since: 'fork'` for this sandbox's own changes). */

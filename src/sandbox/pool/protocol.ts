@@ -80,6 +80,8 @@ export interface WireSandboxOptions {
   readonly cwd: string;
   readonly storeRoot: string;
   readonly record?: ImageRecord;
+  /** A snapshot to restore (its digest or a unique prefix): the worker opens it from the store at `storeRoot`. */
+  readonly from?: string;
 }
 
 /** A process as the worker starts it. */

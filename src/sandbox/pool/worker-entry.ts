@@ -6,7 +6,8 @@
 import { MessageChannel, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ImageStore } from '../../oci/index.js';
 import { imageFromRecord, type Image } from '../image.js';
-import { Sandbox } from '../sandbox.js';
+import { ErrorCode, StrataError } from '../../errors.js';
+import { Sandbox, type SandboxCommitOptions, type SandboxOptions } from '../sandbox.js';
 import { FsServer, settledNow, type PortCall } from './fs-server.js';
 import { SyscallGate } from './gate.js';
 import type { FromWorker, ToWorker, WireSandboxOptions, WireSpawn } from './protocol.js';
@@ -34,12 +35,40 @@ const createCall: PortCall = {
   },
   now: (args) => {
     const options = args[1] as WireSandboxOptions;
-    return stores.has(options.storeRoot) && (options.record === undefined || images.has(imageKey(options)));
+    // A restore awaits the snapshot's layers (read and verified once per worker), so it waits for the worker to be idle.
+    return options.from === undefined && stores.has(options.storeRoot) && (options.record === undefined || images.has(imageKey(options)));
   },
 };
-const fs = new FsServer(sandboxes, init.fsPort, control, new Map([['create', createCall]]));
+// Delta layers of sealed commits, written once the worker is idle.
+const writes: (() => void)[] = [];
+const commitCall: PortCall = {
+  run: (args) => {
+    const [sandboxId, options] = args as [number, SandboxCommitOptions];
+    const sandbox = sandboxes.get(sandboxId);
+    if (sandbox === undefined) throw new StrataError(ErrorCode.invalidOption, `sandbox ${sandboxId} is closed`);
+    const sealed = sandbox.beginCommit(options);
+    return new Promise((resolve, reject) => {
+      writes.push(() => void sealed.write().then(resolve, reject));
+      if (gate.pid === 0) writeSealed();
+    });
+  },
+  // The seal is synchronous and O(1); the write starts only when no guest's syscall is on the stack.
+  now: () => true,
+};
+const fs = new FsServer(sandboxes, init.fsPort, control, new Map([['create', createCall], ['commit', commitCall]]));
 const gate = new SyscallGate(control, () => fs.drain());
 let running: Running | undefined;
+
+/**
+ * Start the writes of commits sealed meanwhile. Called only from the
+ * worker's own event loop with no guest running: a termination drops
+ * pending microtasks, so an await started inside a guest's syscall could
+ * be lost. A guest started later blocks this thread, so a write in
+ * progress goes on after it.
+ */
+function writeSealed(): void {
+  for (const write of writes.splice(0)) write();
+}
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
@@ -57,6 +86,7 @@ runner.port2.on('message', () => {
       : runPrepared(sandbox, job.spec, job.prepared, gate, post, (r) => (running = r));
   post({ t: 'exited', pid: job.spec.pid, ...report });
   fs.idle();
+  writeSealed();
 });
 runner.port2.unref();
 
@@ -84,6 +114,10 @@ port.on('message', (message: ToWorker) => {
  */
 async function create(sandboxId: number, options: WireSandboxOptions): Promise<void> {
   if (!stores.has(options.storeRoot)) stores.set(options.storeRoot, await ImageStore.open(options.storeRoot));
+  if (options.from !== undefined) {
+    sandboxes.set(sandboxId, await Sandbox.create({ ...sandboxOptions(options), from: options.from }));
+    return;
+  }
   if (options.record !== undefined && !images.has(imageKey(options))) {
     images.set(imageKey(options), await imageFromRecord(stores.get(options.storeRoot)!, options.record));
   }
@@ -93,22 +127,24 @@ async function create(sandboxId: number, options: WireSandboxOptions): Promise<v
 /** Build a sandbox from the store and image this worker holds, synchronously (`Sandbox.create` given an Image awaits nothing). */
 function createNow(sandboxId: number, options: WireSandboxOptions): void {
   const image = options.record === undefined ? undefined : images.get(imageKey(options));
-  const made = settledNow(
-    Sandbox.create({
-      store: stores.get(options.storeRoot)!,
-      cwd: options.cwd,
-      pull: 'never',
-      ...(image !== undefined && { image }),
-      ...(options.root !== undefined && { root: options.root }),
-      ...(options.tmpfs !== undefined && { tmpfs: options.tmpfs }),
-      ...(options.upper !== undefined && { upper: options.upper }),
-      ...(options.mounts !== undefined && { mounts: options.mounts }),
-      ...(options.dev !== undefined && { dev: options.dev }),
-    }),
-  );
+  const made = settledNow(Sandbox.create({ ...sandboxOptions(options), ...(image !== undefined && { image }) }));
   if (made === undefined) throw new Error('Sandbox.create awaited something: it cannot be served between syscalls');
   if ('error' in made) throw made.error;
   sandboxes.set(sandboxId, made.value as Sandbox);
+}
+
+/** The options of `Sandbox.create` a wire create carries, over the store this worker opened. */
+function sandboxOptions(options: WireSandboxOptions): SandboxOptions {
+  return {
+    store: stores.get(options.storeRoot)!,
+    cwd: options.cwd,
+    pull: 'never',
+    ...(options.root !== undefined && { root: options.root }),
+    ...(options.tmpfs !== undefined && { tmpfs: options.tmpfs }),
+    ...(options.upper !== undefined && { upper: options.upper }),
+    ...(options.mounts !== undefined && { mounts: options.mounts }),
+    ...(options.dev !== undefined && { dev: options.dev }),
+  };
 }
 
 function close(id: number, sandboxId: number): void {
@@ -165,6 +201,7 @@ function reap(pid: number): void {
   }
   post({ t: 'exited', pid, code: null, reason: 'killed', program: process.program, durationMs: performance.now() - process.started });
   fs.idle();
+  writeSealed();
 }
 
 post({ t: 'ready' });
