@@ -363,7 +363,7 @@ async function scaleRows(ctx) {
     );
   }
   if (phaseNotes.length > 0) {
-    ctx.notes.push(`P6 first restore's steps, in another fresh process per commit (medians): ${phaseNotes.join('; ')}. The validator is ajv loading and compiling the manifest schema, once per process (a restore's first manifest read pays it); restoreLayers then reads the manifest chain, re-reads each delta layer (digest and diffID checked) and loads every layer's cached index; Sandbox.create over the merged view is the rest.`);
+    ctx.notes.push(`P6 first restore's steps, in another fresh process per commit (medians): ${phaseNotes.join('; ')}. The validator is the first manifest validation in the process (ajv's standalone code, generated from the schema at build time: nothing is compiled at run time); restoreLayers then reads the manifest chain, re-reads each delta layer (digest and diffID checked) and loads every layer's cached index; Sandbox.create over the merged view is the rest.`);
   }
   // What gzip alone costs on a 1 MiB delta of random bytes.
   const rnd = crypto.randomBytes(MiB);

@@ -19,8 +19,8 @@
 // see `check`, and a write in one must stay out of the others (checked
 // outside the timing, on a few of them).
 //
-// phases: the first restore's steps one by one: building the manifest
-// validator (ajv compiling the schema, once per process); ImageStore.open; the
+// phases: the first restore's steps one by one: the first manifest
+// validation (the generated validator's first run); ImageStore.open; the
 // snapshot store's restoreLayers (the manifest chain, each delta layer
 // re-read and its digest and diffID checked, every layer's index loaded
 // or built); merging the layers into one view. Sandbox.create over that
@@ -51,13 +51,13 @@ async function sees(sandbox, what) {
 if (mode === 'phases') {
   // The steps of the first restore (openSnapshot in src/sandbox/snapshot.ts), timed one by one.
   const { restoreLayers, parseSnapshotManifest, snapshotMediaType } = await import(pathToFileURL(path.join(path.dirname(distEntry), 'snapshot', 'index.js')).href);
-  // The manifest validator is built on first use, once per process (ajv compiles the schema).
+  // The first manifest a process validates (the generated validator's first, unoptimized run).
   const v = now();
   try {
     // Media type and version right, so the schema check itself runs (and fails on the missing fields).
     parseSnapshotManifest(Buffer.from(JSON.stringify({ mediaType: snapshotMediaType, schemaVersion: 1 })), 'warm-up');
   } catch {
-    // refused, as it should be: the validator is built
+    // refused, as it should be: the validator has run
   }
   const a = now();
   const store = await strata.ImageStore.open(spec.storeDir);
