@@ -18,22 +18,12 @@ import { FileDescriptor } from '../../src/wasi/descriptor.js';
 import { GuestDeadline, ProcExit, WasiHost, wasiFunctionNames, wasiSignatures } from '../../src/wasi/index.js';
 import { over2GiBPages } from './direct-host.js';
 import { expectExactUsage } from './recount.js';
+import { seededRandom as random } from '../support/seeded-random.js';
 
 const calls = Number(process.env['STRATA_FUZZ_CALLS'] ?? 10000);
 const seed = Number(process.env['STRATA_FUZZ_SEED'] ?? 0x5eed);
 const batch = 100;
 
-/** mulberry32: small, seeded, good enough to pick arguments. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 64-bit parameters, by function. */
 const i64Params: Readonly<Record<string, readonly string[]>> = {

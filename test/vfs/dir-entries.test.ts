@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DirEntries } from '../../src/vfs/dir-entries.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type Namespace } from '../../src/vfs/index.js';
 import { build, dirAt, world } from './tree.js';
+import { seededRandom as mulberry32 } from '../support/seeded-random.js';
 
 /** Up to `max` entries of `dir` from `cookie` through the namespace, and the cookie to resume at. */
 function page(ns: Namespace, dir: DirNode, cookie: number, max: number): { names: string[]; next: number } {
@@ -169,14 +170,3 @@ describe('DirEntries', () => {
   });
 });
 
-/** A small seeded PRNG so the model check is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,6 +4,7 @@ import { buildLayerLayout, mergesLazily } from '../../src/vfs/layer-layout.js';
 import { mergeEagerly } from '../../src/vfs/layer-view-eager.js';
 import type { ViewDir } from '../../src/vfs/layer-view-nodes.js';
 import { FsError, LayerView, type FileSystem, type LayerEntry, type LayerEntryKind, type LayerSource, type Node } from '../../src/vfs/index.js';
+import { seededRandom as rng } from '../support/seeded-random.js';
 
 /**
  * The lazy merge against the eager one, on random layer stacks: for every
@@ -13,17 +14,6 @@ import { FsError, LayerView, type FileSystem, type LayerEntry, type LayerEntryKi
  * build. A stack the eager merge refuses is never accepted.
  */
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function source(entries: LayerEntry[]): LayerSource {
   return {
