@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SandboxFs } from '../../src/sandbox/sandbox-fs.js';
 import { DevFs } from '../../src/vfs/dev.js';
-import { FsError, LayerView, Namespace, Tmpfs, type DirNode, type FileNode } from '../../src/vfs/index.js';
+import { FsError, LayerView, Namespace, type DirNode, type FileNode } from '../../src/vfs/index.js';
+import { freshSandboxFs as fresh } from './sandbox-fs-support.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strata-sandbox-fs-'));
 afterAll(() => execFileSync('rm', ['-rf', work]));
@@ -16,12 +17,6 @@ function hostDir(): string {
   const dir = join(work, `d${++dirs}`);
   mkdirSync(dir);
   return dir;
-}
-
-function fresh(limits?: { maxBytes?: number; maxInodes?: number }): { fs: SandboxFs; tmpfs: Tmpfs; ns: Namespace } {
-  const tmpfs = new Tmpfs({ dev: 1n, ...(limits !== undefined && { limits }) });
-  const ns = new Namespace(tmpfs.root);
-  return { fs: new SandboxFs(ns), tmpfs, ns };
 }
 
 async function error(p: Promise<unknown>): Promise<FsError> {

@@ -2,25 +2,10 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { SandboxFs } from '../../src/sandbox/sandbox-fs.js';
 import { DevFs } from '../../src/vfs/dev.js';
-import { FsError, Namespace, Tmpfs } from '../../src/vfs/index.js';
-
-function fresh(maxBytes?: number): { fs: SandboxFs; tmpfs: Tmpfs; ns: Namespace } {
-  const tmpfs = new Tmpfs({ dev: 1n, ...(maxBytes !== undefined && { limits: { maxBytes } }) });
-  const ns = new Namespace(tmpfs.root);
-  return { fs: new SandboxFs(ns), tmpfs, ns };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof FsError) return error.code;
-    throw error;
-  }
-}
+import { FsError } from '../../src/vfs/index.js';
+import { freshSandboxFs as fresh } from './sandbox-fs-support.js';
+import { fsCodeOf as code } from '../support/error-code.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -104,7 +89,7 @@ describe('SandboxFileHandle', () => {
   });
 
   it('ENOSPC from a write names the path', async () => {
-    const { fs } = fresh(10);
+    const { fs } = fresh({ maxBytes: 10 });
     const h = await fs.open('/f', 'w');
     const e = await h.write('x'.repeat(11)).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(FsError);
@@ -131,7 +116,7 @@ describe('streams', () => {
   const size = 20 << 20;
 
   it('pipes 20 MiB through a read stream into a write stream, chunk by chunk', async () => {
-    const { fs } = fresh(64 << 20);
+    const { fs } = fresh({ maxBytes: 64 << 20 });
     const data = randomFillSync(new Uint8Array(size));
     const w = await fs.open('/big', 'w');
     let chunks = 0;
@@ -193,7 +178,7 @@ describe('streams', () => {
   });
 
   it('a write stream that runs out of space fails with ENOSPC', async () => {
-    const { fs } = fresh(5);
+    const { fs } = fresh({ maxBytes: 5 });
     const w = await fs.open('/f', 'w');
     await expect(pipeline(Readable.from(['abc', 'def']), w.createWriteStream())).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(await fs.readFile('/f', 'utf8')).toBe('abc');

@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxFs } from '../../src/sandbox/sandbox-fs.js';
 import { DevFs } from '../../src/vfs/dev.js';
-import { FsError, LayerView, Namespace, Overlay, Tmpfs, type LayerEntry, type LayerSource } from '../../src/vfs/index.js';
-
-/** A sandbox fs over a fresh tmpfs root. */
-function fresh(limits?: { maxBytes?: number; maxInodes?: number }): { fs: SandboxFs; tmpfs: Tmpfs; ns: Namespace } {
-  const tmpfs = new Tmpfs({ dev: 1n, ...(limits !== undefined && { limits }) });
-  const ns = new Namespace(tmpfs.root);
-  return { fs: new SandboxFs(ns), tmpfs, ns };
-}
-
-/** The FsError code `p` rejects with, or 'ok'; anything that is not an FsError fails the test. */
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof FsError) return error.code;
-    throw error;
-  }
-}
+import { FsError, LayerView, Namespace, Overlay, type LayerEntry, type LayerSource } from '../../src/vfs/index.js';
+import { freshSandboxFs as fresh } from './sandbox-fs-support.js';
+import { fsCodeOf as code } from '../support/error-code.js';
 
 async function error(p: Promise<unknown>): Promise<FsError> {
   const e: unknown = await p.then(
