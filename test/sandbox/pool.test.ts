@@ -89,12 +89,17 @@ describe('kill and timeout on a one-worker pool', () => {
     const a = await pool.create();
     const b = await pool.create();
     const first = a.spawn([], { module: spin });
-    const queued = b.spawn(['hello'], { module: hello });
-    await sleep(30);
-    queued.kill('SIGTERM');
-    expect(await queued.exited).toMatchObject({ code: null, signal: 'SIGTERM', reason: 'killed', durationMs: 0 });
-    first.kill();
-    await first.exited;
+    try {
+      // A module joins its worker's queue once compiled: let the spinner start before queueing behind it.
+      await sleep(50);
+      const queued = b.spawn(['hello'], { module: hello });
+      await sleep(30);
+      queued.kill('SIGTERM');
+      expect(await queued.exited).toMatchObject({ code: null, signal: 'SIGTERM', reason: 'killed', durationMs: 0 });
+    } finally {
+      first.kill();
+      await first.exited;
+    }
     const order: string[] = [];
     const one = b.spawn(['one'], { module: hello, stdout: () => order.push('one') });
     const two = b.spawn(['two'], { module: hello, stdout: () => order.push('two') });
