@@ -156,51 +156,33 @@ export class SyscallGate {
       ctl[Control.state] = inGuest;
       if (ctl[Control.kill] === pid) throw new ProcessKilled();
     };
+    // A kill asked during a call that lets terminations in is seen when it returns.
+    const killCheck = (result: number): number => {
+      if (ctl[Control.kill] === pid) throw new ProcessKilled();
+      return result;
+    };
     if (free.has(name)) {
       // Serve fs requests through the full gate when one waits; else call straight through.
-      const call = (args: unknown[]): number => {
+      const serve = (): void => {
         if (ctl[Control.fsPending] !== 0) {
           enter();
           exit();
         }
-        const result = f(...args);
-        if (ctl[Control.kill] === pid) throw new ProcessKilled();
-        return result;
       };
       switch (fn.length) {
-        case 0:
-          return (() => call([])) as Syscall;
         case 2:
-          return ((a: unknown, b: unknown) => {
-            if (ctl[Control.fsPending] !== 0) {
-              enter();
-              exit();
-            }
-            const result = f(a, b);
-            if (ctl[Control.kill] === pid) throw new ProcessKilled();
-            return result;
-          }) as Syscall;
+          return ((a: unknown, b: unknown) => (serve(), killCheck(f(a, b)))) as Syscall;
         case 3:
-          return ((a: unknown, b: unknown, c: unknown) => {
-            if (ctl[Control.fsPending] !== 0) {
-              enter();
-              exit();
-            }
-            const result = f(a, b, c);
-            if (ctl[Control.kill] === pid) throw new ProcessKilled();
-            return result;
-          }) as Syscall;
+          return ((a: unknown, b: unknown, c: unknown) => (serve(), killCheck(f(a, b, c)))) as Syscall;
         default:
-          return arity(fn.length, (...args: unknown[]) => call(args));
+          return arity(fn.length, (...args: unknown[]) => (serve(), killCheck(f(...args))));
       }
     }
     if (interruptible.has(name)) {
       return arity(fn.length, (...args: unknown[]) => {
         enter();
         exit();
-        const result = f(...args);
-        if (ctl[Control.kill] === pid) throw new ProcessKilled();
-        return result;
+        return killCheck(f(...args));
       });
     }
     switch (fn.length) {

@@ -7,6 +7,7 @@
 import type { StreamSink, StreamSource } from '../../wasi/index.js';
 import type { SyscallGate } from './gate.js';
 import { outputWindowBytes, Stdio, stdinRingBytes, type FromWorker } from './protocol.js';
+import { toSource } from '../guest-run.js';
 
 /** A process's output passed its cap (`maxOutputBytes`). */
 export class OutputLimitReached extends Error {
@@ -61,17 +62,9 @@ export class WorkerOutput implements StreamSink {
   }
 }
 
-/** stdin from bytes given at spawn: read through, then EOF. */
+/** stdin from bytes given at spawn: read through, then EOF (as in-thread runs read it). */
 export function bytesStdin(bytes: Uint8Array): StreamSource {
-  let at = 0;
-  return {
-    read(dst, offset, length) {
-      const n = Math.min(length, bytes.length - at);
-      dst.set(bytes.subarray(at, at + n), offset);
-      at += n;
-      return n;
-    },
-  };
+  return toSource(bytes);
 }
 
 /**
