@@ -90,9 +90,8 @@ describe('kill and timeout on a one-worker pool', () => {
     const b = await pool.create();
     const first = a.spawn([], { module: spin });
     try {
-      // A module joins its worker's queue once compiled: let the spinner start before queueing behind it.
-      await sleep(50);
-      const queued = b.spawn(['hello'], { module: hello });
+      // Spawn order is start order within a sandbox, however fast each module compiles.
+      const queued = a.spawn(['hello'], { module: hello });
       await sleep(30);
       queued.kill('SIGTERM');
       expect(await queued.exited).toMatchObject({ code: null, signal: 'SIGTERM', reason: 'killed', durationMs: 0 });
@@ -105,6 +104,16 @@ describe('kill and timeout on a one-worker pool', () => {
     const two = b.spawn(['two'], { module: hello, stdout: () => order.push('two') });
     await Promise.all([one.exited, two.exited]);
     expect(order.filter((name, i) => name !== order[i - 1])).toEqual(['one', 'two']);
+  });
+
+  it("within a sandbox, spawn order is start order even when the first module compiles slower", async () => {
+    const sandbox = await pool.create();
+    await sandbox.run(hello); // compiled and cached: the second spawn's module is ready at once
+    const order: string[] = [];
+    const slow = sandbox.spawn(['slow'], { module: guestPath('args-env'), stdout: () => order.push('slow') });
+    const fast = sandbox.spawn(['fast'], { module: hello, stdout: () => order.push('fast') });
+    await Promise.all([slow.exited, fast.exited]);
+    expect(order.filter((name, i) => name !== order[i - 1])).toEqual(['slow', 'fast']);
   });
 
   it('maxProcessesPerSandbox bounds the processes queued or running (ERR_PROCESS_LIMIT)', async () => {

@@ -7,7 +7,7 @@ import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'no
 import { ErrorCode, StrataError } from '../../errors.js';
 import { warnKillFallback, type Terminator } from './kill.js';
 import type { ProcessJob } from './process.js';
-import { Control, Phase, stateWord, type FromWorker, type FsReply, type ToWorker } from './protocol.js';
+import { Control, Phase, stateWord, type FromWorker, type FsReply, type ToWorker, type WireSpawn } from './protocol.js';
 import { fromWire } from './wire-error.js';
 
 let nextRequest = 1;
@@ -119,29 +119,51 @@ export class HomeWorker {
     return done;
   }
 
-  /** Queue a process; it starts when the ones before it have ended. */
+  /**
+   * Queue a process at its spawn; it starts when the ones before it have
+   * ended. One still compiling holds its place: its sandbox's later
+   * processes wait behind it (spawn order is start order within a
+   * sandbox), while other sandboxes' ready processes may pass it.
+   */
   enqueue(job: ProcessJob): void {
     if (this.lost !== undefined) {
       job.finish({ code: null, reason: 'error', error: this.lost, durationMs: 0 });
       return;
     }
-    job.state = 'queued';
+    if (job.spec !== undefined) job.state = 'queued';
     this.#queue.push(job);
     this.#dispatch();
   }
 
+  /** A queued process's module compiled: it may start in its turn. */
+  compiled(job: ProcessJob, spec: WireSpawn): void {
+    if (job.state !== 'compiling') return;
+    job.spec = spec;
+    job.state = 'queued';
+    this.#dispatch();
+  }
+
+  /** A queued process's module failed to compile: it ends with that error. */
+  failed(job: ProcessJob, error: Error): void {
+    if (job.state !== 'compiling') return;
+    this.#unqueue(job);
+    job.finish({ code: null, reason: 'error', error, durationMs: 0 });
+    this.#dispatch();
+  }
+
   /**
-   * Stop a process: a queued one is dropped; a running one gets the kill
-   * flag, and a termination only while its guest runs its own code.
+   * Stop a process: a queued one (compiling or not) is dropped; a running
+   * one gets the kill flag, and a termination only while its guest runs
+   * its own code.
    */
   kill(job: ProcessJob, reason: 'killed' | 'timeout', signal: string): void {
     if (job.state === 'done') return;
     job.killReason ??= reason;
     job.signal ??= signal;
-    if (job.state === 'compiling') return; // finished when its compile settles
-    if (job.state === 'queued') {
-      this.#queue.splice(this.#queue.indexOf(job), 1);
+    if (job.state === 'compiling' || job.state === 'queued') {
+      this.#unqueue(job);
       job.finish({ code: null, reason, durationMs: 0 });
+      this.#dispatch();
       return;
     }
     Atomics.store(this.control, Control.kill, job.pid);
@@ -185,11 +207,12 @@ export class HomeWorker {
 
   #dispatch(): void {
     if (this.#current !== undefined || this.lost !== undefined) return;
-    const job = this.#queue.shift();
+    const job = this.#next();
     if (job === undefined) {
       this.#refresh();
       return;
     }
+    this.#unqueue(job);
     this.#current = job;
     job.state = 'dispatched';
     if (job.timeoutMs !== undefined) {
@@ -197,6 +220,21 @@ export class HomeWorker {
     }
     this.worker.postMessage({ t: 'spawn', spawn: job.spec! } satisfies ToWorker);
     this.#refresh();
+  }
+
+  /** The first queued process that is ready and first of its sandbox in the queue. */
+  #next(): ProcessJob | undefined {
+    const waiting = new Set<number>();
+    for (const job of this.#queue) {
+      if (job.state === 'queued' && !waiting.has(job.sandbox)) return job;
+      waiting.add(job.sandbox);
+    }
+    return undefined;
+  }
+
+  #unqueue(job: ProcessJob): void {
+    const at = this.#queue.indexOf(job);
+    if (at >= 0) this.#queue.splice(at, 1);
   }
 
   #onMessage(message: FromWorker): void {

@@ -288,17 +288,12 @@ export class PooledSandbox {
       stdin: stdin === 'pipe' ? ('pipe' as const) : typeof stdin === 'string' ? new TextEncoder().encode(stdin) : stdin,
       io,
     });
-    if (options.module === undefined) {
-      job.spec = spec(undefined);
-      this.#home.enqueue(job);
-    } else {
+    if (options.module === undefined) job.spec = spec(undefined);
+    this.#home.enqueue(job);
+    if (options.module !== undefined) {
       this.#pool.compile(options.module, { memoryLimitBytes: options.memoryLimitBytes, tableLimitElements: options.tableLimitElements }).then(
-        (guest) => {
-          if (job.killReason !== undefined) return job.finish({ code: null, reason: job.killReason, durationMs: 0 });
-          job.spec = spec(guest);
-          this.#home.enqueue(job);
-        },
-        (error: unknown) => job.finish({ code: null, reason: 'error', error: error as Error, durationMs: 0 }),
+        (guest) => this.#home.compiled(job, spec(guest)),
+        (error: unknown) => this.#home.failed(job, error as Error),
       );
     }
     return job;
