@@ -11,6 +11,10 @@ PACKAGES=(
   zstd tar gzip
   # registry tests: the token server's signing certificate (bcrypt for htpasswd comes from perl-base, script from bsdutils)
   openssl
+  # OCI-runtime backend (issue 12): the runtimes, and busybox for the Linux test image
+  runc crun runsc busybox-static
+  # microVM backend (issue 13): QEMU microvm, ext4 root disks without root (mke2fs -d), the kernel package's xz payload
+  qemu-system-x86 e2fsprogs xz-utils
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

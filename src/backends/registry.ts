@@ -22,6 +22,11 @@ export interface HostConfig {
   readonly classes: Readonly<Partial<Record<SandboxClass, ClassConfig>>>;
 }
 
+/** How each built class's backend is made from the host's config for it. */
+const factories: Readonly<Partial<Record<SandboxClass, (config: ClassConfig) => Backend>>> = {
+  wasm: (config) => new WasmBackend(config),
+};
+
 /** Which issue builds the backends that are not built yet. */
 const notBuilt: Readonly<Partial<Record<SandboxClass, string>>> = {
   runsc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
@@ -44,11 +49,11 @@ export function selectBackend(sandboxClass: string, host: HostConfig): Backend {
     throw new StrataError(ErrorCode.invalidOption, `unknown sandbox class '${sandboxClass}' (one of ${Object.values(SandboxClass).join(', ')})`);
   }
   const cls = sandboxClass as SandboxClass;
-  const pending = notBuilt[cls];
-  if (pending !== undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not available yet: ${pending} is not built`);
+  const make = factories[cls];
+  if (make === undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not available yet: ${notBuilt[cls] ?? 'its backend'} is not built`);
   const config = host.classes[cls];
   if (config === undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not enabled in the host config (classes: ${Object.keys(host.classes).join(', ') || 'none'})`);
-  return new WasmBackend(config);
+  return make(config);
 }
 
 /**
