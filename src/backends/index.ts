@@ -15,3 +15,5 @@ export { renderQemuArgs } from './microvm/qemu-args.js';
 export type { QemuArgsOptions } from './microvm/qemu-args.js';
 export { guestBootWords, tscKhzFromCpuinfo } from './microvm/guest-args.js';
 export { checkCapabilities } from './capabilities.js';
+export { cachedRootfs, chainKey, closeRootfsLayers, copyTree, materializeRootfs, rootfsCacheDirName, rootfsLayers } from './rootfs.js';
+export type { MaterializedRootfs, RootfsLayers, RootfsOptions } from './rootfs.js';
