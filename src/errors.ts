@@ -145,5 +145,9 @@ export const ErrorCode = {
   assetMismatch: 'ERR_ASSET_MISMATCH',
   /** A backend asset is not configured for this architecture, or its file cannot be read; the message names the asset and the path. Nothing ran. */
   assetMissing: 'ERR_ASSET_MISSING',
+  /** The host config file (`$STRATA_HOME/host.json`, `--host-config FILE`) is unreadable, not JSON, or fails its schema; the message names the field. */
+  badHostConfig: 'ERR_BAD_HOST_CONFIG',
+  /** An OCI runtime (runc, crun, runsc) failed to create, start, checkpoint or restore a container; the message has its stderr. */
+  runtimeFailed: 'ERR_RUNTIME_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

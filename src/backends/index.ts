@@ -17,3 +17,5 @@ export { guestBootWords, tscKhzFromCpuinfo } from './microvm/guest-args.js';
 export { checkCapabilities } from './capabilities.js';
 export { cachedRootfs, chainKey, closeRootfsLayers, copyTree, materializeRootfs, rootfsCacheDirName, rootfsLayers } from './rootfs.js';
 export type { MaterializedRootfs, RootfsLayers, RootfsOptions } from './rootfs.js';
+export { hostConfigPath, hostConfigSchema, parseHostConfig, pinAsset, probeAsset, readHostConfig, readHostConfigFile, writeHostConfig } from './host-config.js';
+export type { HostConfigFile } from './host-config.js';

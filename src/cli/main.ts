@@ -31,6 +31,7 @@ Usage:
   strata inspect REF
   strata rmi REF...
   strata gc [--json]
+  strata host show|pin|verify ...
   strata help [COMMAND]
   strata --version
 
@@ -46,6 +47,7 @@ Commands:
   inspect   print a pulled image's manifest digest, platform, config and layers as JSON
   rmi       remove pulled images from the catalogue
   gc        delete blobs and layer caches no pulled image uses
+  host      show the host config; pin a binary (runc, crun, runsc, …) to enable its class
 
 Run 'strata COMMAND --help' for a command's options.
 `;
@@ -97,6 +99,10 @@ const commands: Readonly<Record<string, () => Promise<Command>>> = {
   gc: async () => {
     const m = await import('./images.js');
     return { help: m.gcHelp, run: m.gcCommand };
+  },
+  host: async () => {
+    const m = await import('./host.js');
+    return { help: m.hostHelp, run: m.hostCommand };
   },
 };
 
