@@ -51,6 +51,8 @@ export const ErrorCode = {
   workerLost: 'ERR_WORKER_LOST',
   /** A fork would stack more overlays than a root may have (a chain of forks that each wrote before forking). */
   forkTooDeep: 'ERR_FORK_TOO_DEEP',
+  /** A WebAssembly component could not be transpiled for this host (the transpiler is missing, or refused the component). */
+  componentTranspile: 'ERR_COMPONENT_TRANSPILE',
 
   // Images: references, registries, manifests, the image store.
   /** An image reference cannot be parsed; the message names it. */

@@ -149,7 +149,7 @@ function guestKind(module: WebAssembly.Module, name: string, reactor: boolean | 
  * rewritten; everything else is copied.
  * https://webassembly.github.io/spec/core/binary/modules.html#memory-section
  */
-function limitSections(bytes: Uint8Array, maxPages: number, maxElements: number, name: string): Uint8Array {
+export function limitSections(bytes: Uint8Array, maxPages: number, maxElements: number, name: string): Uint8Array {
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let pos = 8;
   while (pos < bytes.length) {

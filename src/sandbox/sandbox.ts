@@ -4,7 +4,9 @@ import { FsError, Namespace, type DirNode } from '../vfs/index.js';
 import { WasiHost } from '../wasi/index.js';
 import { applyChanges } from './apply-back.js';
 import { forkRoot } from './fork.js';
-import { compileGuest, GuestModule, type CompileOptions } from './guest-module.js';
+import { compileGuest, GuestModule, readModuleSource, type CompileOptions } from './guest-module.js';
+import { isComponent } from '../component/index.js';
+import { loadedComponent, runLoadedComponent } from './component-run.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
 import { compiledProgram, imageCommand, readProgram } from './program.js';
 import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
@@ -252,8 +254,11 @@ export class Sandbox {
    */
   async exec(command?: readonly string[], options: Omit<RunOptions, 'args' | 'argv0'> = {}): Promise<RunResult> {
     const { argv, env, workdir } = imageCommand(this.image, command, options);
-    const guest = await compiledProgram(readProgram(this.namespace, argv[0]!, env['PATH'], workdir), compileOptions(options));
-    return this.runSync(guest, { ...options, env, workdir, argv0: argv[0]!, args: argv.slice(1) });
+    const program = readProgram(this.namespace, argv[0]!, env['PATH'], workdir);
+    const runOptions = { ...options, env, workdir, argv0: argv[0]!, args: argv.slice(1) };
+    if (isComponent(program)) return this.#runComponent(program, argv[0]!, runOptions);
+    const guest = await compiledProgram(program, compileOptions(options));
+    return this.runSync(guest, runOptions);
   }
 
   /** Write a file in the sandbox, replacing it. Errors: FsError (ENOENT for a missing parent, ENOSPC…). */
@@ -303,6 +308,10 @@ export class Sandbox {
    *   output so far.
    */
   async run(guest: GuestModule | Uint8Array | string, options: RunOptions = {}): Promise<RunResult> {
+    if (!(guest instanceof GuestModule)) {
+      const { bytes, name } = await readModuleSource(guest);
+      if (isComponent(bytes)) return this.#runComponent(bytes, name, options);
+    }
     const compiled =
       guest instanceof GuestModule
         ? guest
@@ -371,6 +380,12 @@ export class Sandbox {
       throw guestError(error, guest.name, timeoutMs, output());
     }
     return { exitCode, ...output(), durationMs: performance.now() - started };
+  }
+
+  /** A WebAssembly component (preview2): transpiled and cached by digest, run over this namespace (src/sandbox/component-run.ts). */
+  async #runComponent(bytes: Uint8Array, name: string, options: RunOptions): Promise<RunResult> {
+    const component = await loadedComponent(bytes, name, this.#root.options.storeRoot, options);
+    return runLoadedComponent(this.namespace, component, name, options);
   }
 
   #mount(target: string) {

@@ -1,0 +1,40 @@
+import { ErrorCode, StrataError } from '../errors.js';
+import { ComponentContext, type ComponentContextOptions } from './context.js';
+import { componentImports } from './interfaces.js';
+import type { LoadedComponent } from './load.js';
+
+/** Every interface (unversioned) strata's host serves. */
+export const providedInterfaces: readonly string[] = Object.keys(componentImports(new ComponentContext({ namespace: undefined as never, args: [], env: [], preopens: [] })));
+
+/**
+ * Run a loaded component's `wasi:cli/run` as one process over the context's
+ * namespace, with strata's host as its imports (never jco's preview2-shim).
+ * Returns the exit code: `exit`'s (the preview1 adapter passes 0 or 1),
+ * 0 when `run` returns ok, 1 when it returns err. Throws what ended the
+ * process otherwise (a trap, the deadline, an output limit), whatever the
+ * guest did after it. Every resource still held is closed at the end.
+ * Errors: ERR_UNKNOWN_IMPORT (it imports an interface strata does not
+ * serve, such as wasi:sockets; each is named).
+ */
+export function runComponent(component: LoadedComponent, options: ComponentContextOptions): number {
+  const unknown = component.imports.filter((name) => !providedInterfaces.includes(name.replace(/@.*$/, '')));
+  if (unknown.length > 0) {
+    throw new StrataError(ErrorCode.unknownImport, `component ${component.digest} imports what strata does not provide: ${unknown.join(', ')}`);
+  }
+  const ctx = new ComponentContext(options);
+  const end = ctx.end;
+  try {
+    const { run } = component.instantiate(componentImports(ctx));
+    run();
+    if (end.ended) throw end.error;
+    return 0;
+  } catch (thrown) {
+    const error = end.ended ? end.error : thrown;
+    if (error instanceof Error && error.name === 'ProcExit') return (error as Error & { code: number }).code;
+    // run() returned err: jco throws its ComponentError carrying the payload.
+    if (error instanceof Error && error.name === 'ComponentError' && 'payload' in error) return 1;
+    throw error;
+  } finally {
+    ctx.closeAll();
+  }
+}

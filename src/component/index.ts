@@ -1,0 +1,12 @@
+export { componentLayerMediaType, isComponent } from './binary.js';
+export { ComponentContext, defaultMaxResources } from './context.js';
+export type { ComponentContextOptions, ComponentPreopen, Result } from './context.js';
+export { ComponentError, toErrorCode } from './error-code.js';
+export type { ErrorCode as WitErrorCode } from './error-code.js';
+export { runComponent, providedInterfaces } from './host.js';
+export { componentImports, maxRandomBytes } from './interfaces.js';
+export type { ComponentImports } from './interfaces.js';
+export { loadComponent } from './load.js';
+export type { LoadedComponent } from './load.js';
+export { componentDigest, transpileComponent, transpilerId } from './transpile.js';
+export type { TranspileCache, TranspiledFiles } from './transpile.js';
