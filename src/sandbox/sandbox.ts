@@ -20,6 +20,7 @@ import { overlayChanges } from './mounts.js';
 import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
 import type { SandboxOptions } from './sandbox-options.js';
+import { RunningProcesses } from './rebase.js';
 import { commitRoot, restoreOptions, sealRoot, type Lineage, type SandboxCommitOptions, type SandboxSnapshot } from './snapshot.js';
 
 export { RootMode } from './root.js';
@@ -47,6 +48,8 @@ export class Sandbox {
   readonly image: Image | undefined;
   #root: SandboxRoot;
   #lineage: Lineage;
+  /** @internal Processes running here, moved onto the fresh upper when a commit or fork seals the root. */
+  readonly running = new RunningProcesses();
 
   private constructor(root: SandboxRoot, image: Image | undefined, lineage: Lineage) {
     this.#root = root;
@@ -133,6 +136,7 @@ export class Sandbox {
    */
   async fork(): Promise<Sandbox> {
     const { parent, child } = forkRoot(this.#root);
+    this.running.rebase(this.#root, parent);
     this.#root = parent;
     return new Sandbox(child, this.image, this.#lineage);
   }
@@ -147,6 +151,7 @@ export class Sandbox {
    */
   async commit(options: SandboxCommitOptions = {}): Promise<SandboxSnapshot> {
     const { root, lineage, done } = commitRoot(this.#root, this.#lineage, () => ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    this.running.rebase(this.#root, root);
     this.#root = root;
     this.#lineage = lineage;
     return done;
@@ -157,13 +162,14 @@ export class Sandbox {
    * the moment it seals (a pool worker seals inside a guest's syscall and
    * writes once idle): the root is sealed now, synchronously, and the
    * sandbox goes on over a fresh upper; `write()` writes the delta. A
-   * process running in this sandbox at the seal keeps its namespace,
-   * whose root is now sealed: it reads the state at the seal, and its
-   * writes fail with EROFS (open fds included). See {@link sealRoot}.
+   * process running in this sandbox at the seal is moved onto the fresh
+   * upper (its open fds re-pointed by name, src/sandbox/rebase.ts), so it
+   * writes on. See {@link sealRoot}.
    * Errors: those of {@link commit}, the later ones from `write()`.
    */
   beginCommit(options: SandboxCommitOptions = {}): { readonly pauseMs: number; write(): Promise<SandboxSnapshot> } {
     const sealed = sealRoot(this.#root, this.#lineage, () => ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    this.running.rebase(this.#root, sealed.root);
     this.#root = sealed.root;
     this.#lineage = sealed.lineage;
     return { pauseMs: sealed.pauseMs, write: sealed.write };
@@ -373,11 +379,14 @@ export class Sandbox {
     const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
     const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
     let exitCode: number;
+    const untrack = this.running.track(host);
     try {
       const instance = new WebAssembly.Instance(guest.module, imports);
       exitCode = timeoutMs === undefined ? host.start(instance) : runWithTimeout(() => host.start(instance), timeoutMs);
     } catch (error) {
       throw guestError(error, guest.name, timeoutMs, output());
+    } finally {
+      untrack();
     }
     return { exitCode, ...output(), durationMs: performance.now() - started };
   }

@@ -3,10 +3,10 @@ import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import { MediaType, type BlobStore, type Digest } from '../oci/index.js';
 import { firstEntryCookie, opaqueMarker, Overlay, whiteoutPrefix, type DirNode, type FileNode, type Node, type Stat } from '../vfs/index.js';
+import { adaptiveGzip } from './adaptive-gzip.js';
 import { deltaLayerMediaType, type LayerDescriptor } from './manifest.js';
 
 /**
@@ -47,7 +47,8 @@ interface Member {
  * Write a delta layer into the blob store: a tar of the source's changes
  * (OCI image-spec changeset rules: `.wh.NAME` whiteouts, `.wh..wh..opq`
  * opaque directories, hard links as link members), gzipped. The tar is
- * streamed through the diffID hash, gzip (level 1) and the digest hash into a temp
+ * streamed through the diffID hash, gzip (level 1; a large chunk that does not
+ * compress is stored) and the digest hash into a temp
  * file, one file chunk at a time, so the layer is never held in memory; the
  * blob is renamed into place once complete.
  *
@@ -69,8 +70,9 @@ export async function writeDeltaLayer(blobs: BlobStore, source: DeltaSource, opt
     size += chunk.length;
   });
   const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
-  // Level 1: a commit is on the way to a restore far more often than to a registry; see docs/decisions.md.
-  const written = gzip ? pipeline(tar, tap((chunk) => tarHash.update(chunk)), createGzip({ level: 1 }), count, sink) : pipeline(tar, count, sink);
+  // Level 1, and stored where a chunk is incompressible: a commit is on the way to a restore far more often than to a registry; see docs/decisions.md.
+  const z = adaptiveGzip(1, (chunk) => tarHash.update(chunk));
+  const written = gzip ? pipeline(tar, z.input, z.deflate, z.frame, count, sink) : pipeline(tar, count, sink);
   try {
     await Promise.all([written, writeMembers(tar, source instanceof Overlay ? overlayMembers(source) : treeMembers(source))]);
     const digest = `sha256:${blobHash.digest('hex')}` as Digest;

@@ -63,6 +63,14 @@ interface NodeBase {
   readonly ino: bigint;
   stat(): Stat;
   /**
+   * A directory and name this node was last given in its filesystem: a
+   * hint only (a later unlink or a second link may have made it stale), so
+   * a caller checks it with `dir.lookup(name) === node` before trusting it
+   * ({@link pathInTree}). Filesystems that can answer cheaply do (tmpfs,
+   * overlay); others leave it out.
+   */
+  where?(): { readonly dir: DirNode; readonly name: string } | undefined;
+  /**
    * Set access and modification times.
    * Errors: EROFS.
    */

@@ -1,7 +1,7 @@
 import { coarseNowNs } from './clock.js';
 import { FileData } from './file-data.js';
 import { fsError } from './errors.js';
-import type { FileNode, Node, Stat, SymlinkNode, TimeChange } from './node.js';
+import type { DirNode, FileNode, Node, Stat, SymlinkNode, TimeChange } from './node.js';
 import type { Tmpfs } from './tmpfs.js';
 
 /**
@@ -40,6 +40,9 @@ export abstract class TmpNode {
   atimeNs: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
+  /** The directory and name it was last given (see `where`); set by the directory that names it. */
+  hintDir: DirNode | undefined;
+  hintName = '';
 
   constructor(fs: Tmpfs, mode: number) {
     this.fs = fs;
@@ -68,6 +71,16 @@ export abstract class TmpNode {
       mtimeNs: this.mtimeNs,
       ctimeNs: this.ctimeNs,
     };
+  }
+
+  where(): { dir: DirNode; name: string } | undefined {
+    return this.hintDir === undefined ? undefined : { dir: this.hintDir, name: this.hintName };
+  }
+
+  /** Record the directory and name it was just given. */
+  named(dir: DirNode, name: string): void {
+    this.hintDir = dir;
+    this.hintName = name;
   }
 
   setTimes(atime: TimeChange, mtime: TimeChange): void {

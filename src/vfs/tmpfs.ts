@@ -161,6 +161,7 @@ class TmpDir extends TmpNode implements DirNode {
     const now = dir.ctimeNs;
     fs.faultHook?.('mkdir:insert');
     this.entries.set(name, dir);
+    dir.named(this, name);
     this.subdirs++;
     fs.inodesUsed++;
     fs.metadataUsed += cost;
@@ -179,6 +180,7 @@ class TmpDir extends TmpNode implements DirNode {
     const now = file.ctimeNs;
     fs.faultHook?.('createFile:insert');
     this.entries.set(name, file);
+    file.named(this, name);
     fs.inodesUsed++;
     fs.metadataUsed += cost;
     this.mtimeNs = now;
@@ -201,6 +203,7 @@ class TmpDir extends TmpNode implements DirNode {
     const now = link.ctimeNs;
     fs.faultHook?.('symlink:insert');
     this.entries.set(name, link);
+    link.named(this, name);
     fs.inodesUsed++;
     fs.bytesUsed += link.size;
     fs.metadataUsed += cost;
@@ -221,6 +224,7 @@ class TmpDir extends TmpNode implements DirNode {
     const now = coarseNowNs();
     fs.faultHook?.('link:insert');
     this.entries.set(name, node);
+    node.named(this, name);
     node.nlink++;
     node.ctimeNs = now;
     fs.inodesUsed++;
@@ -303,6 +307,7 @@ class TmpDir extends TmpNode implements DirNode {
 
     fs.faultHook?.('rename:add');
     newDir.entries.set(newName, node);
+    node.named(newDir, newName);
     if (existing !== undefined) {
       if (existing instanceof TmpDir) newDir.subdirs--;
       existing.commitUnlink(now);

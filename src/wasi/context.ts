@@ -31,7 +31,8 @@ export class GuestDeadline extends Error {
  */
 export class WasiContext {
   readonly fds: FdTable;
-  readonly namespace: Namespace;
+  /** The process's view of the files; replaced only by {@link WasiHost.rebase}. */
+  namespace: Namespace;
   readonly args: readonly Uint8Array[];
   readonly env: readonly Uint8Array[];
   /** performance.now() value after which blocking calls give up; Infinity for none. */

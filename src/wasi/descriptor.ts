@@ -56,13 +56,26 @@ export abstract class Descriptor {
 /** An open regular file with its own position. */
 export class FileDescriptor extends Descriptor {
   readonly filetype = Filetype.REGULAR_FILE;
-  readonly node: FileNode;
+  #node: FileNode;
   position = 0;
 
   constructor(node: FileNode, rightsBase: number, rightsInheriting: number, fdflags: number) {
     super(rightsBase, rightsInheriting, fdflags);
-    this.node = node;
+    this.#node = node;
     node.retain();
+  }
+
+  get node(): FileNode {
+    return this.#node;
+  }
+
+  /** Refer to `node` from now on (the same file in a rebased tree), keeping the position; once closed, nothing changes. */
+  rebind(node: FileNode): void {
+    if (this.#closed) return;
+    node.retain();
+    const old = this.#node;
+    this.#node = node;
+    old.release();
   }
 
   override read(dst: Uint8Array, offset: number, length: number): number {
@@ -99,7 +112,7 @@ export class FileDescriptor extends Descriptor {
 /** An open directory; `preopenPath` is set for directories handed to the guest at start. */
 export class DirectoryDescriptor extends Descriptor {
   readonly filetype = Filetype.DIRECTORY;
-  readonly node: DirNode;
+  node: DirNode;
   readonly preopenPath: string | undefined;
 
   constructor(node: DirNode, rightsBase: number, rightsInheriting: number, preopenPath?: string) {

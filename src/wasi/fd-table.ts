@@ -64,6 +64,17 @@ export class FdTable {
     while (this.#slots.length > 0 && this.#slots[this.#slots.length - 1] === undefined) this.#slots.pop();
   }
 
+  /** Every open description, once each, in fd order. */
+  *descriptions(): Generator<Descriptor> {
+    const seen = new Set<Descriptor>();
+    for (const d of this.#slots) {
+      if (d !== undefined && !seen.has(d)) {
+        seen.add(d);
+        yield d;
+      }
+    }
+  }
+
   /** Move `from` onto `to`, closing what `to` held. Errors: EBADF. */
   renumber(from: number, to: number): void {
     const d = this.get(from);

@@ -1,9 +1,9 @@
-import type { DirNode, Namespace } from '../vfs/index.js';
+import type { DirNode, FileNode, Namespace, Node } from '../vfs/index.js';
 import { Rights, streamRights, wasiErrnoName } from './abi.js';
 import { argsSyscalls } from './args.js';
 import { clockSyscalls } from './clock.js';
 import { WasiContext } from './context.js';
-import { DirectoryDescriptor, StreamDescriptor, type StreamSink, type StreamSource } from './descriptor.js';
+import { DirectoryDescriptor, FileDescriptor, StreamDescriptor, type StreamSink, type StreamSource } from './descriptor.js';
 import { toErrno } from './errno.js';
 import { fdSyscalls } from './fd.js';
 import { defaultMaxFds } from './fd-table.js';
@@ -119,6 +119,29 @@ export class WasiHost {
       }
     }
     this.imports = { [wasiModuleName]: imports };
+  }
+
+  /**
+   * Move the process onto another tree between two of its calls: resolve
+   * paths in `namespace` from now on, and point each open file and
+   * directory description at `counterpart(node)` where it gives one
+   * (positions, rights and flags kept). A description it gives none keeps
+   * its node. Used when the tree under a running process was sealed and
+   * a fresh upper put over it (a snapshot commit), so the process keeps
+   * writing. Costs the open descriptions, never the tree.
+   */
+  rebase(namespace: Namespace, counterpart: (node: Node) => Node | undefined): void {
+    const ctx = this.context;
+    ctx.namespace = namespace;
+    for (const d of ctx.fds.descriptions()) {
+      if (d instanceof FileDescriptor) {
+        const next = counterpart(d.node);
+        if (next?.type === 'file') d.rebind(next as FileNode);
+      } else if (d instanceof DirectoryDescriptor) {
+        const next = counterpart(d.node);
+        if (next?.type === 'directory') d.node = next as DirNode;
+      }
+    }
   }
 
   /** Bind the guest memory the syscalls read and write (done by {@link start}). */

@@ -22,7 +22,6 @@ import { timeChanges, writeFilestat } from './fd.js';
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#path_open
  */
 export function pathSyscalls(ctx: WasiContext) {
-  const ns = ctx.namespace;
   const str = (ptr: number, len: number) => ctx.memory.path(ptr, len);
   // A path argument that needs no other guest memory checked after it.
   const path1 = (ptr: number, len: number) => beneathFd(ctx.memory.path(ptr, len));
@@ -31,7 +30,7 @@ export function pathSyscalls(ctx: WasiContext) {
     /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, EPERM, then mkdir's. */
     path_create_directory(fd: number, path: number, pathLen: number): number {
       const d = ctx.dir(fd, R.PATH_CREATE_DIRECTORY);
-      ns.mkdir(d.node, path1(path, pathLen));
+      ctx.namespace.mkdir(d.node, path1(path, pathLen));
       return 0;
     },
 
@@ -40,7 +39,7 @@ export function pathSyscalls(ctx: WasiContext) {
       const d = ctx.dir(fd, R.PATH_FILESTAT_GET);
       const p = str(path, pathLen);
       ctx.memory.check(buf, 64);
-      writeFilestat(ctx.memory, buf, ns.stat(d.node, beneathFd(p), (flags & LookupFlags.SYMLINK_FOLLOW) !== 0));
+      writeFilestat(ctx.memory, buf, ctx.namespace.stat(d.node, beneathFd(p), (flags & LookupFlags.SYMLINK_FOLLOW) !== 0));
       return 0;
     },
 
@@ -49,7 +48,7 @@ export function pathSyscalls(ctx: WasiContext) {
       const d = ctx.dir(fd, R.PATH_FILESTAT_SET_TIMES);
       const p = str(path, pathLen);
       const [a, m] = timeChanges(atim, mtim, fst);
-      ns.setTimes(d.node, beneathFd(p), (flags & LookupFlags.SYMLINK_FOLLOW) !== 0, a, m);
+      ctx.namespace.setTimes(d.node, beneathFd(p), (flags & LookupFlags.SYMLINK_FOLLOW) !== 0, a, m);
       return 0;
     },
 
@@ -59,7 +58,7 @@ export function pathSyscalls(ctx: WasiContext) {
       const to = ctx.dir(newFd, R.PATH_LINK_TARGET);
       const oldP = str(oldPath, oldLen);
       const newP = str(newPath, newLen);
-      ns.link(from.node, beneathFd(oldP), (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0, to.node, beneathFd(newP));
+      ctx.namespace.link(from.node, beneathFd(oldP), (oldFlags & LookupFlags.SYMLINK_FOLLOW) !== 0, to.node, beneathFd(newP));
       return 0;
     },
 
@@ -93,7 +92,7 @@ export function pathSyscalls(ctx: WasiContext) {
       ctx.memory.check(opened, 4);
       beneathFd(p);
       ctx.fds.reserve();
-      const { node } = ns.open(d.node, p, {
+      const { node } = ctx.namespace.open(d.node, p, {
         follow: (dirflags & LookupFlags.SYMLINK_FOLLOW) !== 0,
         create: (oflags & OFlags.CREAT) !== 0,
         exclusive: (oflags & OFlags.EXCL) !== 0,
@@ -130,7 +129,7 @@ export function pathSyscalls(ctx: WasiContext) {
       const mem = ctx.memory;
       mem.check(buf, bufLen);
       mem.check(bufused, 4);
-      const target = new TextEncoder().encode(ns.readlink(d.node, beneathFd(p)));
+      const target = new TextEncoder().encode(ctx.namespace.readlink(d.node, beneathFd(p)));
       const n = Math.min(target.length, bufLen >>> 0);
       mem.write(buf, target.subarray(0, n));
       mem.setU32(bufused, n);
@@ -140,7 +139,7 @@ export function pathSyscalls(ctx: WasiContext) {
     /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, EPERM, then rmdir's. */
     path_remove_directory(fd: number, path: number, pathLen: number): number {
       const d = ctx.dir(fd, R.PATH_REMOVE_DIRECTORY);
-      ns.rmdir(d.node, path1(path, pathLen));
+      ctx.namespace.rmdir(d.node, path1(path, pathLen));
       return 0;
     },
 
@@ -150,7 +149,7 @@ export function pathSyscalls(ctx: WasiContext) {
       const to = ctx.dir(newFd, R.PATH_RENAME_TARGET);
       const oldP = str(oldPath, oldLen);
       const newP = str(newPath, newLen);
-      ns.rename(from.node, beneathFd(oldP), to.node, beneathFd(newP));
+      ctx.namespace.rename(from.node, beneathFd(oldP), to.node, beneathFd(newP));
       return 0;
     },
 
@@ -165,14 +164,14 @@ export function pathSyscalls(ctx: WasiContext) {
       const target = str(oldPath, oldLen);
       const p = str(newPath, newLen);
       if (target.charCodeAt(0) === 47) throw wasiError('EPERM');
-      ns.symlink(target, d.node, beneathFd(p));
+      ctx.namespace.symlink(target, d.node, beneathFd(p));
       return 0;
     },
 
     /** Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, EPERM, then unlink's. */
     path_unlink_file(fd: number, path: number, pathLen: number): number {
       const d = ctx.dir(fd, R.PATH_UNLINK_FILE);
-      ns.unlink(d.node, path1(path, pathLen));
+      ctx.namespace.unlink(d.node, path1(path, pathLen));
       return 0;
     },
   };

@@ -127,6 +127,7 @@ export function runPrepared(
   if (gate.killRequested(spec.pid)) return ended('killed', null);
   gate.killableDeadline(host.context, spec.pid);
   onRunning({ pid: spec.pid, host, program: prepared.name, started });
+  const untrack = sandbox.running.track(host);
   // From here the guest's own code may run (a start function too), so a kill may terminate it.
   gate.enterGuest(spec.pid, deadline);
   let instance: WebAssembly.Instance;
@@ -137,6 +138,7 @@ export function runPrepared(
   } catch (error) {
     gate.leaveGuest();
     onRunning(undefined);
+    untrack();
     host.context.fds.closeAll();
     if (error instanceof WebAssembly.LinkError) {
       return ended('error', null, { error: toWire(new StrataError(ErrorCode.unknownImport, `'${prepared.name}' cannot be linked: ${error.message}`)) });
@@ -164,6 +166,7 @@ export function runPrepared(
     return ending(error, prepared.name, spec, ended);
   } finally {
     onRunning(undefined);
+    untrack();
   }
 }
 

@@ -76,6 +76,11 @@ export class OverlayDir implements DirNode {
     this.name = name;
   }
 
+  /** Its parent and its name there: a hint, see {@link Node}'s `where`. */
+  where(): { dir: DirNode; name: string } | undefined {
+    return this.parentDir === undefined ? undefined : { dir: this.parentDir, name: this.name };
+  }
+
   get parent(): DirNode | undefined {
     return this.parentDir;
   }

@@ -46,6 +46,11 @@ export abstract class OverlayLeaf<N extends FileNode | SymlinkNode = FileNode | 
     this.name = name;
   }
 
+  /** Where it was found or last renamed to: a hint, see {@link Node}'s `where`. */
+  where(): { dir: DirNode; name: string } | undefined {
+    return this.parentDir === undefined ? undefined : { dir: this.parentDir, name: this.name };
+  }
+
   /** The node reads go to. */
   get backing(): N {
     return (this.upper ?? this.lower)!;

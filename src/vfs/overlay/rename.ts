@@ -81,6 +81,13 @@ export function renameEntry(src: OverlayDir, oldName: string, dst: OverlayDir, n
       dir.parentDir = dst;
       dir.name = newName;
       dir.hidden = new Map();
+    } else {
+      // Copied up above, so its lower-state names no longer matter: keep the new one as its hint.
+      const leaf = node as unknown as OverlayLeaf;
+      const before = { dir: leaf.parentDir, name: leaf.name };
+      leaf.parentDir = dst;
+      leaf.name = newName;
+      log.add(() => ((leaf.parentDir = before.dir), (leaf.name = before.name)));
     }
   });
 }
