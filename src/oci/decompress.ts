@@ -14,7 +14,8 @@ export interface LayerFormat {
 
 /**
  * Layer media types strata reads: OCI's, Docker's, and the wasm OCI
- * artifact's `application/wasm` (a raw module, not a tar).
+ * artifact's `application/wasm` (a raw module, not a tar), and the
+ * component layer type (a raw component).
  * https://github.com/opencontainers/image-spec/blob/main/layer.md
  */
 export const layerMediaTypes: Readonly<Record<string, LayerFormat>> = {
@@ -29,6 +30,8 @@ export const layerMediaTypes: Readonly<Record<string, LayerFormat>> = {
   'application/vnd.docker.image.rootfs.diff.tar.zstd': { kind: 'tar', compression: 'zstd' },
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip': { kind: 'tar', compression: 'gzip' },
   'application/wasm': { kind: 'wasm', compression: 'none' },
+  // A wasm component (WASI preview2) as wkg/wasm-pkg publish it: run as a component (src/component).
+  'application/vnd.bytecodealliance.wasm.component.layer.v0+wasm': { kind: 'wasm', compression: 'none' },
 };
 
 /** Default cap on a layer's uncompressed bytes: 8 GiB. */

@@ -83,7 +83,7 @@ export function loadedComponent(bytes: Uint8Array, name: string, storeRoot: stri
   const table = options.tableLimitElements ?? defaultTableLimitElements;
   if (!Number.isFinite(memory) || memory < 65536) throw new StrataError(ErrorCode.invalidOption, `memoryLimitBytes must be at least 65536 (one page), got ${memory}`);
   if (!Number.isInteger(table) || table < 0 || table > 2 ** 32 - 1) throw new StrataError(ErrorCode.invalidOption, `tableLimitElements must be an integer from 0 to 2^32-1, got ${table}`);
-  const key = `${digest}:${memory}:${table}`;
+  const key = `${digest}:${memory}:${table}:${storeRoot}`;
   let entry = loaded.get(key);
   if (entry === undefined) {
     entry = (async () => {
