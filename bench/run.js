@@ -18,10 +18,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { allPeers, distEntry, hostTmpBase } from './peers.js';
-import { cases } from './cases.js';
+import { cases as baseCases } from './cases.js';
+import { p8 } from './p8-components.js';
 import { ratio, renderTable } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const cases = [...baseCases, p8];
 const repo = path.join(here, '..');
 
 /** @typedef {import('./cases.js').Row} Row */

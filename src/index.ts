@@ -32,6 +32,8 @@ export { defaultMaxFds, wasiFunctionNames } from './wasi/index.js';
 export { defaultMaxPollSubscriptions } from './wasi/poll.js';
 export { defaultTableLimitElements } from './sandbox/guest-module.js';
 export type { StreamSink, StreamSource } from './wasi/index.js';
+// Components (WASI preview2): run by Sandbox.run/exec when the binary is one.
+export { isComponent, componentLayerMediaType, componentDigest } from './component/index.js';
 
 // Images: pull into the local store, look them up, index and view their layers.
 export { pull, ImageStore, parseReference, formatReference, defaultStoreRoot, indexLayer, viewLayers, applyLayers, parsePlatform } from './oci/index.js';
