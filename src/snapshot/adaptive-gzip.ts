@@ -40,13 +40,14 @@ export function looksIncompressible(chunk: Uint8Array): boolean {
 const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 /**
- * Three transforms to put in a pipeline, in order: `input` (counts and
- * checksums the bytes, shows each chunk to `observe`, and sets the level
- * before each large chunk),
- * `deflate` (raw deflate at `level`), `frame` (the gzip header before it
- * and the CRC-32 and size trailer after it).
+ * One transform from bytes to a gzip member: it checksums and counts the
+ * bytes, shows each chunk to `observe`, and feeds a raw deflate stream it
+ * owns, setting its level before each large chunk. Each chunk is handed to
+ * deflate only after the one before it was taken, and a level is changed
+ * only then, so `params()` never runs beside a deflate call in flight
+ * (piping the two would let one through, and corrupts the output).
  */
-export function adaptiveGzip(level: number, observe: (chunk: Buffer) => void = () => {}): { readonly input: Transform; readonly deflate: Transform; readonly frame: Transform } {
+export function adaptiveGzip(level: number, observe: (chunk: Buffer) => void = () => {}): Transform {
   // zlib.crc32 came in Node 20.15; before it, plain gzip at `level` (slower on incompressible data, the same format).
   const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
   if (crc32 === undefined) return plainGzip(level, observe);
@@ -54,47 +55,48 @@ export function adaptiveGzip(level: number, observe: (chunk: Buffer) => void = (
   let crc = 0;
   let size = 0;
   let current = level;
-  const input = new Transform({
+  let failed: Error | undefined;
+  const out = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      if (failed !== undefined) return done(failed);
       observe(chunk);
-      crc = crc32(chunk, crc);
+      // An empty chunk is skipped: Node 20's crc32 returns 0 for one once optimized, dropping the running value.
+      if (chunk.length > 0) crc = crc32(chunk, crc);
       size = (size + chunk.length) % 2 ** 32;
-      if (chunk.length < minDecideBytes) return done(null, chunk);
+      const feed = () => deflate.write(chunk, (error) => done(error ?? failed ?? null));
+      if (chunk.length < minDecideBytes) return feed();
       const wanted = looksIncompressible(chunk) ? 0 : level;
-      if (wanted === current) return done(null, chunk);
+      if (wanted === current) return feed();
       current = wanted;
-      // Ordered after the bytes already written, so earlier blocks keep their level.
-      deflate.params(wanted, constants.Z_DEFAULT_STRATEGY, () => done(null, chunk));
-    },
-  });
-  let started = false;
-  const frame = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (!started) {
-        started = true;
-        this.push(gzipHeader);
-      }
-      done(null, chunk);
+      deflate.params(wanted, constants.Z_DEFAULT_STRATEGY, feed);
     },
     flush(done) {
-      if (!started) this.push(gzipHeader);
-      const trailer = Buffer.alloc(8);
-      trailer.writeUInt32LE(crc >>> 0, 0);
-      trailer.writeUInt32LE(size >>> 0, 4);
-      done(null, trailer);
+      deflate.once('end', () => {
+        const trailer = Buffer.alloc(8);
+        trailer.writeUInt32LE(crc >>> 0, 0);
+        trailer.writeUInt32LE(size >>> 0, 4);
+        done(failed ?? null, trailer);
+      });
+      deflate.end();
+    },
+    destroy(error, done) {
+      deflate.destroy();
+      done(error);
     },
   });
-  return { input, deflate, frame };
+  out.push(gzipHeader);
+  deflate.on('data', (data: Buffer) => out.push(data));
+  deflate.on('error', (error) => (failed ??= error));
+  return out;
 }
 
-/** The same three stages over Node's own gzip stream at a fixed level. */
-function plainGzip(level: number, observe: (chunk: Buffer) => void): { readonly input: Transform; readonly deflate: Transform; readonly frame: Transform } {
-  const pass = (each?: (chunk: Buffer) => void) =>
-    new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        each?.(chunk);
-        done(null, chunk);
-      },
-    });
-  return { input: pass(observe), deflate: createGzip({ level, chunkSize: outputChunkBytes }), frame: pass() };
+/** Node's own gzip stream at a fixed level, `observe` shown its input. */
+function plainGzip(level: number, observe: (chunk: Buffer) => void): Transform {
+  const gzip = createGzip({ level, chunkSize: outputChunkBytes });
+  const write = gzip._transform.bind(gzip);
+  gzip._transform = (chunk: Buffer, encoding, done) => {
+    observe(chunk);
+    write(chunk, encoding, done);
+  };
+  return gzip;
 }

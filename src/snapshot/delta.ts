@@ -72,7 +72,7 @@ export async function writeDeltaLayer(blobs: BlobStore, source: DeltaSource, opt
   const sink = createWriteStream(temp, { flags: 'wx', mode: 0o644 });
   // Level 1, and stored where a chunk is incompressible: a commit is on the way to a restore far more often than to a registry; see docs/decisions.md.
   const z = adaptiveGzip(1, (chunk) => tarHash.update(chunk));
-  const written = gzip ? pipeline(tar, z.input, z.deflate, z.frame, count, sink) : pipeline(tar, count, sink);
+  const written = gzip ? pipeline(tar, z, count, sink) : pipeline(tar, count, sink);
   try {
     await Promise.all([written, writeMembers(tar, source instanceof Overlay ? overlayMembers(source) : treeMembers(source))]);
     const digest = `sha256:${blobHash.digest('hex')}` as Digest;
