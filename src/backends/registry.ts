@@ -3,6 +3,7 @@ import { fileSha256, hostArch } from './assets.js';
 import type { Backend } from './backend.js';
 import { SandboxClass, type BackendAsset } from './manifest.js';
 import { WasmBackend } from './wasm/wasm-backend.js';
+import { QemuBackend } from './microvm/qemu-backend.js';
 
 /** One sandbox class as a host enables it: the binaries it runs, pinned, and its config. */
 export interface ClassConfig {
@@ -25,6 +26,7 @@ export interface HostConfig {
 /** How each built class's backend is made from the host's config for it. */
 const factories: Readonly<Partial<Record<SandboxClass, (config: ClassConfig) => Backend>>> = {
   wasm: (config) => new WasmBackend(config),
+  qemu: (config) => new QemuBackend(config),
 };
 
 /** Which issue builds the backends that are not built yet. */
@@ -32,7 +34,6 @@ const notBuilt: Readonly<Partial<Record<SandboxClass, string>>> = {
   runsc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
   runc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
   crun: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
-  qemu: 'the microvm backend (issue 13; its argv is rendered by renderQemuArgs)',
   firecracker: 'the microvm backend (issue 13; its VM config is rendered by renderFirecrackerConfig)',
 };
 

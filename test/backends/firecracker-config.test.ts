@@ -72,7 +72,7 @@ describe('renderQemuArgs', () => {
     expect(renderQemuArgs(manifest('readonly', [], 'qemu'), options)).toEqual([
       '-M', 'microvm', '-accel', 'tcg', '-m', '256', '-smp', '1', '-nographic', '-no-reboot',
       '-kernel', '/k/vmlinux', '-initrd', '/k/initrd.cpio.gz',
-      '-drive', 'id=rootfs,file=/vm/root,,fs.ext4,format=raw,if=none,readonly=on', '-device', 'virtio-blk-device,drive=rootfs',
+      '-drive', 'id=rootfs,file=/vm/root,,fs.ext4,format=raw,if=none,readonly=on', '-device', 'virtio-blk-device,drive=rootfs,serial=rootfs',
       '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
       '-append', 'console=ttyS0 quiet panic=-1 tsc_early_khz=2994374 tsc=reliable strata.root=readonly strata.tmpfs=/tmp:67108864:65536 strata.tmpfs=/run:67108864:65536',
     ]);
@@ -82,7 +82,7 @@ describe('renderQemuArgs', () => {
     const mounts: ManifestMount[] = [{ type: 'bind', target: '/data', readonly: true }, { type: 'overlay', target: '/src' }, { type: 'volume', target: '/cache', name: 'c' }, { type: 'identity', target: '/run/strata' }];
     const args = renderQemuArgs(manifest('overlay', mounts, 'qemu'), { ...options, identityImage: '/vm/id.ext4', upperImage: '/vm/up.ext4', shares: { '/data': '/srv/d', '/src': '/home/me/src', '/cache': '/store/volumes/c' } });
     const joined = args.join(' ');
-    expect(joined).toContain('-drive id=upper,file=/vm/up.ext4,format=raw,if=none -device virtio-blk-device,drive=upper');
+    expect(joined).toContain('-drive id=upper,file=/vm/up.ext4,format=raw,if=none -device virtio-blk-device,drive=upper,serial=upper');
     expect(joined).toContain('-drive id=identity,file=/vm/id.ext4,format=raw,if=none,readonly=on');
     expect(joined).toContain('-fsdev local,id=share0,path=/srv/d,security_model=none,readonly=on -device virtio-9p-device,fsdev=share0,mount_tag=share0');
     expect(joined).toContain('-fsdev local,id=share1,path=/home/me/src,security_model=none,readonly=on');

@@ -11,8 +11,18 @@ export interface QemuArgsOptions {
   readonly rootfsImage: string;
   /** A writable ext4 image for an `overlay` root's upper; else a guest tmpfs. */
   readonly upperImage?: string;
-  /** The identity drive (read-only); needed when the manifest has identity mounts. */
+  /** The identity drive (read-only); needed when the manifest has identity mounts (unless `jobImage` carries them). */
   readonly identityImage?: string;
+  /** The guest init's job drive (read-only: a tar of the process, its stdin and identity files; runtime/microvm/README.md). */
+  readonly jobImage?: string;
+  /** A writable raw drive for the guest's state: a `tmpfs` root's tar between processes, or an exported upper. */
+  readonly stateImage?: string;
+  /**
+   * Unix sockets (listening on the host) for the virtio-console ports
+   * `stdout`, `stderr` and `control`: the process's output, kept apart
+   * from each other and from the kernel's messages on ttyS0.
+   */
+  readonly ports?: { readonly stdout: string; readonly stderr: string; readonly control: string };
   readonly memMib: number;
   readonly vcpus?: number;
   /** `tcg` (software; what works on these hosts) or `kvm`, as probed by the backend. */
@@ -41,8 +51,11 @@ function qemuValue(value: string): string {
  *
  * - `-nographic -no-reboot`, the console on ttyS0; `panic=-1` so a guest
  *   panic ends qemu at once.
- * - Drives on virtio-mmio: `rootfs` read-only, then `upper` (rw) for an
- *   overlay root if given, then `identity` (ro).
+ * - Drives on virtio-mmio, each with its id as its virtio serial (how the
+ *   guest tells them apart): `rootfs` read-only, then `upper` (rw) for an
+ *   overlay root if given, `identity` (ro), `job` (ro), `state` (rw).
+ * - With `ports`, a virtio-serial device whose ports `stdout`, `stderr`
+ *   and `control` connect to the host's Unix sockets.
  * - Bind, overlay and volume mounts as 9p shares (`security_model=none`,
  *   `readonly=on` for read-only binds; an overlay mount's share is always
  *   read-only, the guest stacks its own upper).
@@ -67,16 +80,25 @@ export function renderQemuArgs(manifest: BackendManifest, options: QemuArgsOptio
     if (path === undefined) throw new StrataError(ErrorCode.invalidOption, `${m.type} mount at '${m.target}' needs a host directory to share (options.shares)`);
     shares.push({ tag: `share${shares.length}`, target: m.target, readonly: m.type === 'overlay' || m.readonly === true, path });
   }
-  checkIdentityDrive(manifest, options.identityImage);
+  if (options.jobImage === undefined) checkIdentityDrive(manifest, options.identityImage);
 
   const args = ['-M', 'microvm', '-accel', options.accel, '-m', String(options.memMib), '-smp', String(options.vcpus ?? 1), '-nographic', '-no-reboot', '-kernel', options.kernel];
   if (options.initrd !== undefined) args.push('-initrd', options.initrd);
   const drive = (id: string, file: string, readonly: boolean) => {
-    args.push('-drive', `id=${id},file=${qemuValue(file)},format=raw,if=none${readonly ? ',readonly=on' : ''}`, '-device', `virtio-blk-device,drive=${id}`);
+    // The serial names the drive in the guest (/sys/block/vdX/serial): probe order is not device order.
+    args.push('-drive', `id=${id},file=${qemuValue(file)},format=raw,if=none${readonly ? ',readonly=on' : ''}`, '-device', `virtio-blk-device,drive=${id},serial=${id}`);
   };
   drive('rootfs', options.rootfsImage, true);
   if (manifest.root.mode === 'overlay' && options.upperImage !== undefined) drive('upper', options.upperImage, false);
   if (options.identityImage !== undefined) drive('identity', options.identityImage, true);
+  if (options.jobImage !== undefined) drive('job', options.jobImage, true);
+  if (options.stateImage !== undefined) drive('state', options.stateImage, false);
+  if (options.ports !== undefined) {
+    args.push('-device', 'virtio-serial-device,max_ports=4');
+    for (const name of ['stdout', 'stderr', 'control'] as const) {
+      args.push('-chardev', `socket,id=${name},path=${qemuValue(options.ports[name])}`, '-device', `virtserialport,chardev=${name},name=${name}`);
+    }
+  }
   for (const s of shares) {
     args.push('-fsdev', `local,id=${s.tag},path=${qemuValue(s.path)},security_model=none${s.readonly ? ',readonly=on' : ''}`, '-device', `virtio-9p-device,fsdev=${s.tag},mount_tag=${s.tag}`);
   }

@@ -1,0 +1,316 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { ErrorCode, StrataError } from '../../errors.js';
+import { ImageStore } from '../../oci/index.js';
+import { volumePath } from '../../sandbox/volumes.js';
+import { SnapshotStore, snapshotMediaType, type SnapshotManifest } from '../../snapshot/index.js';
+import type { IdentityMount } from '../../sandbox/index.js';
+import { checkRecordedAssets, hostArch, recordAssets, verifyAssets, type VerifiedAsset } from '../assets.js';
+import type { Backend, BackendCapabilities, BackendProcess, Checkpoint, PrepareOptions, Prepared, ProcessSpec } from '../backend.js';
+import { checkCapabilities } from '../capabilities.js';
+import { rootLimit, type BackendManifest, type ManifestMount } from '../manifest.js';
+import type { ClassConfig } from '../registry.js';
+import { materializeRootfs, closeRootfsLayers } from '../rootfs.js';
+import { probeAccel } from './accel.js';
+import { emptyExt4, ext4FromTree, makeMountpoints, sparseFile } from './disk.js';
+import { exportedLayer, parseOpaque } from './export-layer.js';
+import { tscKhzFromCpuinfo } from './guest-args.js';
+import { writeJob } from './job.js';
+import { renderQemuArgs } from './qemu-args.js';
+import { portPaths, startVm, type VmProcess } from './vm-process.js';
+
+/** What the `qemu` class can do: every root mode; tmpfs, bind (9p), volume (9p) and identity mounts; filesystem checkpoints. */
+export const qemuCapabilities: BackendCapabilities = {
+  platforms: ['linux'],
+  architectures: ['amd64'],
+  rootModes: ['readonly', 'overlay', 'tmpfs'],
+  mountKinds: ['tmpfs', 'bind', 'volume', 'identity'],
+  checkpoint: 'filesystem',
+  concurrentExec: false,
+};
+
+/** The `qemu` class's settings (`ClassConfig.config`), recorded in a checkpoint's `backend.config`. */
+export interface QemuSettings {
+  /** Guest memory. Default 256. */
+  readonly memMib?: number;
+  readonly vcpus?: number;
+  /** `auto` (default: KVM if it boots the guest, else TCG; see `probeAccel`), `tcg` or `kvm`. */
+  readonly accel?: 'auto' | 'tcg' | 'kvm';
+  /** Deadline of a process without `timeoutMs`. Default 10 minutes: no VM runs unbounded. */
+  readonly timeoutMs?: number;
+  /** The TSC frequency for `tsc_early_khz=`. Default: read from /proc/cpuinfo. */
+  readonly tscKhz?: number;
+}
+
+/** Default quotas of a `tmpfs` root or an overlay's upper when the manifest records none. */
+const defaultRootBytes = 256 << 20;
+const defaultRootInodes = 65536;
+
+/** A manifest prepared for QEMU: its disk images in `dir`. */
+export interface QemuPrepared extends Prepared {
+  readonly class: 'qemu';
+  /** The host directory holding the rootfs, upper and state images (removed by cleanup). */
+  readonly dir: string;
+}
+
+interface State {
+  readonly store: ImageStore;
+  readonly rendered: BackendManifest;
+  readonly shares: Record<string, string>;
+  readonly identity: IdentityMount[];
+  readonly rootfsImage: string;
+  readonly upperImage: string | undefined;
+  readonly stateImage: string | undefined;
+  readonly parent: string | undefined;
+  stateWritten: boolean;
+  running: VmProcess | undefined;
+  runs: number;
+  cleaned: boolean;
+}
+
+const states = new WeakMap<Prepared, State>();
+
+/**
+ * The `qemu` sandbox class: each process is one boot of a
+ * `qemu-system-x86_64 -M microvm` VM (KVM when it is usable, else TCG)
+ * over ext4 images of the manifest's root, with the guest init of
+ * `runtime/microvm/` (its assets: `qemu`, `kernel`, `initramfs`, built by
+ * `runtime/microvm/build-assets.sh`). State between processes lives on the
+ * host's disk images: an overlay root's upper drive, a tmpfs root's tar.
+ * See src/backends/README.md and docs/decisions.md.
+ */
+export class QemuBackend implements Backend {
+  readonly class = 'qemu' as const;
+  readonly capabilities = qemuCapabilities;
+  readonly #config: ClassConfig;
+
+  constructor(config: ClassConfig) {
+    this.#config = config;
+  }
+
+  /**
+   * Verify the assets, then build the disk images: the rootfs (the image's
+   * layers plus the deltas, with `mke2fs -d`; mount targets created), an
+   * empty upper for an overlay root, a raw state drive for a tmpfs root.
+   *
+   * Errors, in order: ERR_INVALID_OPTION (`checkCapabilities`);
+   * ERR_ASSET_MISSING, ERR_ASSET_MISMATCH (the `qemu`, `kernel` and
+   * `initramfs` assets); ERR_INVALID_OPTION (a bind without a host
+   * directory, an identity mount without files); ERR_BAD_PATH (a bind
+   * source that is not a directory); those of materializing the root;
+   * ERR_RUNTIME_FAILED (mke2fs).
+   */
+  async prepare(manifest: BackendManifest, options: PrepareOptions = {}): Promise<QemuPrepared> {
+    return this.#prepare(manifest, options, undefined);
+  }
+
+  /** Start the manifest's process, or `spec.args`: one boot of the VM. See {@link Backend.start}. */
+  async start(prepared: Prepared, spec: ProcessSpec = {}): Promise<BackendProcess> {
+    return this.#run(prepared, spec, spec.args ?? prepared.manifest.process?.args);
+  }
+
+  /** Run `spec.args` in the same sandbox (after the previous process ended: one VM at a time). */
+  async exec(prepared: Prepared, spec: ProcessSpec): Promise<BackendProcess> {
+    if (spec.args === undefined) throw new StrataError(ErrorCode.invalidOption, 'exec needs args');
+    return this.#run(prepared, spec, spec.args);
+  }
+
+  /**
+   * Record the sandbox's filesystem as a snapshot: an overlay root's upper
+   * (exported by one boot of the guest, whiteouts and opaque directories
+   * converted to OCI's), a tmpfs root's whole tree, a readonly root's
+   * nothing; plus the verified assets, the class and its config. Memory
+   * is not captured (`capabilities.checkpoint` is `filesystem`).
+   *
+   * Errors, in order: ERR_INVALID_OPTION (not prepared here, cleaned up,
+   * or a process still running); ERR_ASSET_MISSING, ERR_ASSET_MISMATCH;
+   * ERR_RUNTIME_FAILED (the export boot failed); the snapshot store's.
+   */
+  async checkpoint(prepared: Prepared, options: { readonly labels?: Readonly<Record<string, string>> } = {}): Promise<Checkpoint> {
+    const state = this.#state(prepared, true);
+    if (state.running !== undefined) throw new StrataError(ErrorCode.invalidOption, 'a process is still running in this microVM sandbox: wait for it before a checkpoint');
+    const assets = await this.#verify();
+    const { manifest } = prepared;
+    const delta = [];
+    if (manifest.root.mode !== 'readonly') {
+      let opaqueLine: string | undefined;
+      const exit = await (await this.#boot(prepared, state, assets, { action: 'export', args: [], env: [], workdir: '/' }, {}, (line) => {
+        if (line.startsWith('opaque ')) opaqueLine = line;
+      })).wait();
+      if (exit.reason !== 'exit' || exit.code !== 0) throw exit.error ?? new StrataError(ErrorCode.runtimeFailed, `the microVM's export ended with ${exit.reason} ${String(exit.code)}`);
+      delta.push(await exportedLayer(state.store.blobs, state.stateImage!, parseOpaque(opaqueLine)));
+    }
+    const tmpfs = manifest.root.mode === 'tmpfs';
+    const snapshot: SnapshotManifest = {
+      mediaType: snapshotMediaType,
+      schemaVersion: 1,
+      created: new Date().toISOString(),
+      ...(options.labels !== undefined && { labels: { ...options.labels } }),
+      // A tmpfs root is written whole, so it stands alone; an overlay's upper applies over its parent.
+      ...(!tmpfs && state.parent !== undefined && { parent: state.parent as SnapshotManifest['parent'] & string }),
+      ...(!tmpfs && manifest.image !== undefined && { image: manifest.image as SnapshotManifest['image'] & object }),
+      root: manifest.root as SnapshotManifest['root'],
+      mounts: manifest.mounts.map((m) => (m.type === 'identity' ? { type: 'identity', target: m.target } : m)) as SnapshotManifest['mounts'],
+      ...(manifest.process !== undefined && { process: { args: [...manifest.process.args], env: [...manifest.process.env], workdir: manifest.process.workdir } }),
+      class: 'qemu',
+      backend: { assets: recordAssets(assets), config: { ...this.#config.config } },
+      delta,
+    };
+    const { digest, manifest: stored } = await new SnapshotStore(state.store).adopt(snapshot);
+    return { digest, manifest: stored };
+  }
+
+  /**
+   * Restore a snapshot, of this class or another one's filesystem-only
+   * snapshot (wasm, oci-runtime): its manifest is read and verified, a
+   * `qemu` snapshot's recorded assets are checked against the host's
+   * before anything else, then it is prepared over its whole chain.
+   *
+   * Errors, in order: those of reading the manifest (ERR_SNAPSHOT_NOT_FOUND,
+   * ERR_DIGEST_MISMATCH, ERR_BAD_SNAPSHOT, ERR_SNAPSHOT_VERSION);
+   * ERR_ASSET_MISSING, ERR_ASSET_MISMATCH; then those of {@link prepare}.
+   */
+  async restore(digest: string, options: PrepareOptions = {}): Promise<QemuPrepared> {
+    const store = options.store ?? (await ImageStore.open());
+    const { digest: resolved, manifest } = await new SnapshotStore(store).inspect(digest);
+    const mine: BackendManifest = { ...manifest, class: 'qemu', backend: manifest.class === 'qemu' ? manifest.backend : { assets: [], config: {} } };
+    return this.#prepare(mine, { ...options, store }, resolved);
+  }
+
+  /** Kill a running VM, and remove the disk images. Idempotent. */
+  async cleanup(prepared: Prepared): Promise<void> {
+    const state = this.#state(prepared, false);
+    if (state.cleaned) return;
+    state.cleaned = true;
+    await state.running?.kill();
+    await rm((prepared as QemuPrepared).dir, { recursive: true, force: true });
+  }
+
+  async #prepare(manifest: BackendManifest, options: PrepareOptions, snapshot: string | undefined): Promise<QemuPrepared> {
+    checkCapabilities('qemu', this.capabilities, manifest);
+    const assets = await this.#verify(manifest);
+    const store = options.store ?? (await ImageStore.open());
+    const cwd = options.cwd ?? process.cwd();
+    const identity = new Map<string, IdentityMount>((options.identity ?? []).map((m) => [m.target, m]));
+    const shares: Record<string, string> = {};
+    const mounts: ManifestMount[] = [];
+    for (const m of manifest.mounts) {
+      if (m.type === 'bind' || m.type === 'volume') {
+        const source = m.type === 'volume' ? (options.binds?.[m.target] ?? (m.name !== undefined ? volumePath(store.root, m.name) : undefined)) : (options.binds?.[m.target] ?? m.source);
+        if (source === undefined) throw new StrataError(ErrorCode.invalidOption, `${m.type} mount at '${m.target}' records no host directory: give it in options.binds`);
+        const path = isAbsolute(source) ? source : resolve(cwd, source);
+        if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new StrataError(ErrorCode.badPath, `${m.type} mount at '${m.target}': '${path}' is not a directory`);
+        shares[m.target] = path;
+      }
+      if (m.type === 'identity' && !identity.has(m.target)) throw new StrataError(ErrorCode.invalidOption, `identity mount at '${m.target}' needs its files in options.identity (they are never in a snapshot)`);
+      mounts.push(m);
+    }
+    for (const target of identity.keys()) if (!mounts.some((m) => m.type === 'identity' && m.target === target)) mounts.push({ type: 'identity', target });
+    const rendered: BackendManifest = { ...manifest, mounts };
+    const order = mounts.filter((m) => m.type === 'identity').map((m) => identity.get(m.target)!);
+
+    const dir = await mkdtemp(join(tmpdir(), 'strata-vm-'));
+    try {
+      const tree = join(dir, 'rootfs');
+      const root = await materializeRootfs(manifest, tree, { store, ...(snapshot !== undefined && { snapshot }), cwd });
+      closeRootfsLayers(root);
+      await makeMountpoints(tree, ['/dev', '/proc', ...mounts.map((m) => m.target)]);
+      const rootfsImage = join(dir, 'rootfs.ext4');
+      await ext4FromTree(rootfsImage, tree);
+      await rm(tree, { recursive: true, force: true });
+      const bytes = rootLimit(manifest, 'maxBytes') ?? defaultRootBytes;
+      const inodes = rootLimit(manifest, 'maxInodes') ?? defaultRootInodes;
+      let upperImage: string | undefined;
+      let stateImage: string | undefined;
+      if (manifest.root.mode === 'overlay') await emptyExt4((upperImage = join(dir, 'upper.ext4')), bytes, inodes);
+      // A tar of the root (tmpfs) or the upper (export): the files, a header each, and the end blocks.
+      if (manifest.root.mode !== 'readonly') await sparseFile((stateImage = join(dir, 'state.tar')), bytes + inodes * 1024 + (1 << 20));
+      const prepared: QemuPrepared = { class: 'qemu', manifest, assets, dir };
+      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, parent: snapshot, stateWritten: false, running: undefined, runs: 0, cleaned: false });
+      return prepared;
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  async #run(prepared: Prepared, spec: ProcessSpec, args: readonly string[] | undefined): Promise<BackendProcess> {
+    const state = this.#state(prepared, true);
+    if (args === undefined || args.length === 0) throw new StrataError(ErrorCode.invalidOption, 'nothing to run: the manifest records no process and spec.args is empty');
+    if (state.running !== undefined) throw new StrataError(ErrorCode.invalidOption, 'a process is already running in this microVM sandbox (one at a time: capabilities.concurrentExec is false)');
+    const assets = await this.#verify();
+    const env = new Map<string, string>();
+    for (const pair of [...(prepared.manifest.process?.env ?? []), ...(spec.env ?? [])]) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) env.set(pair.slice(0, eq), pair);
+    }
+    const job = { action: 'run' as const, args, env: [...env.values()], workdir: spec.workdir ?? prepared.manifest.process?.workdir ?? '/' };
+    return this.#boot(prepared, state, assets, job, spec, (line) => {
+      if (line === 'state 1') state.stateWritten = true;
+    });
+  }
+
+  /** One boot of the VM for one job. */
+  async #boot(prepared: Prepared, state: State, assets: readonly VerifiedAsset[], job: { action: 'run' | 'export'; args: readonly string[]; env: readonly string[]; workdir: string }, spec: ProcessSpec, onControl: (line: string) => void): Promise<VmProcess> {
+    const asset = (name: string) => assets.find((a) => a.name === name)!.path;
+    const settings = (this.#config.config ?? {}) as QemuSettings;
+    const tscKhz = settings.tscKhz ?? tscKhzFromCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (tscKhz === undefined) throw new StrataError(ErrorCode.backendUnavailable, "no 'cpu MHz' in /proc/cpuinfo for tsc_early_khz= (set the qemu class's config.tscKhz)");
+    const accel = settings.accel === 'tcg' || settings.accel === 'kvm' ? settings.accel : await probeAccel(asset('qemu'), asset('kernel'), asset('initramfs'), tscKhz);
+    const n = ++state.runs;
+    const runDir = join((prepared as QemuPrepared).dir, `r${n}`);
+    await mkdir(runDir);
+    const jobImage = join(runDir, 'job.tar');
+    const stdin = typeof spec.stdin === 'string' ? new TextEncoder().encode(spec.stdin) : (spec.stdin ?? new Uint8Array());
+    const { manifest } = prepared;
+    await writeJob(jobImage, {
+      ...job,
+      stdin,
+      rootBytes: rootLimit(manifest, 'maxBytes') ?? defaultRootBytes,
+      rootInodes: rootLimit(manifest, 'maxInodes') ?? defaultRootInodes,
+      state: state.stateWritten,
+      identity: state.identity,
+    });
+    const args = renderQemuArgs(state.rendered, {
+      kernel: asset('kernel'),
+      initrd: asset('initramfs'),
+      rootfsImage: state.rootfsImage,
+      ...(state.upperImage !== undefined && { upperImage: state.upperImage }),
+      ...(state.stateImage !== undefined && { stateImage: state.stateImage }),
+      jobImage,
+      memMib: settings.memMib ?? 256,
+      vcpus: settings.vcpus ?? 1,
+      accel,
+      tscKhz,
+      shares: state.shares,
+      ports: portPaths(runDir),
+    });
+    const vm = await startVm({ qemu: asset('qemu'), args, dir: runDir, stdout: spec.stdout, stderr: spec.stderr, timeoutMs: spec.timeoutMs ?? settings.timeoutMs ?? 600_000, onControl });
+    state.running = vm;
+    void vm.wait().then(async () => {
+      state.running = undefined;
+      await rm(runDir, { recursive: true, force: true });
+    });
+    return vm;
+  }
+
+  /** The configured assets verified against their files (`qemu`, `kernel`, `initramfs` required), and a qemu manifest's recorded ones against them. */
+  async #verify(manifest?: BackendManifest): Promise<VerifiedAsset[]> {
+    for (const name of ['qemu', 'kernel', 'initramfs']) {
+      if (!this.#config.assets.some((a) => a.name === name)) throw new StrataError(ErrorCode.assetMissing, `the host config's qemu class pins no '${name}' asset (runtime/microvm/build-assets.sh builds the kernel and initramfs; pin them with 'strata host pin qemu --asset NAME --path FILE')`);
+    }
+    const verified = await verifyAssets(this.#config.assets);
+    if (manifest !== undefined) checkRecordedAssets(manifest.backend.assets, this.#config.assets, hostArch());
+    return verified;
+  }
+
+  #state(prepared: Prepared, live: boolean): State {
+    const state = states.get(prepared);
+    if (state === undefined) throw new StrataError(ErrorCode.invalidOption, 'not prepared by this qemu backend');
+    if (live && state.cleaned) throw new StrataError(ErrorCode.invalidOption, 'this prepared sandbox was cleaned up');
+    return state;
+  }
+}
