@@ -30,7 +30,22 @@ export interface ComponentContextOptions {
   readonly deadline?: number | undefined;
   /** Most host resources (descriptors, streams, pollables) alive at once. Default {@link defaultMaxResources}. */
   readonly maxResources?: number | undefined;
+  /**
+   * Runs each host call, for a host that must know when one runs (the
+   * worker pool's syscall gate: a kill never lands inside one): `call`
+   * around every call but `poll`, `poll` around a poll (a sleep stays
+   * killable). Each returns what the function returns. Default: none.
+   */
+  readonly gate?: ComponentGate | undefined;
 }
+
+/** How a host runs each call: see {@link ComponentContextOptions.gate}. */
+export interface ComponentGate {
+  call<T>(fn: () => T): T;
+  poll<T>(fn: () => T): T;
+}
+
+const ungated: ComponentGate = { call: (fn) => fn(), poll: (fn) => fn() };
 
 /** A host resource the process holds: closed when dropped or at exit. */
 export interface Held {
@@ -53,6 +68,7 @@ export class ComponentContext {
   readonly maxResources: number;
   /** performance.now() at start: the zero of the monotonic clock. */
   readonly startMs = performance.now();
+  readonly gate: ComponentGate;
   readonly #held = new Set<Held>();
 
   constructor(options: ComponentContextOptions) {
@@ -60,6 +76,7 @@ export class ComponentContext {
     this.options = options;
     this.deadline = options.deadline ?? Infinity;
     this.maxResources = options.maxResources ?? defaultMaxResources;
+    this.gate = options.gate ?? ungated;
   }
 
   /** Hold a new host resource until it is dropped or the process ends. Errors: `insufficient-memory` past {@link maxResources}. */
@@ -97,7 +114,17 @@ export class ComponentContext {
   call<T>(fn: () => T): T {
     if (this.end.ended) throw this.end.end(undefined);
     try {
-      return fn();
+      return this.gate.call(fn);
+    } catch (error) {
+      throw this.end.end(error);
+    }
+  }
+
+  /** {@link call} for `poll`, through the gate's `poll`: a sleep the host can still stop. */
+  callPoll<T>(fn: () => T): T {
+    if (this.end.ended) throw this.end.end(undefined);
+    try {
+      return this.gate.poll(fn);
     } catch (error) {
       throw this.end.end(error);
     }
@@ -111,7 +138,7 @@ export class ComponentContext {
   result<T, E = ErrorCode>(fn: () => T, wrap?: (code: ErrorCode) => E): Result<T, E> {
     if (this.end.ended) throw this.end.end(undefined);
     try {
-      return { tag: 'ok', val: fn() };
+      return { tag: 'ok', val: this.gate.call(fn) };
     } catch (error) {
       const code = toErrorCode(error);
       if (code === undefined) throw this.end.end(error);

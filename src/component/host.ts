@@ -6,6 +6,16 @@ import type { LoadedComponent } from './load.js';
 /** Every interface (unversioned) strata's host serves. */
 export const providedInterfaces: readonly string[] = Object.keys(componentImports(new ComponentContext({ namespace: undefined as never, args: [], env: [], preopens: [] })));
 
+/** What {@link runComponent} tells its caller. */
+export interface RunHooks {
+  /** The process's context, before anything runs. */
+  readonly context?: (ctx: ComponentContext) => void;
+  /** The guest's own code starts (instantiation, then `run`). */
+  readonly enterGuest?: () => void;
+  /** The guest's own code has returned or thrown; the host closes what it held after this. */
+  readonly leaveGuest?: () => void;
+}
+
 /**
  * Run a loaded component's `wasi:cli/run` as one process over the context's
  * namespace, with strata's host as its imports (never jco's preview2-shim).
@@ -13,19 +23,28 @@ export const providedInterfaces: readonly string[] = Object.keys(componentImport
  * 0 when `run` returns ok, 1 when it returns err. Throws what ended the
  * process otherwise (a trap, the deadline, an output limit), whatever the
  * guest did after it. Every resource still held is closed at the end.
+ * `hooks` let a host see the context before anything runs, and mark
+ * where the guest's own code runs (instantiation and `run`), apart from
+ * the host's work before and after it.
  * Errors: ERR_UNKNOWN_IMPORT (it imports an interface strata does not
  * serve, such as wasi:sockets; each is named).
  */
-export function runComponent(component: LoadedComponent, options: ComponentContextOptions): number {
+export function runComponent(component: LoadedComponent, options: ComponentContextOptions, hooks: RunHooks = {}): number {
   const unknown = component.imports.filter((name) => !providedInterfaces.includes(name.replace(/@.*$/, '')));
   if (unknown.length > 0) {
     throw new StrataError(ErrorCode.unknownImport, `component ${component.digest} imports what strata does not provide: ${unknown.join(', ')}`);
   }
   const ctx = new ComponentContext(options);
+  hooks.context?.(ctx);
   const end = ctx.end;
   try {
-    const { run } = component.instantiate(componentImports(ctx));
-    run();
+    hooks.enterGuest?.();
+    try {
+      const { run } = component.instantiate(componentImports(ctx));
+      run();
+    } finally {
+      hooks.leaveGuest?.();
+    }
     if (end.ended) throw end.error;
     return 0;
   } catch (thrown) {

@@ -1,9 +1,10 @@
 export { componentLayerMediaType, isComponent } from './binary.js';
 export { ComponentContext, defaultMaxResources } from './context.js';
-export type { ComponentContextOptions, ComponentPreopen, Result } from './context.js';
+export type { ComponentContextOptions, ComponentGate, ComponentPreopen, Result } from './context.js';
 export { ComponentError, toErrorCode } from './error-code.js';
 export type { ErrorCode as WitErrorCode } from './error-code.js';
 export { runComponent, providedInterfaces } from './host.js';
+export type { RunHooks } from './host.js';
 export { componentImports, maxRandomBytes } from './interfaces.js';
 export type { ComponentImports } from './interfaces.js';
 export { loadComponent } from './load.js';

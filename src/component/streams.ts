@@ -40,7 +40,7 @@ export class Pollable extends HostResource {
   }
 
   block(): void {
-    this.ctx.call(() => sleepUntil(this.ctx, this.at));
+    this.ctx.callPoll(() => sleepUntil(this.ctx, this.at));
   }
 }
 
@@ -53,7 +53,7 @@ export const maxPollables = 65536;
  * output, stdin that blocks in its read), so only clocks wait.
  */
 export function poll(ctx: ComponentContext, pollables: readonly Pollable[]): Uint32Array {
-  return ctx.call(() => {
+  return ctx.callPoll(() => {
     if (pollables.length === 0 || pollables.length > maxPollables) {
       throw new RangeError(`poll: ${pollables.length} pollables (1 to ${maxPollables})`);
     }

@@ -175,6 +175,11 @@ export class Sandbox {
     return { pauseMs: sealed.pauseMs, write: sealed.write };
   }
 
+  /** @internal The store this sandbox's root was made over (components' transpile cache). */
+  get storeRoot(): string {
+    return this.#root.options.storeRoot;
+  }
+
   /** The root's mode. */
   get rootMode(): RootMode {
     return this.#root.mode;
@@ -393,7 +398,7 @@ export class Sandbox {
 
   /** A WebAssembly component (preview2): transpiled and cached by digest, run over this namespace (src/sandbox/component-run.ts). */
   async #runComponent(bytes: Uint8Array, name: string, options: RunOptions): Promise<RunResult> {
-    const component = await loadedComponent(bytes, name, this.#root.options.storeRoot, options);
+    const component = await loadedComponent(bytes, name, this.storeRoot, options);
     return runLoadedComponent(this.namespace, component, name, options);
   }
 

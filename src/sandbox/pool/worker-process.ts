@@ -15,10 +15,15 @@ import { ProcessKilled, type SyscallGate } from './gate.js';
 import type { ExitReason, FromWorker, WireError, WireSpawn } from './protocol.js';
 import { bytesStdin, OutputLimitReached, ringStdin, WorkerOutput } from './stdio-worker.js';
 import { toWire } from './wire-error.js';
+import { isComponent, type LoadedComponent } from '../../component/index.js';
+import { loadedComponent } from '../component-run.js';
+import { runPreparedComponent } from './component-process.js';
 
 /** What a spawn runs, once resolved. */
 export interface Prepared {
-  readonly module: WebAssembly.Module;
+  /** The module to run; or, for a component found in the sandbox, none and `component` (component-process.ts). */
+  readonly module: WebAssembly.Module | undefined;
+  readonly component?: LoadedComponent;
   readonly name: string;
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
@@ -73,8 +78,14 @@ export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepar
   }
   const { argv, env, workdir } = imageCommand(sandbox.image, spec.argv, spec);
   const name = argv[0]!;
-  const guest = await compiledProgram(readProgram(sandbox.namespace, name, env['PATH'], workdir), compileLimits(spec));
-  return { module: guest.module, name: name.split('/').pop() ?? name, argv, env, workdir };
+  const program = readProgram(sandbox.namespace, name, env['PATH'], workdir);
+  const base = name.split('/').pop() ?? name;
+  if (isComponent(program)) {
+    const component = await loadedComponent(program, base, sandbox.storeRoot, spec);
+    return { module: undefined, component, name: base, argv, env, workdir };
+  }
+  const guest = await compiledProgram(program, compileLimits(spec));
+  return { module: guest.module, name: base, argv, env, workdir };
 }
 
 /**
@@ -100,6 +111,22 @@ export function runPrepared(
     durationMs: performance.now() - started,
   });
   const deadline = spec.timeoutMs === undefined ? Infinity : started + spec.timeoutMs;
+  const { component, module } = prepared;
+  if (component !== undefined || module === undefined) {
+    return runPreparedComponent(sandbox, spec, { ...prepared, component: component! }, gate, post, onRunning, {
+      ended,
+      ending: (error) => (gate.killRequested(spec.pid) ? ended('killed', null) : ending(error, prepared.name, spec, ended)),
+      error: (error) => ended('error', null, { error: toWire(error) }),
+      env: () => {
+        const env = { ...prepared.env };
+        if (prepared.workdir !== undefined) {
+          checkWorkdir(sandbox, prepared.workdir);
+          env['PWD'] ??= prepared.workdir;
+        }
+        return env;
+      },
+    });
+  }
   let host: WasiHost;
   try {
     const env = { ...prepared.env };
@@ -134,7 +161,7 @@ export function runPrepared(
   try {
     // A worker provides preview1 only: a module declaring extra imports is
     // refused here, every missing import named (ERR_UNKNOWN_IMPORT).
-    instance = new WebAssembly.Instance(prepared.module, linkImports(prepared.module, prepared.name, host.imports, undefined));
+    instance = new WebAssembly.Instance(module, linkImports(module, prepared.name, host.imports, undefined));
   } catch (error) {
     gate.leaveGuest();
     onRunning(undefined);
