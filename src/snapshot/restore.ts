@@ -3,6 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { ErrorCode, StrataError } from '../errors.js';
 import { indexLayer, parseConfig, parseManifest, type Digest, type ImageConfig, type ImageManifest, type ImageRecord, type ImageStore, type LayerIndex } from '../oci/index.js';
 import { parseSnapshotManifest, type LayerDescriptor, type SnapshotManifest } from './manifest.js';
+import { markVerified, verifiedBefore } from './verified.js';
 
 /** The most snapshots one chain may hold (as many as overlays one root may stack). */
 export const maxChainLength = 1024;
@@ -68,9 +69,11 @@ export async function readChain(images: ImageStore, digest: Digest): Promise<Arr
  * and the config's diff_ids against the snapshot's `image.diffIDs`); each
  * image layer indexed against its diffID; and each delta layer of the
  * chain re-read whole, its blob digest and its uncompressed digest
- * (diffID) checked against the manifest, then indexed. Costs O(the
- * deltas): image layers were verified when pulled and are read from their
- * cached indexes.
+ * (diffID) checked against the manifest, then indexed — unless that blob
+ * was verified before (at its commit, or an earlier restore) and its file
+ * is unchanged since (src/snapshot/verified.ts: device, inode, size, mtime
+ * and ctime), which costs one stat. Costs O(the deltas) at most: image
+ * layers were verified when pulled and are read from their cached indexes.
  *
  * Errors: those of {@link readChain}; ERR_BLOB_NOT_FOUND; ERR_DIGEST_MISMATCH
  * (a delta blob, an image manifest or config whose bytes changed: both
@@ -102,7 +105,10 @@ export async function restoreLayers(images: ImageStore, digest: Digest): Promise
   }
   for (const { digest: at, manifest } of chain) {
     for (const [i, layer] of manifest.delta.entries()) {
-      await verifyDeltaLayer(images, layer, `snapshot ${at} delta ${i}`);
+      if (!(await verifiedBefore(images, layer))) {
+        await verifyDeltaLayer(images, layer, `snapshot ${at} delta ${i}`);
+        await markVerified(images, layer);
+      }
       layers.push(await indexLayer(images.blobs, { digest: layer.digest, mediaType: layer.mediaType, diffID: layer.diffID }));
     }
   }

@@ -6,6 +6,7 @@ import { readRecords, referencesOf, removeRecord, writeRecord } from './records.
 import { readChain, readSnapshotManifest, restoreLayers, type RestoredSnapshot } from './restore.js';
 import { exportSnapshot, type ExportResult } from './export.js';
 import { importSnapshot } from './import.js';
+import { markVerified } from './verified.js';
 
 /**
  * What a commit is made from: a plain description of a sandbox (the
@@ -95,6 +96,8 @@ export class SnapshotStore {
         const written = await writeDeltaLayer(this.images.blobs, layer, options.compression === undefined ? {} : { compression: options.compression });
         // Indexed now, off the guest's path, so a restore reads the cache.
         (await indexLayer(this.images.blobs, { digest: written.digest, mediaType: written.mediaType, diffID: written.diffID })).close();
+        // Hashed whole as it was written: a restore re-reads it only if the file changed since.
+        await markVerified(this.images, written);
         delta.push(written);
       }
       const manifest = checked({
