@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../errors.js';
+import { packageVersion } from '../package-files.js';
 import { FsError } from '../vfs/errors.js';
 import { err, out, UsageError } from './io.js';
 
@@ -168,6 +169,5 @@ function describe(error: unknown): string {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageVersion();
 }

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pack, type Header } from 'tar-stream';
+import type { Header, Pack } from 'tar-stream';
 import { MediaType, type BlobStore, type Digest } from '../oci/index.js';
 import { firstEntryCookie, opaqueMarker, Overlay, whiteoutPrefix, type DirNode, type FileNode, type Node, type Stat } from '../vfs/index.js';
 import { adaptiveGzip } from './adaptive-gzip.js';
@@ -60,6 +60,8 @@ interface Member {
  */
 export async function writeDeltaLayer(blobs: BlobStore, source: DeltaSource, options: DeltaOptions = {}): Promise<LayerDescriptor> {
   const gzip = (options.compression ?? 'gzip') === 'gzip';
+  // Loaded on the first commit only: `strata run` and restores never need it.
+  const { pack } = await import('tar-stream');
   const tar = pack();
   const tarHash = createHash('sha256');
   const blobHash = createHash('sha256');
@@ -95,7 +97,7 @@ function tap(each: (chunk: Buffer) => void): Transform {
 }
 
 /** Pack members in order, each file's bytes a chunk at a time, waiting for the tar stream to drain. */
-async function writeMembers(tar: ReturnType<typeof pack>, members: Iterable<Member>): Promise<void> {
+async function writeMembers(tar: Pack, members: Iterable<Member>): Promise<void> {
   for (const member of members) {
     const header = headerOf(member);
     if (member.kind !== 'file') {

@@ -1,5 +1,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../../errors.js';
+import { packageVersion } from '../../package-files.js';
 import { defaultStoreRoot, ImageStore } from '../../oci/index.js';
 import { Sandbox, type RunOptions } from '../../sandbox/index.js';
 import { compiledProgram, readProgram } from '../../sandbox/program.js';
@@ -11,14 +12,6 @@ import type { BackendManifest } from '../manifest.js';
 import type { ClassConfig } from '../registry.js';
 import { sandboxMounts } from './mounts.js';
 import { WasmProcess } from './wasm-process.js';
-
-let version: string | undefined;
-
-/** strata's package version (`package.json` at the package root, from `src/` and `dist/` alike). */
-function packageVersion(): string {
-  version ??= (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return version;
-}
 
 /** A manifest prepared by the wasm backend: an in-thread {@link Sandbox} and its processes. */
 export interface WasmPrepared extends Prepared {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, StrataError } from '../../errors.js';
+import { distModule } from '../../package-files.js';
 import { defaultStoreRoot, type ImageRecord } from '../../oci/index.js';
 import { GuestModule, readModuleSource } from '../guest-module.js';
 import { compiledProgram } from '../program.js';
@@ -81,7 +82,9 @@ export class SandboxPool {
     this.size = size;
     this.idleTimeoutMs = idle;
     this.maxProcessesPerSandbox = maxProcesses;
-    this.#script = new URL('./worker-entry.js', import.meta.url);
+    // Beside this module when it runs from dist/; from the package's dist/ when it runs inside the CLI bundle.
+    const beside = new URL('./worker-entry.js', import.meta.url);
+    this.#script = existsSync(beside) ? beside : distModule('sandbox/pool/worker-entry.js');
     this.#link = {
       maxProcessesPerSandbox: maxProcesses,
       compile: (source, limits) => this.#compile(source, limits),
