@@ -1,4 +1,4 @@
-import type { DirNode, Namespace } from '../vfs/index.js';
+import type { DirNode, Namespace, Node } from '../vfs/index.js';
 import { GuestDeadline } from '../wasi/context.js';
 import type { StreamSink, StreamSource } from '../wasi/descriptor.js';
 import { ProcessEnd } from '../wasi/process-end.js';
@@ -50,6 +50,8 @@ const ungated: ComponentGate = { call: (fn) => fn(), poll: (fn) => fn() };
 /** A host resource the process holds: closed when dropped or at exit. */
 export interface Held {
   close(): void;
+  /** Refer to the same nodes in a rebased tree (see {@link ComponentContext.rebase}); those without a counterpart stay. */
+  rebase?(counterpart: (node: Node) => Node | undefined): void;
 }
 
 /** Default bound on a process's live host resources: what a guest can make the host hold. */
@@ -61,7 +63,8 @@ export const defaultMaxResources = 4096;
  * for functions without a `result`, {@link result} for those with one.
  */
 export class ComponentContext {
-  readonly namespace: Namespace;
+  /** The process's namespace; replaced by {@link rebase} when a commit or fork seals the root. */
+  namespace: Namespace;
   readonly options: ComponentContextOptions;
   readonly end = new ProcessEnd();
   readonly deadline: number;
@@ -93,6 +96,18 @@ export class ComponentContext {
   /** How many host resources are held. */
   get resources(): number {
     return this.#held.size;
+  }
+
+  /**
+   * Go on over `namespace`, the sandbox's new one after a commit or fork
+   * sealed its root: every resource that refers to a node of the sealed
+   * tree refers to its `counterpart` from now on (a node without one, an
+   * unlinked file, keeps the sealed node: it reads the state at the seal
+   * and its writes fail with EROFS). As the preview1 host's `rebase`.
+   */
+  rebase(namespace: Namespace, counterpart: (node: Node) => Node | undefined): void {
+    this.namespace = namespace;
+    for (const resource of this.#held) resource.rebase?.(counterpart);
   }
 
   /** The process ended: close every resource still held (releasing unlinked files' data). */

@@ -86,7 +86,7 @@ type Target = { kind: 'directory'; node: DirNode } | { kind: 'file'; node: FileN
  * https://github.com/WebAssembly/wasi-filesystem/blob/main/wit/types.wit
  */
 export class Descriptor extends HostResource {
-  readonly #target: Target;
+  #target: Target;
   readonly #flags: DescriptorFlags;
 
   constructor(ctx: ComponentContext, target: Target, flags: DescriptorFlags) {
@@ -98,6 +98,19 @@ export class Descriptor extends HostResource {
 
   protected override onClose(): void {
     if (this.#target.kind === 'file') this.#target.node.release();
+  }
+
+  /** Refer to the same file or directory in a rebased tree. */
+  rebase(counterpart: (node: Node) => Node | undefined): void {
+    const t = this.#target;
+    if (this.closed || t.kind === 'device') return;
+    const next = counterpart(t.node);
+    if (t.kind === 'directory' && next?.type === 'directory') this.#target = { kind: 'directory', node: next };
+    if (t.kind === 'file' && next?.type === 'file') {
+      next.retain();
+      this.#target = { kind: 'file', node: next };
+      t.node.release();
+    }
   }
 
   /** The node, for `is-same-object` and `link-at`/`rename-at` targets. */
@@ -337,12 +350,18 @@ export const maxReadBytes = 1 << 20;
 
 /** `directory-entry-stream`: a directory's entries after `.` and `..`, by readdir cookie, so it survives changes to the directory. */
 export class DirectoryEntryStream extends HostResource {
-  readonly #dir: DirNode;
+  #dir: DirNode;
   #cookie = firstEntryCookie;
 
   constructor(ctx: ComponentContext, dir: DirNode) {
     super(ctx);
     this.#dir = dir;
+  }
+
+  /** List the same directory in a rebased tree, from the same cookie. */
+  rebase(counterpart: (node: Node) => Node | undefined): void {
+    const next = counterpart(this.#dir);
+    if (next?.type === 'directory') this.#dir = next;
   }
 
   readDirectoryEntry(): Result<{ type: DescriptorType; name: string } | undefined, ErrorCode> {

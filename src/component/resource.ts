@@ -15,6 +15,11 @@ export abstract class HostResource implements Held {
     ctx.acquire(this);
   }
 
+  /** Whether it was closed (dropped, or the process ended). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Release what the resource holds, once. */
   close(): void {
     if (this.#closed) return;

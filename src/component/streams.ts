@@ -1,4 +1,4 @@
-import type { DeviceNode, FileNode } from '../vfs/index.js';
+import type { DeviceNode, FileNode, Node } from '../vfs/index.js';
 import type { StreamSink, StreamSource } from '../wasi/descriptor.js';
 import type { ComponentContext, Result } from './context.js';
 import { componentError, type ErrorCode } from './error-code.js';
@@ -115,6 +115,18 @@ export class InputStream extends HostResource {
     if (this.#input.kind === 'file') this.#input.node.release();
   }
 
+  /** Go on with the same file in a rebased tree, at the same position. */
+  rebase(counterpart: (node: Node) => Node | undefined): void {
+    const io = this.#input;
+    if (this.closed || io.kind !== 'file') return;
+    const next = counterpart(io.node);
+    if (next?.type !== 'file') return;
+    next.retain();
+    const old = io.node;
+    io.node = next;
+    old.release();
+  }
+
   read(len: bigint): Result<Uint8Array, StreamError> {
     return streamResult(this.ctx, () => this.#read(len));
   }
@@ -186,6 +198,18 @@ export class OutputStream extends HostResource {
 
   protected override onClose(): void {
     if (this.#output.kind === 'file') this.#output.node.release();
+  }
+
+  /** Go on with the same file in a rebased tree, at the same position. */
+  rebase(counterpart: (node: Node) => Node | undefined): void {
+    const io = this.#output;
+    if (this.closed || io.kind !== 'file') return;
+    const next = counterpart(io.node);
+    if (next?.type !== 'file') return;
+    next.retain();
+    const old = io.node;
+    io.node = next;
+    old.release();
   }
 
   checkWrite(): Result<bigint, StreamError> {

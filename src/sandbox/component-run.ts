@@ -2,17 +2,19 @@
  * Running a WebAssembly component (WASI preview2) in a sandbox: transpiled
  * once per digest (kept in the store's blob store), loaded once per digest
  * and limits in this thread, then run over the sandbox's namespace with
- * the same options, limits and typed errors as a preview1 command.
+ * the same options, limits and typed errors as a preview1 command. A running component is tracked
+ * like a preview1 process, so a commit or fork moves it onto the fresh upper.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
-import { componentDigest, loadComponent, runComponent, transpileComponent, transpilerId, type LoadedComponent, type TranspileCache, type TranspiledFiles } from '../component/index.js';
+import { ComponentContext, componentDigest, loadComponent, runComponent, transpileComponent, transpilerId, type LoadedComponent, type TranspileCache, type TranspiledFiles } from '../component/index.js';
 import { BlobStore, digestHex, parseDigest, type Digest } from '../oci/index.js';
 import { FsError, type Namespace } from '../vfs/index.js';
 import { defaultMemoryLimitBytes, defaultTableLimitElements, limitSections } from './guest-module.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
 import { resolvePreopens } from './preopens.js';
+import type { RebasableProcess, RunningProcesses } from './rebase.js';
 import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
 
 /** What the cache records per component: the transpiler, and each output file's blob. */
@@ -115,7 +117,7 @@ export function loadedComponent(bytes: Uint8Array, name: string, storeRoot: stri
  * Rejects as `Sandbox.run` does (ERR_BAD_PATH for a bad workdir; GuestError
  * ERR_TIMEOUT, ERR_GUEST_TRAP, ERR_OUTPUT_LIMIT with the output so far).
  */
-export function runLoadedComponent(namespace: Namespace, component: LoadedComponent, name: string, options: RunOptions = {}): RunResult {
+export function runLoadedComponent(namespace: Namespace, component: LoadedComponent, name: string, options: RunOptions = {}, running?: RunningProcesses): RunResult {
   const env = { ...options.env };
   if (options.workdir !== undefined) {
     checkWorkdir(namespace, options.workdir);
@@ -142,13 +144,22 @@ export function runLoadedComponent(namespace: Namespace, component: LoadedCompon
     ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
   };
   const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
+  let untrack: (() => void) | undefined;
+  const hooks = { context: (ctx: ComponentContext) => (untrack = running?.track(rebasable(ctx))) };
   let exitCode: number;
   try {
-    exitCode = timeoutMs === undefined ? runComponent(component, context) : runWithTimeout(() => runComponent(component, context), timeoutMs);
+    exitCode = timeoutMs === undefined ? runComponent(component, context, hooks) : runWithTimeout(() => runComponent(component, context, hooks), timeoutMs);
   } catch (error) {
     throw guestError(error, name, timeoutMs, output());
+  } finally {
+    untrack?.();
   }
   return { exitCode, ...output(), durationMs: performance.now() - started };
+}
+
+/** A component's context as the sandbox's running processes track it: moved onto the fresh upper when a commit or fork seals the root. */
+export function rebasable(ctx: ComponentContext): RebasableProcess {
+  return { context: ctx, rebase: (namespace, counterpart) => ctx.rebase(namespace, counterpart) };
 }
 
 function checkWorkdir(namespace: Namespace, workdir: string): void {

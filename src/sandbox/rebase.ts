@@ -4,19 +4,24 @@
  * and every process still running is moved onto the fresh one, so it
  * goes on writing.
  */
-import { counterpart, type Node } from '../vfs/index.js';
-import type { WasiHost } from '../wasi/index.js';
+import { counterpart, type Namespace, type Node } from '../vfs/index.js';
 import type { SandboxRoot } from './root.js';
+
+/** A running process that can be moved: a preview1 `WasiHost`, or a component's (src/sandbox/component-run.ts). */
+export interface RebasableProcess {
+  readonly context: { readonly namespace: Namespace };
+  rebase(namespace: Namespace, counterpart: (node: Node) => Node | undefined): void;
+}
 
 /**
  * The processes running in one sandbox, and moving them when its root is
  * replaced. A process is tracked from its start until it ends.
  */
 export class RunningProcesses {
-  readonly #hosts = new Set<WasiHost>();
+  readonly #hosts = new Set<RebasableProcess>();
 
   /** Track `host` until the returned function is called. */
-  track(host: WasiHost): () => void {
+  track(host: RebasableProcess): () => void {
     this.#hosts.add(host);
     return () => this.#hosts.delete(host);
   }

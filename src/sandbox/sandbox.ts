@@ -399,7 +399,7 @@ export class Sandbox {
   /** A WebAssembly component (preview2): transpiled and cached by digest, run over this namespace (src/sandbox/component-run.ts). */
   async #runComponent(bytes: Uint8Array, name: string, options: RunOptions): Promise<RunResult> {
     const component = await loadedComponent(bytes, name, this.storeRoot, options);
-    return runLoadedComponent(this.namespace, component, name, options);
+    return runLoadedComponent(this.namespace, component, name, options, this.running);
   }
 
   #mount(target: string) {

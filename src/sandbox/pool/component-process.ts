@@ -6,7 +6,8 @@
  * (`inHost`), so a kill never lands inside a filesystem call; a `poll`
  * stays in the guest's phase, so a sleep is killable at once.
  */
-import { ComponentContext, runComponent, type ComponentGate, type LoadedComponent } from '../../component/index.js';
+import { runComponent, type ComponentContext, type ComponentGate, type LoadedComponent } from '../../component/index.js';
+import { rebasable } from '../component-run.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
 import type { SyscallGate } from './gate.js';
@@ -60,6 +61,7 @@ export function runPreparedComponent(
   }
   if (gate.killRequested(spec.pid)) return report.ended('killed', null);
   let context: ComponentContext | undefined;
+  let untrack: (() => void) | undefined;
   // A reap after a termination closes what the process held, as for a preview1 process's fds.
   const reapable = { context: { fds: { closeAll: () => context?.closeAll() } } } as unknown as Running['host'];
   onRunning({ pid: spec.pid, host: reapable, program: prepared.name, started: performance.now() });
@@ -68,6 +70,7 @@ export function runPreparedComponent(
       context: (ctx) => {
         context = ctx;
         gate.killableDeadline(ctx, spec.pid);
+        untrack = sandbox.running.track(rebasable(ctx));
       },
       enterGuest: () => gate.enterGuest(spec.pid, deadline),
       leaveGuest: () => gate.leaveGuest(),
@@ -76,5 +79,6 @@ export function runPreparedComponent(
     return report.ending(error);
   } finally {
     onRunning(undefined);
+    untrack?.();
   }
 }
