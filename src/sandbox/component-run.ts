@@ -114,10 +114,12 @@ export function loadedComponent(bytes: Uint8Array, name: string, storeRoot: stri
  * Run a loaded component as one process in `namespace`: `run`'s options
  * and result, as for a preview1 command. The working directory is
  * `wasi:cli/environment.initial-cwd` (preview2 has one), and `PWD`.
- * Rejects as `Sandbox.run` does (ERR_BAD_PATH for a bad workdir; GuestError
+ * Rejects as `Sandbox.run` does (ERR_INVALID_OPTION for `trace`, which
+ * components do not have yet; ERR_BAD_PATH for a bad workdir; GuestError
  * ERR_TIMEOUT, ERR_GUEST_TRAP, ERR_OUTPUT_LIMIT with the output so far).
  */
 export function runLoadedComponent(namespace: Namespace, component: LoadedComponent, name: string, options: RunOptions = {}, running?: RunningProcesses): RunResult {
+  refuseTrace(options.trace !== undefined, name);
   const env = { ...options.env };
   if (options.workdir !== undefined) {
     checkWorkdir(namespace, options.workdir);
@@ -155,6 +157,11 @@ export function runLoadedComponent(namespace: Namespace, component: LoadedCompon
     untrack?.();
   }
   return { exitCode, ...output(), durationMs: performance.now() - started };
+}
+
+/** `trace` is preview1's strace; components have none yet. Errors: ERR_INVALID_OPTION. */
+export function refuseTrace(trace: boolean, name: string): void {
+  if (trace) throw new StrataError(ErrorCode.invalidOption, `'${name}' is a WebAssembly component: trace is not supported for components yet`);
 }
 
 /** A component's context as the sandbox's running processes track it: moved onto the fresh upper when a commit or fork seals the root. */

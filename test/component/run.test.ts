@@ -112,6 +112,11 @@ describe('limits and errors, as for a preview1 command', () => {
     expect((await sandbox.run(componentBytes('hello'))).exitCode).toBe(0);
   });
 
+  it('trace (preview1 strace) is refused for a component, never silently ignored (ERR_INVALID_OPTION)', async () => {
+    const sandbox = await Sandbox.create({ store });
+    expect(await codeOf(() => sandbox.run(componentBytes('hello'), { trace: () => {} }))).toBe('ERR_INVALID_OPTION');
+  });
+
   it('an import strata does not serve is ERR_UNKNOWN_IMPORT, naming it', async () => {
     const sandbox = await Sandbox.create();
     const fake = { digest: 'sha256:x', imports: ['wasi:cli/stdout', 'wasi:sockets/tcp', 'wasi:http/outgoing-handler'], instantiate: () => ({ run() {} }) };

@@ -7,7 +7,7 @@
  * stays in the guest's phase, so a sleep is killable at once.
  */
 import { runComponent, type ComponentContext, type ComponentGate, type LoadedComponent } from '../../component/index.js';
-import { rebasable } from '../component-run.js';
+import { rebasable, refuseTrace } from '../component-run.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
 import type { SyscallGate } from './gate.js';
@@ -43,6 +43,7 @@ export function runPreparedComponent(
   const deadline = spec.timeoutMs === undefined ? Infinity : performance.now() + spec.timeoutMs;
   let options;
   try {
+    refuseTrace(spec.trace, prepared.name);
     options = {
       namespace: sandbox.namespace,
       args: prepared.argv,
