@@ -14,8 +14,14 @@ export type { FirecrackerConfig, FirecrackerConfigOptions } from './microvm/fire
 export { renderQemuArgs } from './microvm/qemu-args.js';
 export type { QemuArgsOptions } from './microvm/qemu-args.js';
 export { guestBootWords, tscKhzFromCpuinfo } from './microvm/guest-args.js';
+export { QemuBackend, qemuCapabilities, qemuClassConfig, probeAccel } from './microvm/index.js';
+export type { MicrovmAssetsFile, QemuPrepared, QemuSettings } from './microvm/index.js';
 export { checkCapabilities } from './capabilities.js';
 export { cachedRootfs, chainKey, closeRootfsLayers, copyTree, materializeRootfs, rootfsCacheDirName, rootfsLayers } from './rootfs.js';
 export type { MaterializedRootfs, RootfsLayers, RootfsOptions } from './rootfs.js';
 export { hostConfigPath, hostConfigSchema, parseHostConfig, pinAsset, probeAsset, readHostConfig, readHostConfigFile, writeHostConfig } from './host-config.js';
 export type { HostConfigFile } from './host-config.js';
+export { OciRuntimeBackend, ociCapabilities } from './oci-runtime/oci-runtime-backend.js';
+export type { OciPrepared } from './oci-runtime/oci-runtime-backend.js';
+export { runscCheckpointMediaType } from './oci-runtime/checkpoint-image.js';
+export type { RunscCheckpointRecord } from './oci-runtime/checkpoint-image.js';

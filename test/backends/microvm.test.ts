@@ -7,13 +7,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectBackend, type Backend, type BackendManifest, type ManifestMount, type ManifestRootMode, type Prepared } from '../../src/backends/index.js';
 import { liveVms } from '../../src/backends/microvm/index.js';
 import { Sandbox } from '../../src/index.js';
 import { busyboxImage, busyboxMotd, type BusyboxImage } from '../support/busybox-image.js';
 import { text } from '../support/guests.js';
 import { expectNoStrayQemu, haveMicrovmTools, qemuConfig } from './microvm-host.js';
+
+// Each test boots the VM a few times (~3 s each under TCG, more on a loaded host).
+vi.setConfig({ testTimeout: 240_000 });
 
 describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
   let backend: Backend;
@@ -126,7 +129,6 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
 
   it('exit codes, a timeout that kills the VM, and kill', async () => {
     const p = await prepare(manifest('readonly'));
-    expect((await sh(p, 'exit 0')).code).toBe(0);
     expect((await sh(p, 'exit 200')).code).toBe(200);
     expect((await sh(p, 'kill -9 $$')).code).toBe(137);
     const slow = await sh(p, 'echo started; sleep 600', { timeoutMs: 8000 });

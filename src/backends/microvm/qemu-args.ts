@@ -15,8 +15,10 @@ export interface QemuArgsOptions {
   readonly identityImage?: string;
   /** The guest init's job drive (read-only: a tar of the process, its stdin and identity files; runtime/microvm/README.md). */
   readonly jobImage?: string;
-  /** A writable raw drive for the guest's state: a `tmpfs` root's tar between processes, or an exported upper. */
+  /** A writable raw drive for the sandbox's tmpfs state between processes: a tar of a `tmpfs` root and the tmpfs mounts. */
   readonly stateImage?: string;
+  /** A writable raw drive a checkpoint's export is written to: a tar of a `tmpfs` root, or an overlay's upper. */
+  readonly exportImage?: string;
   /**
    * Unix sockets (listening on the host) for the virtio-console ports
    * `stdout`, `stderr` and `control`: the process's output, kept apart
@@ -53,7 +55,8 @@ function qemuValue(value: string): string {
  *   panic ends qemu at once.
  * - Drives on virtio-mmio, each with its id as its virtio serial (how the
  *   guest tells them apart): `rootfs` read-only, then `upper` (rw) for an
- *   overlay root if given, `identity` (ro), `job` (ro), `state` (rw).
+ *   overlay root if given, `identity` (ro), `job` (ro), `state` and
+ *   `export` (rw).
  * - With `ports`, a virtio-serial device whose ports `stdout`, `stderr`
  *   and `control` connect to the host's Unix sockets.
  * - Bind, overlay and volume mounts as 9p shares (`security_model=none`,
@@ -93,6 +96,7 @@ export function renderQemuArgs(manifest: BackendManifest, options: QemuArgsOptio
   if (options.identityImage !== undefined) drive('identity', options.identityImage, true);
   if (options.jobImage !== undefined) drive('job', options.jobImage, true);
   if (options.stateImage !== undefined) drive('state', options.stateImage, false);
+  if (options.exportImage !== undefined) drive('export', options.exportImage, false);
   if (options.ports !== undefined) {
     args.push('-device', 'virtio-serial-device,max_ports=4');
     for (const name of ['stdout', 'stderr', 'control'] as const) {

@@ -17,7 +17,7 @@ import { materializeRootfs, closeRootfsLayers } from '../rootfs.js';
 import { probeAccel } from './accel.js';
 import { emptyExt4, ext4FromTree, makeMountpoints, sparseFile } from './disk.js';
 import { exportedLayer, parseOpaque } from './export-layer.js';
-import { tscKhzFromCpuinfo } from './guest-args.js';
+import { guestBootWords, tscKhzFromCpuinfo } from './guest-args.js';
 import { writeJob } from './job.js';
 import { renderQemuArgs } from './qemu-args.js';
 import { portPaths, startVm, type VmProcess } from './vm-process.js';
@@ -64,6 +64,7 @@ interface State {
   readonly rootfsImage: string;
   readonly upperImage: string | undefined;
   readonly stateImage: string | undefined;
+  readonly exportImage: string | undefined;
   readonly parent: string | undefined;
   stateWritten: boolean;
   running: VmProcess | undefined;
@@ -79,7 +80,8 @@ const states = new WeakMap<Prepared, State>();
  * over ext4 images of the manifest's root, with the guest init of
  * `runtime/microvm/` (its assets: `qemu`, `kernel`, `initramfs`, built by
  * `runtime/microvm/build-assets.sh`). State between processes lives on the
- * host's disk images: an overlay root's upper drive, a tmpfs root's tar.
+ * host's disk images: an overlay root's upper drive; a tar of a tmpfs
+ * root and the tmpfs mounts on the state drive.
  * See src/backends/README.md and docs/decisions.md.
  */
 export class QemuBackend implements Backend {
@@ -141,7 +143,7 @@ export class QemuBackend implements Backend {
         if (line.startsWith('opaque ')) opaqueLine = line;
       })).wait();
       if (exit.reason !== 'exit' || exit.code !== 0) throw exit.error ?? new StrataError(ErrorCode.runtimeFailed, `the microVM's export ended with ${exit.reason} ${String(exit.code)}`);
-      delta.push(await exportedLayer(state.store.blobs, state.stateImage!, parseOpaque(opaqueLine)));
+      delta.push(await exportedLayer(state.store.blobs, state.exportImage!, parseOpaque(opaqueLine)));
     }
     const tmpfs = manifest.root.mode === 'tmpfs';
     const snapshot: SnapshotManifest = {
@@ -225,11 +227,16 @@ export class QemuBackend implements Backend {
       const inodes = rootLimit(manifest, 'maxInodes') ?? defaultRootInodes;
       let upperImage: string | undefined;
       let stateImage: string | undefined;
+      let exportImage: string | undefined;
       if (manifest.root.mode === 'overlay') await emptyExt4((upperImage = join(dir, 'upper.ext4')), bytes, inodes);
-      // A tar of the root (tmpfs) or the upper (export): the files, a header each, and the end blocks.
-      if (manifest.root.mode !== 'readonly') await sparseFile((stateImage = join(dir, 'state.tar')), bytes + inodes * 1024 + (1 << 20));
+      // Raw drives the guest writes tars to (sparse): the files, a header or two each, the end blocks.
+      const tmpfsMounts = guestBootWords(rendered, []).filter((w) => w.startsWith('strata.tmpfs='));
+      const tmpfsBytes = tmpfsMounts.reduce((sum, w) => sum + Number(w.split(':')[1]) + Number(w.split(':')[2]) * 1024, 0);
+      const rootTar = manifest.root.mode === 'tmpfs' ? bytes + inodes * 1024 : 0;
+      if (rootTar + tmpfsBytes > 0) await sparseFile((stateImage = join(dir, 'state.tar')), rootTar + tmpfsBytes + (1 << 20));
+      if (manifest.root.mode !== 'readonly') await sparseFile((exportImage = join(dir, 'export.tar')), bytes + inodes * 1024 + (1 << 20));
       const prepared: QemuPrepared = { class: 'qemu', manifest, assets, dir };
-      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, parent: snapshot, stateWritten: false, running: undefined, runs: 0, cleaned: false });
+      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, exportImage, parent: snapshot, stateWritten: false, running: undefined, runs: 0, cleaned: false });
       return prepared;
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
@@ -280,6 +287,7 @@ export class QemuBackend implements Backend {
       rootfsImage: state.rootfsImage,
       ...(state.upperImage !== undefined && { upperImage: state.upperImage }),
       ...(state.stateImage !== undefined && { stateImage: state.stateImage }),
+      ...(state.exportImage !== undefined && { exportImage: state.exportImage }),
       jobImage,
       memMib: settings.memMib ?? 256,
       vcpus: settings.vcpus ?? 1,
