@@ -1,13 +1,13 @@
 /**
- * Components on the worker pool: a component found in a pooled sandbox
- * runs on its home worker as a preview1 program does, with the same
+ * Components on the worker pool: a component found in a pooled sandbox,
+ * or given by the host, runs on its home worker as a preview1 program does, with the same
  * stdio, output as streams, timeout and kill in milliseconds (a spinning
  * component, and one asleep in poll), and a tmpfs left exact after a kill.
  * Loads strata from dist/ (see test/sandbox/pool-support.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtStrata, recountThroughFs, sleep } from '../sandbox/pool-support.js';
-import { componentBytes } from './support.js';
+import { componentBytes, componentPath } from './support.js';
 
 const strata = await builtStrata();
 const { SandboxPool } = strata;
@@ -35,6 +35,19 @@ describe('components on the pool', () => {
     expect(r.exitCode).toBe(0);
     expect(await sandbox.fs.readFile('/made', 'utf8')).toBe('by a component');
     expect(new TextDecoder().decode((await sandbox.exec(['/bin/hello', 'pool'])).stdout)).toBe('hello, pool\n');
+  });
+
+  it('run and spawn take a component from the host, as a module (bytes or path)', async () => {
+    const sandbox = await pool.create();
+    const r = await sandbox.run(componentBytes('hello'), { args: ['host'] });
+    expect(new TextDecoder().decode(r.stdout)).toBe('hello, host\n');
+    const child = sandbox.spawn(['cat'], { module: componentPath('cat'), stdin: 'from the host' });
+    let out = '';
+    const done = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => (out += d.toString())).on('end', resolve));
+    expect(await child.exited).toMatchObject({ code: 0, reason: 'exit' });
+    await done;
+    expect(out).toBe('from the host');
+    expect(await (async () => { try { await sandbox.run(componentBytes('spin'), { timeoutMs: 100 }); } catch (e) { return (e as { code?: string }).code; } return undefined; })()).toBe('ERR_TIMEOUT');
   });
 
   it('a spinning component is killed in milliseconds, and times out', async () => {

@@ -15,6 +15,12 @@ import type { FromWorker, WireError, WireSpawn } from './protocol.js';
 import { bytesStdin, ringStdin, WorkerOutput } from './stdio-worker.js';
 import type { ExitReport, Prepared, Running } from './worker-process.js';
 
+/** A component from the host, as the main thread passes it to the worker: its bytes, transpiled and loaded there. */
+export interface HostComponent {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+}
+
 /** Runners that pass each host call through the gate as the named preview1 call would go (one wrap per process, not per call). */
 function gateFor(gate: SyscallGate, pid: number): ComponentGate {
   const through = (name: string) => gate.wrap(pid, name, ((fn: () => unknown) => fn()) as never) as unknown as <T>(fn: () => T) => T;

@@ -10,6 +10,8 @@ import { distModule } from '../../package-files.js';
 import { defaultStoreRoot, type ImageRecord } from '../../oci/index.js';
 import { GuestModule, readModuleSource } from '../guest-module.js';
 import { compiledProgram } from '../program.js';
+import { isComponent } from '../../component/index.js';
+import type { HostComponent } from './component-process.js';
 import { resolveImage } from '../image.js';
 import type { SandboxOptions } from '../sandbox.js';
 import { HomeWorker } from './home-worker.js';
@@ -238,14 +240,16 @@ export class SandboxPool {
     this.#idleTimer.unref();
   }
 
-  /** A module compiled once per content digest and memory limit, asynchronously, on this thread. */
-  async #compile(source: GuestModule | Uint8Array | string, limits: GuestLimits): Promise<GuestModule> {
+  /** A module compiled once per content digest and memory limit, asynchronously, on this thread; a component's bytes as they are. */
+  async #compile(source: GuestModule | Uint8Array | string, limits: GuestLimits): Promise<GuestModule | HostComponent> {
     if (source instanceof GuestModule) {
       // Extra imports are host functions, which cannot cross to a worker: the pool runs preview1 commands.
       if (source.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${source.name}' is a WASI reactor (no "_start"): reactors run in-thread, with Sandbox.instantiate()`);
       return source;
     }
     const { bytes, name } = await readModuleSource(source);
+    // A component is transpiled and loaded by the worker (component-process.ts).
+    if (isComponent(bytes)) return { bytes, name };
     const compiled = compiledProgram(bytes, compileLimits(limits));
     const guest = await compiled.catch((error: unknown) => {
       throw error instanceof StrataError ? new StrataError(error.code, error.message.replaceAll("'main.wasm'", `'${name}'`), { cause: error }) : error;

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, StrataError } from '../../errors.js';
 import { GuestModule } from '../guest-module.js';
+import type { HostComponent } from './component-process.js';
 import type { PreopenOption } from '../preopens.js';
 import type { Digest } from '../../oci/index.js';
 import type { SnapshotManifest } from '../../snapshot/index.js';
@@ -73,7 +74,7 @@ export interface PooledRunOptions {
 /** What a pooled sandbox needs of its pool. */
 export interface PoolLink {
   readonly maxProcessesPerSandbox: number;
-  compile(source: GuestModule | Uint8Array | string, limits: GuestLimits): Promise<GuestModule>;
+  compile(source: GuestModule | Uint8Array | string, limits: GuestLimits): Promise<GuestModule | HostComponent>;
   closed(sandbox: PooledSandbox): void;
   /** A new sandbox id, and the handle of the sandbox made under it on `home`. */
   nextId(): number;
@@ -270,10 +271,11 @@ export class PooledSandbox {
     );
     this.#jobs.add(job);
     const tty = options.tty === undefined ? undefined : typeof options.tty === 'boolean' ? { stdin: options.tty, stdout: options.tty, stderr: options.tty } : options.tty;
-    const spec = (guest: GuestModule | undefined) => ({
+    const spec = (guest: GuestModule | HostComponent | undefined) => ({
       pid,
       sandbox: this.id,
-      ...(guest !== undefined && { guest: { module: guest.module, name: guest.name } }),
+      ...(guest instanceof GuestModule && { guest: { module: guest.module, name: guest.name } }),
+      ...(guest !== undefined && !(guest instanceof GuestModule) && { component: guest }),
       argv,
       env: options.env,
       workdir: options.workdir ?? options.cwd,

@@ -90,6 +90,8 @@ export interface WireSpawn {
   readonly sandbox: number;
   /** A module compiled by the main thread, or none: find `argv[0]` in the sandbox, as `exec` does. */
   readonly guest?: { readonly module: WebAssembly.Module; readonly name: string };
+  /** A component from the host (WASI preview2), transpiled and loaded by the worker (src/sandbox/pool/component-process.ts). */
+  readonly component?: { readonly bytes: Uint8Array; readonly name: string };
   /** With a guest: the whole argv. Without: the command after the image's Entrypoint (Cmd when absent). */
   readonly argv: readonly string[] | undefined;
   readonly env: Readonly<Record<string, string>> | undefined;

@@ -72,6 +72,11 @@ export function compileLimits(limits: GuestLimits): CompileOptions {
  * is missing or not a file), the errors of compileGuest.
  */
 export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepared> {
+  if (spec.component !== undefined) {
+    const { bytes, name } = spec.component;
+    const argv = spec.argv !== undefined && spec.argv.length > 0 ? spec.argv : [name];
+    return { module: undefined, component: await loadedComponent(bytes, name, sandbox.storeRoot, spec), name, argv, env: spec.env ?? {}, workdir: spec.workdir };
+  }
   if (spec.guest !== undefined) {
     const argv = spec.argv !== undefined && spec.argv.length > 0 ? spec.argv : [spec.guest.name];
     return { module: spec.guest.module, name: spec.guest.name, argv, env: spec.env ?? {}, workdir: spec.workdir };
