@@ -2,6 +2,7 @@ import { ErrorCode, StrataError } from '../errors.js';
 import { fileSha256, hostArch } from './assets.js';
 import type { Backend } from './backend.js';
 import { SandboxClass, type BackendAsset } from './manifest.js';
+import { OciRuntimeBackend } from './oci-runtime/oci-runtime-backend.js';
 import { WasmBackend } from './wasm/wasm-backend.js';
 import { QemuBackend } from './microvm/qemu-backend.js';
 
@@ -26,14 +27,14 @@ export interface HostConfig {
 /** How each built class's backend is made from the host's config for it. */
 const factories: Readonly<Partial<Record<SandboxClass, (config: ClassConfig) => Backend>>> = {
   wasm: (config) => new WasmBackend(config),
+  runsc: (config) => new OciRuntimeBackend('runsc', config),
+  runc: (config) => new OciRuntimeBackend('runc', config),
+  crun: (config) => new OciRuntimeBackend('crun', config),
   qemu: (config) => new QemuBackend(config),
 };
 
 /** Which issue builds the backends that are not built yet. */
 const notBuilt: Readonly<Partial<Record<SandboxClass, string>>> = {
-  runsc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
-  runc: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
-  crun: 'the oci-runtime backend (issue 12; its config.json is rendered by renderRuntimeConfig)',
   firecracker: 'the microvm backend (issue 13; its VM config is rendered by renderFirecrackerConfig)',
 };
 

@@ -82,9 +82,9 @@ describe('selectBackend', () => {
     expect(host.classes.wasm!.assets).toEqual([{ name: 'node', version: process.version, arch: { [hostArch()]: { path: process.execPath, sha256: await fileSha256(process.execPath) } } }]);
   });
   it.each([
-    ['runsc', /issue 12/],
-    ['runc', /issue 12/],
-    ['crun', /issue 12/],
+    ['runsc', /'runsc' is not enabled in the host config/],
+    ['runc', /'runc' is not enabled in the host config/],
+    ['crun', /'crun' is not enabled in the host config/],
     ['qemu', /issue 13/],
     ['firecracker', /issue 13/],
   ])('answers ERR_BACKEND_UNAVAILABLE for %s, naming the issue that builds it', (cls, message) => {
