@@ -75,6 +75,36 @@ export function busyboxLayout(): BusyboxLayout {
   return built;
 }
 
+const extras = new Map<string, BusyboxLayout>();
+
+/**
+ * The busybox image plus one more layer holding `files` (path → bytes),
+ * tagged `tag` in the same layout (built once per tag and process): e.g.
+ * a WASI module beside busybox, so that one image runs on both the
+ * `wasm` and the Linux backends.
+ */
+export function busyboxLayoutWith(tag: string, files: Readonly<Record<string, string | Uint8Array>>): BusyboxLayout {
+  const known = extras.get(tag);
+  if (known !== undefined) return known;
+  const base = busyboxLayout();
+  const bundle = mkdtempSync(join(tmpdir(), 'strata-busybox-extra-'));
+  try {
+    rmSync(bundle, { recursive: true });
+    tool('umoci', ['unpack', '--rootless', '--image', `${base.layout}:${base.tag}`, bundle]);
+    for (const [path, content] of Object.entries(files)) {
+      const at = join(bundle, 'rootfs', path);
+      mkdirSync(dirname(at), { recursive: true });
+      writeFileSync(at, content, { mode: 0o755 });
+    }
+    tool('umoci', ['repack', '--image', `${base.layout}:${tag}`, bundle]);
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
+  }
+  const layout = { layout: base.layout, tag, reference: `oci:${base.layout}:${tag}` };
+  extras.set(tag, layout);
+  return layout;
+}
+
 /** Fill `rootfs` with busybox, its applet links and a minimal /etc. */
 function populate(rootfs: string): void {
   for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev', 'run', 'var']) mkdirSync(join(rootfs, d), { recursive: true });
@@ -113,7 +143,8 @@ export interface BusyboxImage {
  * The busybox image, pushed to `registry` (when given, as
  * `HOST/strata/busybox:latest`, with skopeo) and pulled into `store`
  * (default: a new store in a temp dir, removed at exit). Without a
- * registry it is pulled straight from its OCI layout.
+ * registry it is pulled straight from its OCI layout. `layout` picks
+ * another tag of the layout (see {@link busyboxLayoutWith}).
  *
  * @example
  * if (requireTool(...busyboxTools)) {
@@ -123,9 +154,9 @@ export interface BusyboxImage {
  *   await registry.stop();
  * }
  */
-export async function busyboxImage(options: { registry?: TestRegistry; store?: ImageStore } = {}): Promise<BusyboxImage> {
+export async function busyboxImage(options: { registry?: TestRegistry; store?: ImageStore; layout?: BusyboxLayout } = {}): Promise<BusyboxImage> {
   requireTool(...busyboxTools);
-  const layout = busyboxLayout();
+  const layout = options.layout ?? busyboxLayout();
   let store = options.store;
   if (store === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'strata-busybox-store-'));
