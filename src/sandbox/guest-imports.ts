@@ -98,16 +98,26 @@ export function linkImports(
   wasi: { readonly [wasiModuleName]: Record<string, (...args: never[]) => number> },
   provided: WebAssembly.Imports | undefined,
 ): WebAssembly.Imports {
+  const others = nonWasiImports(module);
+  // The usual case, a module that imports preview1 only and no extra imports: nothing to check or merge.
+  if (provided === undefined && others.length === 0) return wasi;
   const given = provided === undefined ? {} : provided;
   providedImports(given);
-  const missing = WebAssembly.Module.imports(module).filter(
-    (imp) => imp.module !== wasiModuleName && !(Object.hasOwn(given, imp.module) && Object.hasOwn(given[imp.module]!, imp.name)),
-  );
+  const missing = others.filter((imp) => !(Object.hasOwn(given, imp.module) && Object.hasOwn(given[imp.module]!, imp.name)));
   if (missing.length > 0) {
     const list = missing.map((imp) => `${imp.kind} '${imp.module}.${imp.name}'`).join(', ');
     throw new StrataError(ErrorCode.unknownImport, `'${name}' needs ${missing.length} import(s) the caller's imports do not provide: ${list}`);
   }
   return { ...given, ...wasi };
+}
+
+const importsOf = new WeakMap<WebAssembly.Module, readonly WebAssembly.ModuleImportDescriptor[]>();
+
+/** A module's imports other than preview1's, read once per module (`Module.imports` costs ~15 µs a call). */
+function nonWasiImports(module: WebAssembly.Module): readonly WebAssembly.ModuleImportDescriptor[] {
+  let found = importsOf.get(module);
+  if (found === undefined) importsOf.set(module, (found = WebAssembly.Module.imports(module).filter((imp) => imp.module !== wasiModuleName)));
+  return found;
 }
 
 function describe(value: unknown): string {

@@ -80,12 +80,16 @@ export class DevFs implements FileSystem {
  */
 export function mountDev(namespace: Namespace, dev: bigint): DevFs {
   const devfs = new DevFs({ dev });
-  let existing: Node | undefined;
-  try {
-    existing = namespace.resolve(namespace.root, '/dev', true, 'mount');
-  } catch (error) {
-    // A dangling /dev symlink is ENOENT too; it is covered by the mount point like a missing name.
-    if (!(error instanceof FsError) || error.errno !== 'ENOENT') throw error;
+  // Most roots have no /dev: found without a failed resolution (a thrown ENOENT costs more than the rest of a sandbox's /dev).
+  let existing = namespace.child(namespace.root, 'dev');
+  if (existing?.type === 'symlink') {
+    existing = undefined;
+    try {
+      existing = namespace.resolve(namespace.root, '/dev', true, 'mount');
+    } catch (error) {
+      // A dangling /dev symlink is ENOENT too; it is covered by the mount point like a missing name.
+      if (!(error instanceof FsError) || error.errno !== 'ENOENT') throw error;
+    }
   }
   if (existing === undefined) namespace.mountAt('/', 'dev', devfs.root);
   else namespace.mount('/dev', devfs.root);

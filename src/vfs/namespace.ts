@@ -434,6 +434,11 @@ export class Namespace {
     }
   }
 
+  /** The entry `name` of `dir` as this namespace shows it (a mount point as its mounted root), without following a symlink; undefined when missing. Never throws for a missing name. */
+  child(dir: DirNode, name: string): Node | undefined {
+    return this.#lookup(dir, name);
+  }
+
   #lookup(dir: DirNode, name: string): Node | undefined {
     const child = this.#attached.get(dir)?.get(name) ?? dir.lookup(name);
     if (child === undefined || this.#mounts.size === 0) return child;

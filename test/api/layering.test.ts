@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
  * nothing of ours; wasi and oci import vfs; snapshot imports oci and vfs;
  * sandbox imports vfs, wasi, oci and snapshot (a sandbox commits and
  * restores snapshots); backends and cli import them all. `errors.ts` (the StrataError base) may be
- * imported by everything but vfs, and `index.ts` (the public entry point)
- * by nothing inside src/.
+ * imported by everything but vfs, `package-files.ts` (the package's own
+ * files: version, the pool's worker script) by sandbox, backends and cli,
+ * and `index.ts` (the public entry point) by nothing inside src/.
  */
 const src = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -18,10 +19,10 @@ const allowed: Readonly<Record<string, readonly string[]>> = {
   wasi: ['vfs'],
   oci: ['vfs', 'errors.ts'],
   component: ['vfs', 'wasi', 'errors.ts'],
-  sandbox: ['vfs', 'wasi', 'oci', 'component', 'snapshot', 'errors.ts'],
+  sandbox: ['vfs', 'wasi', 'oci', 'component', 'snapshot', 'errors.ts', 'package-files.ts'],
   snapshot: ['vfs', 'oci', 'errors.ts'],
-  backends: ['vfs', 'wasi', 'oci', 'component', 'sandbox', 'snapshot', 'errors.ts'],
-  cli: ['vfs', 'wasi', 'oci', 'component', 'sandbox', 'snapshot', 'backends', 'errors.ts'],
+  backends: ['vfs', 'wasi', 'oci', 'component', 'sandbox', 'snapshot', 'errors.ts', 'package-files.ts'],
+  cli: ['vfs', 'wasi', 'oci', 'component', 'sandbox', 'snapshot', 'backends', 'errors.ts', 'package-files.ts'],
 };
 
 function sourceFiles(dir: string): string[] {
