@@ -2,7 +2,8 @@
 # Adapt every preview1 guest to a component: guests/bin/NAME.wasm ->
 # guests/components/NAME.wasm, with `jco new --wasi-command` and the
 # preview1 command adapter shipped in the pinned @bytecodealliance/jco
-# package. The output is byte-for-byte reproducible for a given jco
+# package; and build cwd-probe.wasm, a component written for preview2
+# (src/cwd-probe.wat + src/cwd-probe.wit, src/build-probe.mjs). The output is byte-for-byte reproducible for a given jco
 # version; CI rebuilds and fails if a committed .wasm differs.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,4 +17,6 @@ for core in ../bin/*.wasm; do
   "$jco" new "$core" --wasi-command --adapt "wasi_snapshot_preview1=$adapter" -o "$name.wasm" >/dev/null
   n=$((n + 1))
 done
+# A component written for preview2 itself (it reads initial-cwd), from WAT and WIT.
+node src/build-probe.mjs
 echo "adapted $n guests into guests/components (jco $(node -p "require('$root/node_modules/@bytecodealliance/jco/package.json').version"))"

@@ -50,8 +50,12 @@ export function runComponent(component: LoadedComponent, options: ComponentConte
   } catch (thrown) {
     const error = end.ended ? end.error : thrown;
     if (error instanceof Error && error.name === 'ProcExit') return (error as Error & { code: number }).code;
-    // run() returned err: jco throws its ComponentError carrying the payload.
-    if (error instanceof Error && error.name === 'ComponentError' && 'payload' in error) return 1;
+    // run() returned err. jco 1.35 throws the err payload, which for wasi:cli/run's
+    // `result` (no payload) is `undefined`; other jco versions wrap it in a
+    // ComponentError (an own `payload`). Nothing else throws undefined here:
+    // host errors and traps are Error objects.
+    if (error === undefined) return 1;
+    if (error instanceof Error && error.constructor.name === 'ComponentError' && Object.hasOwn(error, 'payload')) return 1;
     throw error;
   } finally {
     ctx.closeAll();

@@ -4,6 +4,8 @@
  * status, timeout (124) and workdir. Runs bin/strata.js (from dist/).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { guestPath } from '../support/guests.js';
@@ -29,6 +31,13 @@ describe('strata run with a component', () => {
     expect(strata(['run', componentPath('exit-code'), '--', '1']).status).toBe(1);
     expect(strata(['run', '--timeout', '200', componentPath('spin')]).status).toBe(124);
     expect(strata(['run', componentPath('trap')]).status).toBe(134);
+  });
+
+  it('-w DIR makes a relative path work for a component written for preview2 (initial-cwd)', () => {
+    const dir = tempDir('strata-component-cli-bind-');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'note.txt'), 'from the bind\n');
+    expect(strata(['run', '-v', `${dir}:/data`, '-w', '/data/sub', componentPath('cwd-probe')])).toMatchObject({ status: 0, stdout: 'cwd=/data/sub\nfrom the bind\n' });
   });
 
   it('-w must name a directory of the sandbox, and becomes PWD', () => {

@@ -135,6 +135,19 @@ describe('the host', () => {
     expect(toErrorCode(new TypeError('bug'))).toBeUndefined();
   });
 
+  it('workdir is initial-cwd: a component written for preview2 opens a relative path from it (preview1 cannot)', async () => {
+    const sandbox = await Sandbox.create({ store });
+    sandbox.mkdir('/data/sub', { recursive: true });
+    sandbox.writeFile('/data/sub/note.txt', 'found relative to the cwd\n');
+    sandbox.writeFile('/note.txt', 'at the root\n');
+    const probe = componentBytes('cwd-probe');
+    expect(text((await sandbox.run(probe, { workdir: '/data/sub' })).stdout)).toBe('cwd=/data/sub\nfound relative to the cwd\n');
+    expect(text((await sandbox.run(probe, { workdir: '/' })).stdout)).toBe('cwd=/\nat the root\n');
+    expect(text((await sandbox.run(probe)).stdout)).toBe('no initial-cwd\n');
+    const missing = await sandbox.run(probe, { workdir: '/data' });
+    expect({ code: missing.exitCode, out: text(missing.stdout) }).toEqual({ code: 1, out: 'cwd=/data\nopen: error 20\n' }); // 20: no-entry
+  });
+
   it('initial-cwd carries the working directory (preview1 has none)', async () => {
     const sandbox = await Sandbox.create();
     const env = (cwd?: string) => componentImports(new ComponentContext({ namespace: sandbox.namespace, args: [], env: [], preopens: [], cwd }))['wasi:cli/environment']!;
