@@ -12,7 +12,9 @@
  * that would.
  */
 import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ComponentContext, componentImports, loadComponent, transpileComponent } from '../../src/component/index.js';
 import { Sandbox } from '../../src/index.js';
@@ -172,6 +174,14 @@ describe('the transpiled glue imports nothing', () => {
       const tampered = { ...files, js: `${bad}\n${files.js}` };
       await expect(loadComponent('sha256:test', tampered, (b) => WebAssembly.compile(b))).rejects.toMatchObject({ code: 'ERR_COMPONENT_TRANSPILE' });
     }
+  });
+
+  it("jco's transpiler itself (a wasm component on jco's preview2 shim) is given no preopen: it sees no host directory", async () => {
+    await transpileComponent(componentBytes('hello'), 'hello');
+    const fromTranspiler = createRequire(createRequire(import.meta.url).resolve('@bytecodealliance/jco-transpile'));
+    const shim = (await import(pathToFileURL(fromTranspiler.resolve('@bytecodealliance/preview2-shim/filesystem')).href)) as { _getPreopens(): unknown[]; preopens: { getDirectories(): unknown[] } };
+    expect(shim._getPreopens()).toEqual([]);
+    expect(shim.preopens.getDirectories()).toEqual([]);
   });
 
   it('the glue sees neither process nor the real globalThis', async () => {
