@@ -14,8 +14,8 @@ export type { FirecrackerConfig, FirecrackerConfigOptions } from './microvm/fire
 export { renderQemuArgs } from './microvm/qemu-args.js';
 export type { QemuArgsOptions } from './microvm/qemu-args.js';
 export { guestBootWords, tscKhzFromCpuinfo } from './microvm/guest-args.js';
-export { QemuBackend, qemuCapabilities, qemuClassConfig, probeAccel } from './microvm/index.js';
-export type { MicrovmAssetsFile, QemuPrepared, QemuSettings } from './microvm/index.js';
+export { FirecrackerBackend, firecrackerCapabilities, QemuBackend, qemuCapabilities, qemuClassConfig, probeAccel } from './microvm/index.js';
+export type { FirecrackerPrepared, MicrovmAssetsFile, QemuPrepared, QemuSettings } from './microvm/index.js';
 export { checkCapabilities } from './capabilities.js';
 export { cachedRootfs, chainKey, closeRootfsLayers, copyTree, materializeRootfs, rootfsCacheDirName, rootfsLayers } from './rootfs.js';
 export type { MaterializedRootfs, RootfsLayers, RootfsOptions } from './rootfs.js';

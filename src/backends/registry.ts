@@ -5,6 +5,7 @@ import { SandboxClass, type BackendAsset } from './manifest.js';
 import { OciRuntimeBackend } from './oci-runtime/oci-runtime-backend.js';
 import { WasmBackend } from './wasm/wasm-backend.js';
 import { QemuBackend } from './microvm/qemu-backend.js';
+import { FirecrackerBackend } from './microvm/firecracker-backend.js';
 
 /** One sandbox class as a host enables it: the binaries it runs, pinned, and its config. */
 export interface ClassConfig {
@@ -31,11 +32,11 @@ const factories: Readonly<Partial<Record<SandboxClass, (config: ClassConfig) => 
   runc: (config) => new OciRuntimeBackend('runc', config),
   crun: (config) => new OciRuntimeBackend('crun', config),
   qemu: (config) => new QemuBackend(config),
+  firecracker: (config) => new FirecrackerBackend(config),
 };
 
 /** Which issue builds the backends that are not built yet. */
 const notBuilt: Readonly<Partial<Record<SandboxClass, string>>> = {
-  firecracker: 'the microvm backend (issue 13; its VM config is rendered by renderFirecrackerConfig)',
 };
 
 /**

@@ -85,8 +85,8 @@ describe('selectBackend', () => {
     ['runsc', /'runsc' is not enabled in the host config/],
     ['runc', /'runc' is not enabled in the host config/],
     ['crun', /'crun' is not enabled in the host config/],
-    ['qemu', /issue 13/],
-    ['firecracker', /issue 13/],
+    ['qemu', /'qemu' is not enabled in the host config/],
+    ['firecracker', /'firecracker' is not enabled in the host config/],
   ])('answers ERR_BACKEND_UNAVAILABLE for %s, naming the issue that builds it', (cls, message) => {
     expectStrataError(() => selectBackend(cls, { classes: {} }), 'ERR_BACKEND_UNAVAILABLE', message);
   });

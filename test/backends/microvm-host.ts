@@ -19,10 +19,12 @@ export const haveMicrovmTools = (): boolean => requireTool(...microvmTools);
 
 const script = fileURLToPath(new URL('../../runtime/microvm/build-assets.sh', import.meta.url));
 
-/** Build (or find cached) the kernel and initramfs: the directory holding them and assets.json. */
+let assetsDir: string | undefined;
+
+/** Build (or find cached) the kernel and initramfs, once per test process: the directory holding them and assets.json. */
 export function microvmAssetsDir(): string {
-  const out = execFileSync('sh', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
-  return out.trim().split('\n').at(-1)!;
+  assetsDir ??= execFileSync('sh', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 }).trim().split('\n').at(-1)!;
+  return assetsDir;
 }
 
 /** The qemu class's config over the built assets (TCG unless told otherwise: the probe is tested on its own). */

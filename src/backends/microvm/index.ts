@@ -6,3 +6,5 @@ export { probeAccel, kvmProbeMs } from './accel.js';
 export { liveVms } from './vm-process.js';
 export { writeJob, maxJobArgBytes, maxJobStdinBytes } from './job.js';
 export type { Job } from './job.js';
+export { FirecrackerBackend, firecrackerCapabilities } from './firecracker-backend.js';
+export type { FirecrackerPrepared } from './firecracker-backend.js';
