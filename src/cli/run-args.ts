@@ -25,6 +25,10 @@ export interface RunArgs {
   quiet: boolean;
   /** `--` came before the guest's arguments (a COMMAND was given, even empty). */
   explicitCommand: boolean;
+  /** `--class CLASS`: the sandbox class whose backend runs it (default wasm, in this process). */
+  sandboxClass: string | undefined;
+  /** `--host-config FILE`: the host config enabling that class (see `strata host`). */
+  hostConfig: string | undefined;
 }
 
 /**
@@ -43,6 +47,8 @@ export function parseRun(argv: readonly string[], command: 'run' | 'snapshot cre
   const flags = { dev: true, rm: false, diff: false, apply: false, insecure: false, quiet: false };
   let name: string | undefined;
   let from: string | undefined;
+  let sandboxClass: string | undefined;
+  let hostConfig: string | undefined;
   const labels: Record<string, string> = {};
   let i = 0;
   const value = (flag: string): string => {
@@ -102,6 +108,12 @@ export function parseRun(argv: readonly string[], command: 'run' | 'snapshot cre
       case '--from':
         from = take();
         break;
+      case '--class':
+        sandboxClass = take();
+        break;
+      case '--host-config':
+        hostConfig = take();
+        break;
       case '--label': {
         if (command !== 'snapshot create') throw new UsageError(`unknown option '${arg}' (see 'strata ${command} --help')`);
         const kv = take();
@@ -153,5 +165,5 @@ export function parseRun(argv: readonly string[], command: 'run' | 'snapshot cre
   let guestArgs = argv.slice(from === undefined ? i + 1 : i);
   const explicitCommand = guestArgs[0] === '--';
   if (explicitCommand) guestArgs = guestArgs.slice(1);
-  return { target, from, labels, guestArgs, options: { ...options, env }, root, tmpfs, mounts, name, explicitCommand, ...flags };
+  return { target, from, labels, guestArgs, options: { ...options, env }, root, tmpfs, mounts, name, explicitCommand, sandboxClass, hostConfig, ...flags };
 }

@@ -66,6 +66,16 @@ Process and limits:
   --max-fds N          most open fds in the guest; EMFILE past it (default 1024)
   --trace              print every WASI call and its result to stderr
 
+Sandbox class (another backend, as the host config enables it; see 'strata host'):
+  --class CLASS        wasm (default, in this process) | runsc | runc | crun | qemu:
+                       run the image's Linux program with that runtime. The same
+                       root, mount, env, workdir and timeout flags apply;
+                       --memory caps the sandbox's memory, --max-fds its
+                       RLIMIT_NOFILE; --trace, --diff, --apply, --no-dev and
+                       --name are the wasm class's only. Nothing is kept
+  --host-config FILE   the host config (default $STRATA_HOST_CONFIG, else
+                       $STRATA_HOME/host.json)
+
 Pulling a missing image:
   --insecure           talk plain HTTP to the registry
   -q, --quiet          no pull progress (it goes to stderr)
@@ -83,6 +93,7 @@ Examples:
   strata run --read-only -v ./out:/out oci:examples/hello-image:1.0
   strata run --rm -v ./src:/src:overlay --diff IMAGE -- /bin/tool /src
   strata run --env NAME=world guests/bin/hello.wasm -- strata
+  strata run --class runc --read-only IMAGE -- /bin/sh -c 'echo hi'
 `;
 
 /** `strata run`: returns the guest's exit code. */
@@ -91,6 +102,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (parsed === 'help') {
     out(runHelp);
     return 0;
+  }
+  if (parsed.sandboxClass !== undefined && parsed.sandboxClass !== 'wasm') {
+    const { runOnClass } = await import('./run-class.js');
+    return runOnClass(parsed, parsed.sandboxClass, parsed.hostConfig);
   }
   const io: RunOptions = {
     ...parsed.options,

@@ -13,6 +13,7 @@ export const snapshotHelp = `Usage:
   strata snapshot ls [--json]
   strata snapshot inspect SNAPSHOT
   strata snapshot restore [--name NAME] SNAPSHOT
+  strata snapshot restore --class CLASS [--host-config FILE] SNAPSHOT [-- COMMAND...]
   strata snapshot rm SNAPSHOT...
   strata snapshot export SNAPSHOT oci:DIR[:TAG]
   strata snapshot import oci:DIR[:TAG]
@@ -30,7 +31,10 @@ OCI layers, stored in the image store; its id is the manifest's digest.
   inspect   print a snapshot's manifest as JSON
   restore   restore a snapshot into a kept sandbox (see 'strata ps'): its root
             is the snapshot's state with a fresh upper on disk, for
-            'strata cp' and 'strata diff' (which lists changes since the snapshot)
+            'strata cp' and 'strata diff' (which lists changes since the snapshot).
+            With --class, restore it on that class's backend instead (runsc,
+            runc, crun…: its recorded assets are checked against the host
+            config's first), run COMMAND or its process, and exit with its code
   rm        remove snapshots (their layers go at the next 'strata gc')
   export    write a snapshot as a runnable OCI image layout (the image's
             layers + the delta layers + a config), which umoci and skopeo read
@@ -135,10 +139,15 @@ async function inspect(argv: readonly string[]): Promise<number> {
 }
 
 async function restore(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags('snapshot restore', argv, { name: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parseFlags('snapshot restore', argv, { name: { type: 'string' }, class: { type: 'string' }, 'host-config': { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help === true) {
     out(snapshotHelp);
     return 0;
+  }
+  if (values.class !== undefined && values.class !== 'wasm') {
+    if (positionals.length === 0) throw new UsageError("expected a SNAPSHOT (see 'strata snapshot ls')");
+    const { restoreOnClass } = await import('./run-class.js');
+    return restoreOnClass(values.class, positionals[0]!, positionals.slice(1), values['host-config']);
   }
   if (positionals.length !== 1) throw new UsageError("expected one SNAPSHOT (see 'strata snapshot ls')");
   const images = await ImageStore.open();
