@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { ErrorCode, StrataError } from '../errors.js';
 
 /** The transpiler and the options every component is transpiled with: part of the cache key. */
@@ -44,6 +46,7 @@ export async function transpileComponent(bytes: Uint8Array, name: string): Promi
   } catch (error) {
     throw new StrataError(ErrorCode.componentTranspile, `'${name}' is a WebAssembly component; running it needs @bytecodealliance/jco-transpile (npm install @bytecodealliance/jco-transpile@0.15.0)`, { cause: error });
   }
+  await isolateTranspiler();
   let result;
   try {
     result = await jco.transpileBytes(bytes, {
@@ -63,4 +66,32 @@ export async function transpileComponent(bytes: Uint8Array, name: string): Promi
   }
   if (js === undefined) throw new StrataError(ErrorCode.componentTranspile, `'${name}': the transpiler gave no component.js`);
   return { js, cores, imports: [...result.imports] };
+}
+
+let isolated: Promise<void> | undefined;
+
+/**
+ * jco's bindgen is itself a component, run in this process on the
+ * preview2 shim jco-transpile depends on. That shim sets no preopen (so
+ * it sees no host directory), but hands it the host's environment,
+ * argv and cwd: they are emptied here, once, for that shim instance only
+ * (strata's own host never uses it). Best effort: a layout where the shim
+ * cannot be found is left as it is.
+ */
+function isolateTranspiler(): Promise<void> {
+  isolated ??= (async () => {
+    try {
+      const fromTranspiler = createRequire(createRequire(import.meta.url).resolve('@bytecodealliance/jco-transpile'));
+      const url = (specifier: string) => pathToFileURL(fromTranspiler.resolve(specifier)).href;
+      const cli = (await import(url('@bytecodealliance/preview2-shim/cli'))) as { _setEnv?(env: Record<string, string>): void; _setArgs?(args: string[]): void; _setCwd?(cwd: string): void };
+      cli._setEnv?.({});
+      cli._setArgs?.([]);
+      cli._setCwd?.('/');
+      const fs = (await import(url('@bytecodealliance/preview2-shim/filesystem'))) as { _clearPreopens?(): void };
+      fs._clearPreopens?.();
+    } catch {
+      // Not found where expected: the transpiler runs as jco-transpile configures it.
+    }
+  })();
+  return isolated;
 }

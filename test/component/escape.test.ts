@@ -176,12 +176,17 @@ describe('the transpiled glue imports nothing', () => {
     }
   });
 
-  it("jco's transpiler itself (a wasm component on jco's preview2 shim) is given no preopen: it sees no host directory", async () => {
+  it("jco's transpiler itself (a wasm component on jco's preview2 shim) is given no preopen, environment or argv", async () => {
     await transpileComponent(componentBytes('hello'), 'hello');
     const fromTranspiler = createRequire(createRequire(import.meta.url).resolve('@bytecodealliance/jco-transpile'));
     const shim = (await import(pathToFileURL(fromTranspiler.resolve('@bytecodealliance/preview2-shim/filesystem')).href)) as { _getPreopens(): unknown[]; preopens: { getDirectories(): unknown[] } };
     expect(shim._getPreopens()).toEqual([]);
     expect(shim.preopens.getDirectories()).toEqual([]);
+    // Nor the host's environment, argv or cwd.
+    const cli = (await import(pathToFileURL(fromTranspiler.resolve('@bytecodealliance/preview2-shim/cli')).href)) as { environment: { getEnvironment(): unknown[]; getArguments(): unknown[]; initialCwd(): unknown } };
+    expect(cli.environment.getEnvironment()).toEqual([]);
+    expect(cli.environment.getArguments()).toEqual([]);
+    expect(cli.environment.initialCwd()).toBe('/');
   });
 
   it('the glue sees neither process nor the real globalThis', async () => {
