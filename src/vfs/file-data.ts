@@ -1,14 +1,20 @@
-/** Size of a page of file data: 1 MiB. */
-export const pageSize = 1 << 20;
+/** Size of a page of file data: 64 KiB. */
+export const pageSize = 1 << 16;
 const pageMask = pageSize - 1;
+/** The smallest buffer a page starts with. */
+const minPage = 64;
 
 /**
  * The bytes of a regular file, in pages.
  *
- * A small file is one buffer that grows geometrically (appends stay O(1)
- * amortised) up to a page. Past a page, the file is a list of 1 MiB pages,
- * so growing never copies what is already written, and a page never written
- * (a hole left by a seek or a truncate) takes no memory and reads as zeros.
+ * A small file is one buffer that grows geometrically (×2, from 64 B; appends
+ * stay O(1) amortised) up to a page. Past a page, the file is a list of
+ * 64 KiB pages, so growing never copies what is already written, and a
+ * page never written (a hole left by a seek or a truncate) takes no memory
+ * and reads as zeros. What is allocated beyond the data is therefore under
+ * 2× for a file under a page, and under one page past that: 64 KiB, where
+ * 1 MiB pages left a file of 1.1 MiB holding 2 MiB (docs/decisions.md,
+ * "File data: 64 KiB pages").
  *
  * Interruption: an exception, a stack overflow or a timeout may cut a
  * write or truncate short at any call inside it. The size is changed
@@ -18,12 +24,19 @@ const pageMask = pageSize - 1;
  * be stale, so whatever grows the file zeroes the gap first.
  */
 export class FileData {
-  /** Page 0 may be shorter than a page; every other allocated page is full. */
+  /** Page 0 may be shorter than a page (bytes past its length are zeros); every other allocated page is full. */
   #pages: (Uint8Array | undefined)[] = [];
   #size = 0;
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Bytes of buffers this file holds (the data plus the growth slack of its pages). */
+  get allocated(): number {
+    let bytes = 0;
+    for (const page of this.#pages) bytes += page?.length ?? 0;
+    return bytes;
   }
 
   /** Copy up to `length` bytes at `position` into `dst[dstOffset…]`. Returns the count. */
@@ -93,7 +106,7 @@ export class FileData {
     this.#size = 0;
   }
 
-  /** Page `index`, allocated and, for page 0, at least `need` bytes long. */
+  /** Page `index`, allocated and, for page 0, at least `need` bytes long (grown ×2, at least 64 B, at most a page). */
   #page(index: number, need: number): Uint8Array {
     const page = this.#pages[index];
     if (index > 0) {
@@ -103,10 +116,12 @@ export class FileData {
       return fresh;
     }
     if (page !== undefined && page.length >= need) return page;
-    const length = Math.min(pageSize, Math.max(need, (page?.length ?? 0) * 2, 64));
+    const length = Math.min(pageSize, Math.max(need, (page?.length ?? 0) * 2, minPage));
     const grown = new Uint8Array(length);
     if (page !== undefined) grown.set(page);
-    this.#pages[0] = grown;
+    // A one-page file's list: a literal holds one slot, where `[][0] = x` would reserve 17.
+    if (this.#pages.length === 0) this.#pages = [grown];
+    else this.#pages[0] = grown;
     return grown;
   }
 }

@@ -93,6 +93,52 @@ describe('FileData', () => {
     expect(Buffer.compare(readAll(data), model.bytes)).toBe(0);
   });
 
+  describe('memory: what is allocated beyond the data', () => {
+    const appends = (data: FileData, chunk: number, total: number) => {
+      const src = pattern(chunk, 3);
+      for (let at = 0; at < total; at += chunk) data.write(src, 0, Math.min(chunk, total - at), at);
+    };
+
+    it('a file written in one write holds exactly its bytes', () => {
+      const data = new FileData();
+      data.write(pattern(100, 1), 0, 100, 0);
+      expect(data.allocated).toBe(100);
+    });
+
+    it('small appends: under 2x the data while under a page', () => {
+      const data = new FileData();
+      appends(data, 16, 1000);
+      expect(data.allocated).toBeGreaterThanOrEqual(1000);
+      expect(data.allocated).toBeLessThan(2 * 1000);
+    });
+
+    it('appends past a page: under one page of slack', () => {
+      const data = new FileData();
+      appends(data, 4096, 10 * pageSize + 1);
+      expect(data.allocated).toBe(11 * pageSize);
+      expect(pageSize).toBeLessThanOrEqual(64 * 1024);
+    });
+
+    it('4 KiB writes at random offsets covering the file: no slack', () => {
+      const data = new FileData();
+      const blocks = (4 * pageSize) / 4096;
+      const order = Array.from({ length: blocks }, (_, i) => (i * 37) % blocks);
+      expect(new Set(order).size).toBe(blocks);
+      for (const i of order) data.write(pattern(4096, i), 0, 4096, i * 4096);
+      expect(data.size).toBe(4 * pageSize);
+      expect(data.allocated).toBe(4 * pageSize);
+    });
+
+    it('a hole costs nothing and a byte past it one page', () => {
+      const data = new FileData();
+      data.write(pattern(1, 1), 0, 1, 10 * pageSize);
+      expect(data.size).toBe(10 * pageSize + 1);
+      expect(data.allocated).toBe(pageSize);
+      data.truncate(0);
+      expect(data.allocated).toBe(0);
+    });
+  });
+
   it('reads nothing at or past the end', () => {
     const data = new FileData();
     data.write(pattern(10, 1), 0, 10, 0);
