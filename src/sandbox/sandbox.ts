@@ -1,20 +1,18 @@
 import { ErrorCode, StrataError } from '../errors.js';
 import { defaultStoreRoot, ImageStore } from '../oci/index.js';
 import { FsError, Namespace, type DirNode } from '../vfs/index.js';
-import { WasiHost } from '../wasi/index.js';
 import { applyChanges } from './apply-back.js';
 import { forkRoot } from './fork.js';
 import { compileGuest, GuestModule, readModuleSource, type CompileOptions } from './guest-module.js';
 import { isComponent } from '../component/index.js';
 import { loadedComponent, runLoadedComponent } from './component-run.js';
-import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
+import { runCommand } from './command-run.js';
 import { compiledProgram, imageCommand, readProgram } from './program.js';
-import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
+import type { RunOptions, RunResult } from './run-options.js';
 import { describeChange, type SandboxChange } from './sandbox-change.js';
-import { linkImports, providedImports } from './guest-imports.js';
+import { providedImports } from './guest-imports.js';
 import { instantiateReactor, type InstantiateOptions, type ReactorInstance } from './reactor.js';
 import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
-import { resolvePreopens } from './preopens.js';
 import { openImage, type Image } from './image.js';
 import { overlayChanges } from './mounts.js';
 import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
@@ -358,46 +356,7 @@ export class Sandbox {
 
   /** {@link run} without the promise, for callers that already hold a compiled module. */
   runSync(guest: GuestModule, options: RunOptions = {}): RunResult {
-    if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
-    const env = { ...options.env };
-    if (options.workdir !== undefined) {
-      this.#checkWorkdir(options.workdir);
-      env['PWD'] ??= options.workdir;
-    }
-    const maxOutput = options.maxOutputBytes ?? defaultMaxOutputBytes;
-    const stdout = new OutputStream('stdout', options.stdout, maxOutput);
-    const stderr = new OutputStream('stderr', options.stderr, maxOutput);
-    const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-      throw new StrataError(ErrorCode.invalidOption, `timeoutMs must be a positive number, got ${timeoutMs}`);
-    }
-    const started = performance.now();
-    const host = new WasiHost({
-      namespace: this.namespace,
-      args: [options.argv0 ?? guest.name, ...(options.args ?? [])],
-      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      preopens: resolvePreopens(this.namespace, options.preopens),
-      stdin: toSource(options.stdin),
-      stdout,
-      stderr,
-      ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
-      ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
-      ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
-      ...(options.trace === undefined ? {} : { trace: options.trace }),
-    });
-    const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
-    const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
-    let exitCode: number;
-    const untrack = this.running.track(host);
-    try {
-      const instance = new WebAssembly.Instance(guest.module, imports);
-      exitCode = timeoutMs === undefined ? host.start(instance) : runWithTimeout(() => host.start(instance), timeoutMs);
-    } catch (error) {
-      throw guestError(error, guest.name, timeoutMs, output());
-    } finally {
-      untrack();
-    }
-    return { exitCode, ...output(), durationMs: performance.now() - started };
+    return runCommand(this.namespace, this.running, guest, options);
   }
 
   /** A WebAssembly component (preview2): transpiled and cached by digest, run over this namespace (src/sandbox/component-run.ts). */
@@ -410,17 +369,6 @@ export class Sandbox {
     const mount = this.#root.mounts.get(target.replace(/\/+$/, '') || '/');
     if (mount === undefined) throw new StrataError(ErrorCode.invalidOption, `no mount at '${target}'`);
     return mount;
-  }
-
-  #checkWorkdir(workdir: string): void {
-    let node;
-    try {
-      node = this.namespace.resolve(this.namespace.root, workdir, true, 'chdir');
-    } catch (error) {
-      if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `workdir '${workdir}': ${error.errno}`, { cause: error });
-      throw error;
-    }
-    if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
   }
 }
 

@@ -4,10 +4,10 @@
  * behind the worker's syscall gate, and how it ended.
  */
 import { ErrorCode, StrataError } from '../../errors.js';
-import { FsError } from '../../vfs/index.js';
 import { GuestDeadline, WasiHost } from '../../wasi/index.js';
 import type { CompileOptions } from '../guest-module.js';
 import { compiledProgram, imageCommand, readProgram } from '../program.js';
+import { checkWorkdir } from '../command-run.js';
 import { linkImports } from '../guest-imports.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
@@ -125,7 +125,7 @@ export function runPrepared(
       env: () => {
         const env = { ...prepared.env };
         if (prepared.workdir !== undefined) {
-          checkWorkdir(sandbox, prepared.workdir);
+          checkWorkdir(sandbox.namespace, prepared.workdir);
           env['PWD'] ??= prepared.workdir;
         }
         return env;
@@ -136,7 +136,7 @@ export function runPrepared(
   try {
     const env = { ...prepared.env };
     if (prepared.workdir !== undefined) {
-      checkWorkdir(sandbox, prepared.workdir);
+      checkWorkdir(sandbox.namespace, prepared.workdir);
       env['PWD'] ??= prepared.workdir;
     }
     host = new WasiHost({
@@ -212,14 +212,3 @@ function ending(error: unknown, name: string, spec: WireSpawn, ended: (reason: E
   return ended('error', null, { error: toWire(error) });
 }
 
-function checkWorkdir(sandbox: Sandbox, workdir: string): void {
-  const ns = sandbox.namespace;
-  let node;
-  try {
-    node = ns.resolve(ns.root, workdir, true, 'chdir');
-  } catch (error) {
-    if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `workdir '${workdir}': ${error.errno}`, { cause: error });
-    throw error;
-  }
-  if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
-}

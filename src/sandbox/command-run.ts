@@ -1,0 +1,77 @@
+/**
+ * Running a WASI command in the caller's thread over a sandbox's
+ * namespace: its host, stdio, imports, deadline and exit. What
+ * `Sandbox.runSync` (and so `run` and `exec`) does for a preview1 module.
+ */
+import { ErrorCode, StrataError } from '../errors.js';
+import { FsError, type Namespace } from '../vfs/index.js';
+import { WasiHost } from '../wasi/index.js';
+import type { GuestModule } from './guest-module.js';
+import { linkImports } from './guest-imports.js';
+import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
+import { resolvePreopens } from './preopens.js';
+import type { RunningProcesses } from './rebase.js';
+import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
+
+/**
+ * Check that `workdir` names a directory in `namespace`.
+ * Errors: ERR_BAD_PATH (missing, or not a directory).
+ */
+export function checkWorkdir(namespace: Namespace, workdir: string): void {
+  let node;
+  try {
+    node = namespace.resolve(namespace.root, workdir, true, 'chdir');
+  } catch (error) {
+    if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `workdir '${workdir}': ${error.errno}`, { cause: error });
+    throw error;
+  }
+  if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
+}
+
+/**
+ * Run `guest` to its end over `namespace`, tracked in `running` while it
+ * runs (a commit moves it onto the fresh upper). Errors: those of
+ * `Sandbox.runSync`.
+ */
+export function runCommand(namespace: Namespace, running: RunningProcesses, guest: GuestModule, options: RunOptions): RunResult {
+  if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
+  const env = { ...options.env };
+  if (options.workdir !== undefined) {
+    checkWorkdir(namespace, options.workdir);
+    env['PWD'] ??= options.workdir;
+  }
+  const maxOutput = options.maxOutputBytes ?? defaultMaxOutputBytes;
+  const stdout = new OutputStream('stdout', options.stdout, maxOutput);
+  const stderr = new OutputStream('stderr', options.stderr, maxOutput);
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+    throw new StrataError(ErrorCode.invalidOption, `timeoutMs must be a positive number, got ${timeoutMs}`);
+  }
+  const started = performance.now();
+  const host = new WasiHost({
+    namespace,
+    args: [options.argv0 ?? guest.name, ...(options.args ?? [])],
+    env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    preopens: resolvePreopens(namespace, options.preopens),
+    stdin: toSource(options.stdin),
+    stdout,
+    stderr,
+    ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
+    ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
+    ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
+    ...(options.trace === undefined ? {} : { trace: options.trace }),
+  });
+  const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
+  const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
+  let exitCode: number;
+  const untrack = running.track(host);
+  try {
+    const instance = new WebAssembly.Instance(guest.module, imports);
+    exitCode = timeoutMs === undefined ? host.start(instance) : runWithTimeout(() => host.start(instance), timeoutMs);
+  } catch (error) {
+    throw guestError(error, guest.name, timeoutMs, output());
+  } finally {
+    untrack();
+  }
+  return { exitCode, ...output(), durationMs: performance.now() - started };
+}
