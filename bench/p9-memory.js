@@ -49,11 +49,11 @@ function permutation(/** @type {number} */ n) {
 
 /**
  * Each pattern writes `total` bytes of data and returns what holds them.
- * @type {Record<string, { what: string, run: (FileData: any, total: number) => unknown[] }>}
+ * @type {Record<string, { what: string, prepare?: (total: number) => any, run: (FileData: any, total: number, prepared?: any) => unknown[] }>}
  */
 export const patterns = {
-  'one write': { what: 'one write of the whole size', run: (FileData, total) => {
-    const f = new FileData(); f.write(bytes(total), 0, total, 0); return [f];
+  'one write': { what: 'one write of the whole size (the source made before the baseline)', prepare: (total) => bytes(total), run: (FileData, total, src) => {
+    const f = new FileData(); f.write(src, 0, total, 0); return [f];
   } },
   'append 64 KiB': { what: 'appends of 64 KiB', run: (FileData, total) => {
     const f = new FileData(); const b = bytes(64 * KiB);
@@ -125,13 +125,14 @@ async function child(/** @type {string} */ name, /** @type {number} */ mib) {
   const { FileData } = await import(pathToFileURL(path.join(dist, 'vfs', 'file-data.js')).href);
   const pattern = patterns[name];
   if (!pattern || !globalThis.gc) throw new Error(`usage: node --expose-gc ${process.argv[1]} --child PATTERN MIB`);
-  patterns['one write']?.run(FileData, 64 * KiB); // warm the code paths
+  patterns['append 64 KiB']?.run(FileData, 256 * KiB); // warm the code paths
+  const total = mib * MiB;
+  const prepared = pattern.prepare?.(total);
   const gc = /** @type {() => void} */ (globalThis.gc);
   gc(); gc();
   const before = { ...process.memoryUsage(), maxRSS: process.resourceUsage().maxRSS * KiB };
-  const total = mib * MiB;
   const t0 = performance.now();
-  const held = pattern.run(FileData, total);
+  const held = pattern.run(FileData, total, prepared);
   const ms = performance.now() - t0;
   // V8 frees ArrayBuffers' memory on a background sweeper: let it finish.
   gc(); gc();
@@ -141,7 +142,7 @@ async function child(/** @type {string} */ name, /** @type {number} */ mib) {
   const data = held.reduce((s, f) => s + /** @type {any} */ (f).size, 0);
   const per = (/** @type {'rss' | 'arrayBuffers' | 'maxRSS' | 'heapUsed'} */ k) => (after[k] - before[k]) / data;
   console.log(JSON.stringify({ pattern: name, dataBytes: data, ms, arrayBuffers: per('arrayBuffers'), rss: per('rss'), maxRSS: per('maxRSS'), heap: per('heapUsed') }));
-  if (held.length < 0) console.log(held); // keep them alive until measured
+  if (held.length < 0 || prepared === 0) console.log(held); // keep them alive until measured
 }
 
 /** Every pattern, each in a fresh process. @param {number} mib */
