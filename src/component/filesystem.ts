@@ -1,72 +1,20 @@
-import type { DeviceNode, DirNode, FileNode, Node, Stat, TimeChange } from '../vfs/index.js';
-import { firstEntryCookie } from '../vfs/index.js';
+import type { DeviceNode, DirNode, FileNode, Node } from '../vfs/index.js';
+import type { StreamSink } from '../wasi/descriptor.js';
 import { escapesBase } from '../wasi/path.js';
 import type { ComponentContext, Result } from './context.js';
 import { componentError, type ErrorCode } from './error-code.js';
+import { DirectoryEntryStream } from './directory-stream.js';
+import { descriptorStat, hashOf, maxReadBytes, timeChange, typeOf, type DescriptorFlags, type DescriptorStat, type DescriptorType, type NewTimestamp } from './filesystem-values.js';
 import { HostResource } from './resource.js';
 import { InputStream, IoError, OutputStream } from './streams.js';
 
-/** `descriptor-flags`, as jco passes a WIT flags record. */
-export interface DescriptorFlags {
-  read?: boolean;
-  write?: boolean;
-  fileIntegritySync?: boolean;
-  dataIntegritySync?: boolean;
-  requestedWriteSync?: boolean;
-  mutateDirectory?: boolean;
-}
-
-/** `datetime` of `wasi:clocks/wall-clock`. */
-export interface Datetime {
-  seconds: bigint;
-  nanoseconds: number;
-}
-
-/** `new-timestamp`. */
-export type NewTimestamp = { tag: 'no-change' } | { tag: 'now' } | { tag: 'timestamp'; val: Datetime };
-
-/** `descriptor-type`. */
-export type DescriptorType = 'unknown' | 'block-device' | 'character-device' | 'directory' | 'fifo' | 'symbolic-link' | 'regular-file' | 'socket';
-
-/** `descriptor-stat`. */
-export interface DescriptorStat {
-  type: DescriptorType;
-  linkCount: bigint;
-  size: bigint;
-  dataAccessTimestamp: Datetime;
-  dataModificationTimestamp: Datetime;
-  statusChangeTimestamp: Datetime;
-}
-
-const typeOf: Record<Node['type'], DescriptorType> = {
-  directory: 'directory',
-  file: 'regular-file',
-  symlink: 'symbolic-link',
-  'character-device': 'character-device',
-};
-
-const billion = 1_000_000_000n;
-const datetime = (ns: bigint): Datetime => ({ seconds: ns / billion, nanoseconds: Number(ns % billion) });
-const descriptorStat = (s: Stat): DescriptorStat => ({
-  type: typeOf[s.type],
-  linkCount: BigInt(s.nlink),
-  size: BigInt(s.size),
-  dataAccessTimestamp: datetime(s.atimeNs),
-  dataModificationTimestamp: datetime(s.mtimeNs),
-  statusChangeTimestamp: datetime(s.ctimeNs),
-});
+export { DirectoryEntryStream } from './directory-stream.js';
+export type { Datetime, DescriptorFlags, DescriptorStat, DescriptorType, NewTimestamp } from './filesystem-values.js';
 
 /** `path`, if it stays beneath its descriptor (WASI's rule, as preview1's). Errors: `not-permitted`. */
 function beneath(path: string): string {
   if (escapesBase(path)) throw componentError('not-permitted');
   return path;
-}
-
-function timeChange(t: NewTimestamp): TimeChange {
-  if (t.tag === 'no-change') return undefined;
-  if (t.tag === 'now') return 'now';
-  if (t.val.nanoseconds >= 1e9) throw componentError('invalid');
-  return t.val.seconds * billion + BigInt(t.val.nanoseconds);
 }
 
 /** What a descriptor refers to. */
@@ -143,7 +91,10 @@ export class Descriptor extends HostResource {
     return this.#r(() => {
       if (this.#flags.read !== true) throw componentError('bad-descriptor');
       const t = this.#target;
-      if (t.kind === 'device') return new InputStream(this.ctx, { kind: 'device', node: t.node });
+      if (t.kind === 'device') {
+        if (t.node.device === 'stdin') return new InputStream(this.ctx, { kind: 'source', source: this.ctx.options.stdin });
+        return new InputStream(this.ctx, { kind: 'device', node: t.node });
+      }
       return new InputStream(this.ctx, { kind: 'file', node: this.#file(), position: Number(offset) });
     });
   }
@@ -159,7 +110,10 @@ export class Descriptor extends HostResource {
   #output(position: number, append: boolean): OutputStream {
     if (this.#flags.write !== true) throw componentError('bad-descriptor');
     const t = this.#target;
-    if (t.kind === 'device') return new OutputStream(this.ctx, { kind: 'device', node: t.node });
+    if (t.kind === 'device') {
+      const sink = stdioSink(this.ctx, t.node);
+      return new OutputStream(this.ctx, sink === null ? { kind: 'device', node: t.node } : { kind: 'sink', sink });
+    }
     return new OutputStream(this.ctx, { kind: 'file', node: this.#file(), position, append });
   }
 
@@ -211,7 +165,13 @@ export class Descriptor extends HostResource {
       const t = this.#target;
       const n = Number(length > BigInt(maxReadBytes) ? BigInt(maxReadBytes) : length);
       const buf = new Uint8Array(n);
-      if (t.kind === 'device') return [buf.subarray(0, t.node.read(buf, 0, n)), false];
+      if (t.kind === 'device') {
+        const source = t.node.device === 'stdin' ? this.ctx.options.stdin : null;
+        if (source === undefined) throw componentError('bad-descriptor');
+        const got = source === null ? t.node.read(buf, 0, n) : source.read(buf, 0, n);
+        // A device has no size: reading nothing (/dev/null, stdin at its end) is its end.
+        return [buf.subarray(0, got), got === 0 && n > 0];
+      }
       const file = this.#file();
       const got = offset >= BigInt(file.size) ? 0 : file.read(buf, 0, n, Number(offset));
       return [buf.subarray(0, got), got < n];
@@ -222,7 +182,13 @@ export class Descriptor extends HostResource {
     return this.#r(() => {
       if (this.#flags.write !== true) throw componentError('bad-descriptor');
       const t = this.#target;
-      if (t.kind === 'device') return BigInt(t.node.write(buffer, 0, buffer.length));
+      if (t.kind === 'device') {
+        const sink = stdioSink(this.ctx, t.node);
+        if (sink === undefined) throw componentError('bad-descriptor');
+        if (sink === null) return BigInt(t.node.write(buffer, 0, buffer.length));
+        sink.write(buffer, 0, buffer.length);
+        return BigInt(buffer.length);
+      }
       if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw componentError('file-too-large');
       return BigInt(this.#file().write(buffer, 0, buffer.length, Number(offset)));
     });
@@ -343,39 +309,19 @@ export class Descriptor extends HostResource {
   }
 }
 
-const hashOf = (s: Stat) => ({ lower: BigInt.asUintN(64, s.ino), upper: BigInt.asUintN(64, s.dev) });
-
-/** Most bytes a `read` returns, whatever the guest asks (reads may be short). */
-export const maxReadBytes = 1 << 20;
-
-/** `directory-entry-stream`: a directory's entries after `.` and `..`, by readdir cookie, so it survives changes to the directory. */
-export class DirectoryEntryStream extends HostResource {
-  #dir: DirNode;
-  #cookie = firstEntryCookie;
-
-  constructor(ctx: ComponentContext, dir: DirNode) {
-    super(ctx);
-    this.#dir = dir;
-  }
-
-  /** List the same directory in a rebased tree, from the same cookie. */
-  rebase(counterpart: (node: Node) => Node | undefined): void {
-    const next = counterpart(this.#dir);
-    if (next?.type === 'directory') this.#dir = next;
-  }
-
-  readDirectoryEntry(): Result<{ type: DescriptorType; name: string } | undefined, ErrorCode> {
-    return this.ctx.result(() => {
-      let found: { type: DescriptorType; name: string } | undefined;
-      this.ctx.namespace.readdir(this.#dir, this.#cookie, (entry) => {
-        found = { type: typeOf[entry.type], name: entry.name };
-        this.#cookie = entry.next;
-        return false;
-      });
-      return found;
-    });
-  }
+/**
+ * `/dev/stdout` and `/dev/stderr` write to the process's own streams, as
+ * Linux's `/proc/self/fd/N` links do (the VFS has no process: its stdio
+ * devices answer ENXIO); null for any other device, undefined for a
+ * stream the process was not given.
+ */
+function stdioSink(ctx: ComponentContext, node: DeviceNode): StreamSink | undefined | null {
+  if (node.device === 'stdout') return ctx.options.stdout;
+  if (node.device === 'stderr') return ctx.options.stderr;
+  return null;
 }
+
+
 
 /** `filesystem-error-code`: the error-code a stream error carries, if it came from the filesystem. */
 export function filesystemErrorCode(ctx: ComponentContext, error: IoError): ErrorCode | undefined {

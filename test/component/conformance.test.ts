@@ -54,6 +54,9 @@ const cases: readonly Case[] = [
   ...[0, 1, 3, 42, 125, 255].map((code) => ({ name: `exit-code ${code}`, guest: 'exit-code', args: [String(code)] })),
   { name: 'flood 1 MiB', guest: 'flood', args: ['1'] },
   ...['clocks', 'random', 'poll-sleep', 'sleep-abs', 'fds', 'fd-misc'].map((g) => ({ name: g, guest: g })),
+  // Beyond the differential table: /dev (in the image roots), directory seeks, isatty, fd exhaustion.
+  { name: 'dev-nodes', guest: 'dev-nodes', stdin: 'piped in' },
+  ...['dir-seek', 'isatty', 'fd-exhaust'].map((g) => ({ name: g, guest: g })),
   ...['files', 'dirs', 'symlinks', 'hardlinks', 'rename', 'readdir', 'seek', 'truncate', 'times', 'unlinked', 'paths'].map((g) => ({ name: `fs-${g}`, guest: `fs-${g}` })),
 ];
 
@@ -76,6 +79,21 @@ interface Deviation {
 }
 
 const adapterDeviations: readonly Deviation[] = [
+  {
+    case: 'dev-nodes',
+    reason: "the adapter keeps its own position for a device's fd, so lseek moves it (Linux and strata's preview1: a device's position stays 0)",
+    lines: ['null', 'zero', 'full', 'random', 'urandom'].flatMap((d) => [
+      { p1: `lseek-set-100 /dev/${d}: 0`, p2: `lseek-set-100 /dev/${d}: 100` },
+      { p1: `lseek-cur /dev/${d}: 0`, p2: `lseek-cur /dev/${d}: 100` },
+    ]),
+    notIn: ['tmpfs'],
+  },
+  {
+    case: 'fd-exhaust',
+    reason: "the adapter's own descriptor table holds 128 entries and answers ENOMEM when full (strata's preview1: 1024 fds, then EMFILE)",
+    lines: [{ p1: 'opened 1020 then EMFILE', p2: 'opened 124 then ENOMEM' }],
+    notIn: ['readonly'],
+  },
   ...[3, 42, 125, 255].map((code) => ({
     case: `exit-code ${code}`,
     reason: "the adapter's proc_exit calls wasi:cli/exit.exit(result), which carries success or failure only (exit-with-code is unstable and not imported)",
