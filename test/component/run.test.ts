@@ -148,6 +148,25 @@ describe('the host', () => {
     expect({ code: missing.exitCode, out: text(missing.stdout) }).toEqual({ code: 1, out: 'cwd=/data\nopen: error 20\n' }); // 20: no-entry
   });
 
+  it('poll takes 1 to 65536 pollables (past either, the process ends) and waits for the earliest, never past the deadline', async () => {
+    const sandbox = await Sandbox.create();
+    const make = (deadline?: number) => {
+      const ctx = new ComponentContext({ namespace: sandbox.namespace, args: [], env: [], preopens: [], deadline });
+      const imports = componentImports(ctx);
+      return { ctx, poll: imports['wasi:io/poll']!['poll'] as Fn, after: imports['wasi:clocks/monotonic-clock']!['subscribeDuration'] as Fn };
+    };
+    const empty = make();
+    expect(() => empty.poll([])).toThrow(RangeError);
+    expect(empty.ctx.end.ended).toBe(true);
+    const { poll, after } = make();
+    const started = performance.now();
+    expect(Array.from(poll([after(200_000_000n), after(20_000_000n)]) as Uint32Array)).toEqual([1]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(19);
+    expect(performance.now() - started).toBeLessThan(150);
+    const late = make(performance.now() + 30);
+    expect(() => late.poll([late.after(10_000_000_000n)])).toThrow(/deadline/);
+  });
+
   it('initial-cwd carries the working directory (preview1 has none)', async () => {
     const sandbox = await Sandbox.create();
     const env = (cwd?: string) => componentImports(new ComponentContext({ namespace: sandbox.namespace, args: [], env: [], preopens: [], cwd }))['wasi:cli/environment']!;
@@ -172,6 +191,8 @@ describe('the host', () => {
     // A random request past the cap ends the process: a trap, never an allocation.
     expect(() => (imports['wasi:random/random']!['getRandomBytes'] as Fn)(1n << 40n)).toThrow();
     expect(ctx.end.ended).toBe(true);
+    // Once ended, every call ends it again.
+    expect(() => (imports['wasi:clocks/monotonic-clock']!['now'] as Fn)()).toThrow();
     ctx.closeAll();
     expect(ctx.resources).toBe(0);
   });
