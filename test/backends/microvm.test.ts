@@ -4,11 +4,11 @@
  * filesystem snapshots to and from the wasm backend. Boots are batched:
  * one shell script checks many things per boot.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { selectBackend, type Backend, type BackendManifest, type ManifestMount, type ManifestRootMode, type Prepared } from '../../src/backends/index.js';
+import { selectBackend, type QemuPrepared, type Backend, type BackendManifest, type ManifestMount, type ManifestRootMode, type Prepared } from '../../src/backends/index.js';
 import { liveVms } from '../../src/backends/microvm/index.js';
 import { Sandbox } from '../../src/index.js';
 import { busyboxImage, busyboxMotd, type BusyboxImage } from '../support/busybox-image.js';
@@ -46,6 +46,7 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
 
   afterAll(async () => {
     for (const p of prepared) await backend.cleanup(p);
+    for (const p of prepared) expect(existsSync((p as QemuPrepared).dir)).toBe(false);
     rmSync(share, { recursive: true, force: true });
     expect(liveVms()).toBe(0);
     expectNoStrayQemu();
@@ -73,10 +74,10 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
 
   it('overlay root: copy-up and deletes persist across boots, the image stays; a checkpoint restores on the wasm backend', async () => {
     const p = await prepare(manifest('overlay'));
-    const first = await sh(p, 'echo changed > /etc/motd && rm /etc/group && mkdir -p /work && echo made > /work/new && rm -r /root && mkdir /root && echo in > /root/x && echo done');
+    const first = await sh(p, 'echo changed > /etc/motd && rm /etc/group && mkdir -p /work && echo made > /work/new && rm -r /usr/sbin && mkdir /usr/sbin && echo in > /usr/sbin/x && echo done');
     expect({ reason: first.reason, code: first.code, out: first.out, err: first.err }).toEqual({ reason: 'exit', code: 0, out: 'done\n', err: '' });
-    const second = await sh(p, 'cat /etc/motd /work/new /root/x; ls /etc/group 2>&1; exit 0');
-    expect(second.out).toBe('changed\nmade\nin\nls: /etc/group: No such file or directory\n');
+    const second = await sh(p, 'cat /etc/motd /work/new /usr/sbin/x; ls /usr/sbin; ls /etc/group 2>&1; exit 0');
+    expect(second.out).toBe('changed\nmade\nin\nx\nls: /etc/group: No such file or directory\n');
     const other = await prepare(manifest('overlay'));
     expect((await sh(other, 'cat /etc/motd')).out).toBe(busyboxMotd);
 
@@ -87,7 +88,10 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
     try {
       expect(await sandbox.fs.readFile('/etc/motd', 'utf8')).toBe('changed\n');
       expect(await sandbox.fs.readFile('/work/new', 'utf8')).toBe('made\n');
-      expect(await sandbox.fs.readFile('/root/x', 'utf8')).toBe('in\n');
+      // /usr/sbin was removed and made again: an opaque directory hides the image's applets.
+      expect(await sandbox.fs.readdir('/usr/sbin')).toEqual(['x']);
+      expect(await sandbox.fs.readFile('/usr/sbin/x', 'utf8')).toBe('in\n');
+      expect((await sandbox.fs.readdir('/usr/bin')).length).toBeGreaterThan(10);
       await expect(sandbox.fs.readFile('/etc/group', 'utf8')).rejects.toThrow();
       expect(await sandbox.fs.readFile('/etc/passwd', 'utf8')).toContain('root:x:0:0');
     } finally {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -73,6 +73,13 @@ interface State {
 }
 
 const states = new WeakMap<Prepared, State>();
+
+// The image directories of sandboxes not cleaned up yet: removed when the
+// process exits (a failed test, an uncaught error), after its VMs are killed.
+const liveDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * The `qemu` sandbox class: each process is one boot of a
@@ -189,6 +196,7 @@ export class QemuBackend implements Backend {
     state.cleaned = true;
     await state.running?.kill();
     await rm((prepared as QemuPrepared).dir, { recursive: true, force: true });
+    liveDirs.delete((prepared as QemuPrepared).dir);
   }
 
   async #prepare(manifest: BackendManifest, options: PrepareOptions, snapshot: string | undefined): Promise<QemuPrepared> {
@@ -215,11 +223,14 @@ export class QemuBackend implements Backend {
     const order = mounts.filter((m) => m.type === 'identity').map((m) => identity.get(m.target)!);
 
     const dir = await mkdtemp(join(tmpdir(), 'strata-vm-'));
+    liveDirs.add(dir);
     try {
       const tree = join(dir, 'rootfs');
       const root = await materializeRootfs(manifest, tree, { store, ...(snapshot !== undefined && { snapshot }), cwd });
       closeRootfsLayers(root);
-      await makeMountpoints(tree, ['/dev', '/proc', ...mounts.map((m) => m.target)]);
+      // Every target the guest mounts on, made here: a readonly root cannot get a directory in the guest.
+      const targets = guestBootWords(rendered, []).filter((w) => w.startsWith('strata.tmpfs=')).map((w) => w.slice('strata.tmpfs='.length).split(':')[0]!);
+      await makeMountpoints(tree, ['/dev', '/proc', ...targets, ...mounts.map((m) => m.target)]);
       const rootfsImage = join(dir, 'rootfs.ext4');
       await ext4FromTree(rootfsImage, tree);
       await rm(tree, { recursive: true, force: true });
@@ -240,6 +251,7 @@ export class QemuBackend implements Backend {
       return prepared;
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
       throw error;
     }
   }

@@ -1,0 +1,152 @@
+// P11: the qemu class (a microVM per process, `qemu-system-x86_64 -M
+// microvm`), on the same trivial job as P10 (`/bin/echo hello` over a
+// busybox-static image), per root mode:
+//   - boot→exit: backend.start() to wait() resolving in a prepared sandbox
+//     (one whole VM boot: kernel, guest init, modules, root, the job, exit);
+//   - prepare→exit→cleanup: the sandbox's life (rootfs materialized,
+//     mke2fs -d, the boot, images removed);
+//   - checkpoint (overlay): one export boot + the delta layer.
+// The accelerator is what the backend probes (`accel: auto`): TCG on hosts
+// whose /dev/kvm cannot run the guest. Needs qemu-system-x86_64, mke2fs,
+// umoci, busybox and the guest assets (runtime/microvm/build-assets.sh, run
+// here; cached). Skipped in --quick (a boot is seconds). `npm run bench --
+// --filter P11`, or `node bench/p11-microvm.js` (prints the rows).
+// strata's dist must be built (`npm run build`).
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { distEntry } from './peers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.join(here, '..');
+
+/** @param {number[]} xs */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
+
+/** @param {string} cmd @param {string[]} args */
+function tool(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** @param {string} name */
+const which = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+
+/** The busybox image of P10 (without hello.wasm), built with umoci into `dir`/layout. @param {string} dir */
+function buildImage(dir) {
+  const layout = path.join(dir, 'layout');
+  tool('umoci', ['init', '--layout', layout]);
+  tool('umoci', ['new', '--image', `${layout}:base`]);
+  const bundle = path.join(dir, 'bundle');
+  tool('umoci', ['unpack', '--rootless', '--image', `${layout}:base`, bundle]);
+  const rootfs = path.join(bundle, 'rootfs');
+  for (const d of ['bin', 'usr/bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'run']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  for (const applet of ['sh', 'echo', 'true', 'cat']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
+  tool('umoci', ['repack', '--image', `${layout}:base`, bundle]);
+  tool('umoci', ['config', '--image', `${layout}:base`, '--tag', 'latest', '--os', 'linux', '--architecture', os.arch() === 'x64' ? 'amd64' : os.arch(), '--config.env', 'PATH=/usr/bin:/bin']);
+  return `oci:${layout}:latest`;
+}
+
+/** @param {() => Promise<unknown>} fn @param {number} n */
+async function sample(fn, n) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    xs.push((performance.now() - t0) * 1e6);
+  }
+  return xs;
+}
+
+/** @returns {Promise<Record<string, { median: number, min: number, max: number, n: number } | { na: string }>>} */
+export async function measureMicrovm(runs = 5) {
+  /** @type {Record<string, any>} */
+  const rows = {};
+  const missing = ['qemu-system-x86_64', 'mke2fs', 'umoci', 'busybox', 'apt-get', 'dpkg-deb'].filter((t) => which(t) === '');
+  if (missing.length > 0) return { 'boot→exit': { na: `${missing.join(', ')} not on PATH` } };
+  // The backends' own entry: the qemu class's exports are not in the package's top level.
+  const strata = { ...(await import(pathToFileURL(distEntry).href)), ...(await import(pathToFileURL(path.join(path.dirname(distEntry), 'backends', 'index.js')).href)) };
+  const t0 = performance.now();
+  const assets = tool('sh', [path.join(repo, 'runtime/microvm/build-assets.sh')]).trim().split('\n').at(-1);
+  const assetMs = performance.now() - t0;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-p11-'));
+  const stat = (/** @type {number[]} */ xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length });
+  try {
+    const reference = buildImage(dir);
+    const store = await strata.ImageStore.open(path.join(dir, 'store'));
+    const record = await strata.pull(reference, { store });
+    const image = { reference: record.reference, manifestDigest: record.manifestDigest, configDigest: record.config.digest, diffIDs: record.layers.map((/** @type {any} */ l) => l.diffID) };
+    const config = await strata.qemuClassConfig(assets, { settings: { accel: 'auto' } });
+    const backend = strata.selectBackend('qemu', { classes: { qemu: config } });
+    const accel = await strata.probeAccel('/usr/bin/qemu-system-x86_64', config.assets[1].arch.amd64.path, config.assets[2].arch.amd64.path, Math.floor(Number(/cpu MHz\s*:\s*([0-9.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0) * 1000));
+    rows[`assets (build-assets.sh, cached: ${assets.split('/').at(-1)})`] = stat([assetMs * 1e6]);
+    const manifest = (/** @type {string} */ mode) => ({ class: 'qemu', image, root: { mode, limits: { maxBytes: 64 << 20, maxInodes: 4096 } }, mounts: [], process: { args: ['/bin/echo', 'hello'], env: ['PATH=/usr/bin:/bin'], workdir: '/' }, backend: { assets: [], config: {} }, delta: [] });
+    const runJob = async (/** @type {any} */ prepared) => {
+      const exit = await (await backend.start(prepared)).wait();
+      if (exit.code !== 0) throw new Error(`qemu: the job exited ${exit.code} (${exit.reason}): ${exit.error?.message ?? ''}`);
+    };
+    for (const mode of ['readonly', 'overlay', 'tmpfs']) {
+      const prepared = await backend.prepare(manifest(mode), { store });
+      try {
+        await runJob(prepared); // warm-up (and the accelerator probe)
+        rows[`boot→exit, ${mode} root (${accel})`] = stat(await sample(() => runJob(prepared), runs));
+        if (mode === 'overlay') rows[`checkpoint, overlay root (export boot + delta, ${accel})`] = stat(await sample(() => backend.checkpoint(prepared), Math.max(1, Math.ceil(runs / 2))));
+      } finally {
+        await backend.cleanup(prepared);
+      }
+    }
+    rows[`prepare→exit→cleanup, overlay root (${accel})`] = stat(
+      await sample(async () => {
+        const p = await backend.prepare(manifest('overlay'), { store });
+        try {
+          await runJob(p);
+        } finally {
+          await backend.cleanup(p);
+        }
+      }, Math.max(1, Math.ceil(runs / 2))),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** @param {number} ns */
+const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(1)} ms` : `${(ns / 1e3).toFixed(0)} µs`);
+
+/** @type {import('./cases.js').Case} */
+export const p11 = {
+  id: 'P11',
+  title: 'the P10 job in a QEMU microVM (qemu class), per root mode',
+  async run(ctx) {
+    if (ctx.quick) {
+      ctx.notes.push('P11 skipped in --quick: each process is a VM boot (seconds under TCG) and needs the kernel assets');
+      return [{ key: 'P11 boot→exit', caseId: 'P11', label: 'boot→exit', unit: /** @type {const} */ ('ns'), cells: { strata: { status: /** @type {const} */ ('na'), kind: 'skip', reason: 'skipped in --quick (VM boots take seconds)' } } }];
+    }
+    const rows = await measureMicrovm(5);
+    ctx.extra['P11'] = rows;
+    for (const [label, s] of Object.entries(rows)) ctx.notes.push(`P11 ${label}: ${'na' in s ? `n/a (${s.na})` : fmt(s.median)}`);
+    return Object.entries(rows).map(([label, s]) => ({
+      key: `P11 ${label}`,
+      caseId: 'P11',
+      label,
+      unit: /** @type {const} */ ('ns'),
+      cells: { strata: 'na' in s ? { status: /** @type {const} */ ('na'), kind: 'skip', reason: s.na } : { status: /** @type {const} */ ('ok'), ...s } },
+    }));
+  },
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
+  const rows = await measureMicrovm(runs);
+  for (const [label, s] of Object.entries(rows)) console.log(`${label.padEnd(58)} ${'na' in s ? `n/a: ${s.na}` : `${fmt(s.median).padStart(9)}  [${fmt(s.min)}–${fmt(s.max)}] n=${s.n}`}`);
+}
