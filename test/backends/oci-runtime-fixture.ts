@@ -62,9 +62,9 @@ export function busyboxManifest(cls: BackendManifest['class'], image: BusyboxIma
 
 export { busyboxMotd, OciRuntimeBackend };
 
-/** Bundles (`strata-oci-*` in the temp dir) that exist now. */
+/** This process's bundles (`strata-oci-PID-*` in the temp dir) that exist now. */
 export function bundleDirs(): string[] {
-  return readdirSync(tmpdir()).filter((n) => n.startsWith('strata-oci-'));
+  return readdirSync(tmpdir()).filter((n) => n.startsWith(`strata-oci-${process.pid}-`));
 }
 
 /** argv writing `text` to `path`, and printing `path`. */

@@ -16,10 +16,12 @@ const bin = fileURLToPath(new URL('../../bin/strata.js', import.meta.url));
 const ready = ociRuntimeReady();
 const home = mkdtempSync(join(tmpdir(), 'strata-cli-class-'));
 const bundles = () => readdirSync(tmpdir()).filter((n) => n.startsWith('strata-oci-'));
-const before = new Set(bundles());
+const children = new Set<number>();
+const leftByChildren = () => bundles().filter((n) => children.has(Number(n.split('-')[2])));
 
 function strata(args: string[], input = '') {
   const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 60_000, env: { ...process.env, STRATA_HOME: home, STRATA_HOST_CONFIG: '' } });
+  if (r.pid !== undefined) children.add(r.pid);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -36,7 +38,8 @@ describe.skipIf(!ready)('strata run --class runc|crun|runsc, strata snapshot res
   afterAll(async () => {
     await registry?.stop();
     rmSync(home, { recursive: true, force: true });
-    expect(bundles().filter((d) => !before.has(d))).toEqual([]);
+    expect(leftByChildren()).toEqual([]);
+    expect(bundles().filter((n) => n.startsWith(`strata-oci-${process.pid}-`))).toEqual([]);
   });
 
   it.each(['runc', 'crun', 'runsc'])('%s: exit code, stdio, env, read-only root, tmpfs', (cls) => {

@@ -70,7 +70,7 @@ export interface BundleOptions {
  * e.g. without root); on error everything made so far is removed.
  */
 export async function createBundle(manifest: BackendManifest, options: BundleOptions): Promise<Bundle> {
-  const dir = await mkdtemp(join(options.parent ?? tmpdir(), 'strata-oci-'));
+  const dir = await mkdtemp(join(options.parent ?? tmpdir(), `strata-oci-${process.pid}-`));
   const bundle: Bundle = {
     id: `strata-${randomBytes(6).toString('hex')}`,
     dir,
