@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
 import { ComponentContext, componentDigest, loadComponent, runComponent, transpileComponent, transpilerId, type LoadedComponent, type TranspileCache, type TranspiledFiles } from '../component/index.js';
 import { BlobStore, digestHex, parseDigest, type Digest } from '../oci/index.js';
-import { FsError, type Namespace } from '../vfs/index.js';
+import type { Namespace } from '../vfs/index.js';
 import { defaultMemoryLimitBytes, defaultTableLimitElements, limitSections } from './guest-module.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
+import { checkWorkdir } from './command-run.js';
 import { resolvePreopens } from './preopens.js';
 import type { RebasableProcess, RunningProcesses } from './rebase.js';
 import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
@@ -167,15 +168,4 @@ export function refuseTrace(trace: boolean, name: string): void {
 /** A component's context as the sandbox's running processes track it: moved onto the fresh upper when a commit or fork seals the root. */
 export function rebasable(ctx: ComponentContext): RebasableProcess {
   return { context: ctx, rebase: (namespace, counterpart) => ctx.rebase(namespace, counterpart) };
-}
-
-function checkWorkdir(namespace: Namespace, workdir: string): void {
-  let node;
-  try {
-    node = namespace.resolve(namespace.root, workdir, true, 'chdir');
-  } catch (error) {
-    if (error instanceof FsError) throw new StrataError(ErrorCode.badPath, `workdir '${workdir}': ${error.errno}`, { cause: error });
-    throw error;
-  }
-  if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
 }
