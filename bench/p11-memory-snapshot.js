@@ -74,7 +74,8 @@ for (let t = 1; t <= trials; t++) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-memsnap-'));
   try {
     fixture(dir);
-    const a = spawn('timeout', ['-s', 'KILL', '120', 'qemu-system-x86_64', ...qemuArgs(dir, 1, [])], { stdio: 'ignore' });
+    const a = spawn('timeout', ['-s', 'KILL', '120', 'qemu-system-x86_64', ...qemuArgs(dir, 1, [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const aExit = exited(a);
     const out1 = path.join(dir, 'stdout1.txt');
     for (let i = 0; i < 1200 && !/tick 3\n/.test(fs.existsSync(out1) ? fs.readFileSync(out1, 'utf8') : ''); i++) await sleep(100);
     const t0 = performance.now();
@@ -82,13 +83,14 @@ for (let t = 1; t <= trials; t++) {
     const saveMs = performance.now() - t0;
     const lastBefore = fs.readFileSync(out1, 'utf8').trim().split('\n').at(-1);
     await hmp(path.join(dir, 'mon1.sock'), ['quit']);
-    await exited(a);
+    await aExit;
     const t1 = performance.now();
-    const b = spawn('timeout', ['-s', 'KILL', '180', 'qemu-system-x86_64', ...qemuArgs(dir, 2, ['-incoming', `exec:cat ${path.join(dir, 'mem.bin')}`])], { stdio: 'ignore' });
+    const b = spawn('timeout', ['-s', 'KILL', '180', 'qemu-system-x86_64', ...qemuArgs(dir, 2, ['-incoming', `exec:cat ${path.join(dir, 'mem.bin')}`])], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const bExit = exited(b);
     await hmp(path.join(dir, 'mon2.sock'), [], (o) => /Migration status: completed/.test(o));
     await hmp(path.join(dir, 'mon2.sock'), ['cont']);
     const resumeMs = performance.now() - t1;
-    const code = await exited(b);
+    const code = await bExit;
     const out2 = fs.readFileSync(path.join(dir, 'stdout2.txt'), 'utf8').trim().split('\n');
     const control = fs.readFileSync(path.join(dir, 'control2.txt'), 'utf8');
     const next = Number(/tick (\d+)/.exec(lastBefore ?? '')?.[1]) + 1;
