@@ -110,6 +110,25 @@ describe.skipIf(!ready)('oci-runtime backend: one manifest on runc, crun and run
     });
   });
 
+  it.each(runtimeClasses)('%s: rlimits and cgroup memory/pids limits come from the class config', async (cls) => {
+    // runsc puts its whole sandbox (the sentry's threads and memory) in the cgroup: 16 pids or 64 MiB cannot start it.
+    const limits = cls === 'runsc' ? { maxFds: 100, pids: 512, memoryBytes: 1 << 30 } : { maxFds: 100, pids: 16, memoryBytes: 64 << 20 };
+    const backend = new OciRuntimeBackend(cls, await runtimeConfig(cls, { limits }));
+    const prepared = (await backend.prepare(busyboxManifest(cls, image, 'overlay'), { store: image.store })) as OciPrepared;
+    try {
+      const config = JSON.parse(readFileSync(join(prepared.bundle.dir, 'config.json'), 'utf8')) as { linux: { resources: unknown }; process: { rlimits: unknown[] } };
+      expect(config.linux.resources).toMatchObject({ memory: { limit: limits.memoryBytes }, pids: { limit: limits.pids } });
+      expect((await run(backend, prepared, sh('ulimit -n'))).stdout).toBe('100\n');
+      if (cls !== 'runsc') {
+        // cgroup v1 inside the container's cgroup namespace (runsc has no cgroupfs mounted by default).
+        expect((await run(backend, prepared, ['/bin/cat', '/sys/fs/cgroup/pids/pids.max'])).stdout).toBe('16\n');
+        expect((await run(backend, prepared, ['/bin/cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes'])).stdout).toBe(`${64 << 20}\n`);
+      }
+    } finally {
+      await backend.cleanup(prepared);
+    }
+  });
+
   it('runc and crun refuse a memory checkpoint with a clear error', async () => {
     for (const cls of ['runc', 'crun'] as const) {
       const backend = new OciRuntimeBackend(cls, await runtimeConfig(cls));
@@ -121,7 +140,7 @@ describe.skipIf(!ready)('oci-runtime backend: one manifest on runc, crun and run
   });
 
   it('runsc: a memory checkpoint carries tmpfs state across a restore; a checkpoint of another runsc sha256 is refused before anything runs', async () => {
-    const config = await runtimeConfig('runsc');
+    const config = await runtimeConfig('runsc', { annotations: { 'org.example.note': 'strata-test' } });
     const backend = new OciRuntimeBackend('runsc', config);
     const prepared = await backend.prepare(busyboxManifest('runsc', image, 'overlay', mounts), { store: image.store, identity });
     let restored: Prepared | undefined;
@@ -129,6 +148,8 @@ describe.skipIf(!ready)('oci-runtime backend: one manifest on runc, crun and run
       expect((await run(backend, prepared, sh('echo in-memory > /scratch/state; echo root-write > /root/file'))).code).toBe(0);
       const { digest, manifest } = await backend.checkpoint(prepared, { labels: { test: 'runsc' } });
       const recorded = manifest.backend.config['checkpoint'] as { digest: string; runsc: { sha256: string; version: string } };
+      // runsc's per-runtime config is recorded: platform, file access, the probed overlay flag, annotations.
+      expect(manifest.backend.config).toMatchObject({ platform: 'ptrace', fileAccess: 'exclusive', network: 'none', overlayFlag: expect.stringMatching(/^--overlay/), annotations: { 'org.example.note': 'strata-test' } });
       expect(recorded.runsc).toEqual({ sha256: config.assets[0]!.arch[Object.keys(config.assets[0]!.arch)[0]!]!.sha256, version: config.assets[0]!.version });
       expect(await image.store.blobs.has(recorded.digest as `sha256:${string}`)).toBe(true);
       // The checkpointed sandbox goes on running.
