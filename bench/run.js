@@ -22,10 +22,11 @@ import { cases as baseCases } from './cases.js';
 import { p8 } from './p8-components.js';
 import { p9 } from './p9-programs.js';
 import { p10 } from './p10-oci-runtimes.js';
+import { p11 } from './p11-microvm.js';
 import { ratio, renderTable } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const cases = [...baseCases, p8, p9, p10];
+const cases = [...baseCases, p8, p9, p10, p11];
 const repo = path.join(here, '..');
 
 /** @typedef {import('./cases.js').Row} Row */
