@@ -111,12 +111,12 @@ export async function measureRuntimes(quick) {
         if (cls === 'runsc') {
           /** @type {string | undefined} */
           let digest;
-          rows['runsc checkpoint (memory + blob)'][cls] = stat(await sample(async () => ({ digest } = await backend.checkpoint(prepared)), quick ? 2 : 5));
+          rows['runsc checkpoint (memory + blob)'][cls] = stat(await sample(async () => ({ digest } = await backend.checkpoint(prepared)), quick ? 1 : 5));
           rows['runsc restore → running'][cls] = stat(
             await sample(async () => {
               const restored = await backend.restore(digest, { store });
               await backend.cleanup(restored);
-            }, quick ? 2 : 5),
+            }, quick ? 1 : 5),
           );
         }
       } finally {
@@ -130,7 +130,7 @@ export async function measureRuntimes(quick) {
           } finally {
             await backend.cleanup(p);
           }
-        }, quick ? 2 : Math.ceil(n / 3)),
+        }, quick ? 1 : Math.ceil(n / 3)),
       );
     }
   } finally {
