@@ -58,6 +58,31 @@ describe.skipIf(!ready)('a filesystem snapshot moves between runc and the wasm b
     }
   });
 
+  it('runsc → wasm: a filesystem-only checkpoint (overlay root kept on the host: "overlay": "host")', async () => {
+    const runsc = new OciRuntimeBackend('runsc', await runtimeConfig('runsc', { overlay: 'host' }));
+    const prepared = await runsc.prepare(busyboxManifest('runsc', image, 'overlay'), { store: image.store });
+    let restored: Prepared | undefined;
+    try {
+      expect((await run(runsc, prepared, ['/bin/sh', '-c', 'printf "from runsc" > /etc/motd && rm /etc/group'])).code).toBe(0);
+      const { manifest } = await runsc.checkpoint(prepared, { memory: false });
+      expect(manifest.backend.config['checkpoint']).toBeUndefined();
+      restored = await wasm.restore(await moveTo(manifest, 'wasm'), { store: image.store });
+      expect(await run(wasm, restored, ['fsbox', 'cat', '/etc/motd'])).toEqual({ code: 0, stdout: 'from runsc' });
+      expect((await run(wasm, restored, ['fsbox', 'cat', '/etc/group'])).code).not.toBe(0);
+    } finally {
+      await runsc.cleanup(prepared);
+      if (restored !== undefined) await wasm.cleanup(restored);
+    }
+  });
+
+  it("runsc's in-memory overlay root refuses a filesystem-only checkpoint, saying why", async () => {
+    const runsc = new OciRuntimeBackend('runsc', await runtimeConfig('runsc'));
+    const prepared = await runsc.prepare(busyboxManifest('runsc', image, 'overlay'), { store: image.store });
+    const error = await runsc.checkpoint(prepared, { memory: false }).catch((e: unknown) => e);
+    await runsc.cleanup(prepared);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/"overlay": "host"/) });
+  });
+
   it('wasm → runc', async () => {
     const manifest: BackendManifest = { ...busyboxManifest('wasm', image, 'overlay'), process: { args: ['fsbox', 'cat', '/etc/motd'], env: ['PATH=/usr/bin:/bin'], workdir: '/' } };
     const prepared = await wasm.prepare(manifest, { store: image.store });

@@ -20,18 +20,18 @@ import { runRuntime, type RuntimeName } from './runtime-cli.js';
  * `overlay` root's writes live in the sandbox's memory: they are in the
  * memory checkpoint, not in a delta.
  *
- * On runsc, memory too: `runsc checkpoint --image-path` (which stops the
+ * On runsc (unless `memory` is false), memory too: `runsc checkpoint --image-path` (which stops the
  * sandbox), stored as one blob and recorded in `backend.config.checkpoint`
  * with the runsc version and sha256 that made it; then `runsc restore`
  * of the same image under the same id, so the sandbox keeps running.
  */
-export async function takeCheckpoint(cls: RuntimeName, prepared: Prepared, state: OciState, assets: readonly VerifiedAsset[], labels: Readonly<Record<string, string>> | undefined): Promise<Checkpoint> {
+export async function takeCheckpoint(cls: RuntimeName, prepared: Prepared, state: OciState, assets: readonly VerifiedAsset[], labels: Readonly<Record<string, string>> | undefined, memory: boolean): Promise<Checkpoint> {
   const { manifest } = prepared;
   const { bundle, store, rt } = state;
   let checkpoint: RunscCheckpointRecord | undefined;
   const imageDir = join(bundle.dir, `checkpoint-${Date.now()}`);
   try {
-    if (cls === 'runsc') {
+    if (memory) {
       await runRuntime(rt, 'checkpoint', ['--image-path', imageDir, bundle.id]);
       // The sandbox stopped; bring it back from the same image under the same id.
       await runRuntime(rt, 'delete', ['--force', bundle.id]);
@@ -43,7 +43,7 @@ export async function takeCheckpoint(cls: RuntimeName, prepared: Prepared, state
     const delta: LayerDescriptor[] = [];
     const exclude = bundle.mountTargets;
     if (mode === 'tmpfs') delta.push(await writeHostDelta(store.blobs, { kind: 'tree', root: bundle.rootfs }, exclude));
-    else if (mode === 'overlay' && cls !== 'runsc') delta.push(await writeHostDelta(store.blobs, { kind: 'overlay', upper: bundle.upper!, merged: bundle.rootfs, lower: bundle.lower }, exclude));
+    else if (mode === 'overlay' && rt.overlayFlag === undefined) delta.push(await writeHostDelta(store.blobs, { kind: 'overlay', upper: bundle.upper!, merged: bundle.rootfs, lower: bundle.lower }, exclude));
     const whole = mode === 'tmpfs';
     const parent = whole ? undefined : state.snapshot;
     const image = whole ? undefined : manifest.image;

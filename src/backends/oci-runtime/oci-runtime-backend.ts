@@ -114,7 +114,9 @@ export class OciRuntimeBackend implements Backend {
    * memory checkpoint (`runsc checkpoint --image-path`, stored as a blob,
    * recorded with the runsc version and sha256 that made it; the sandbox
    * is restored from it in place, so it keeps running). The processes
-   * running in a runc or crun sandbox are not captured.
+   * running in a runc or crun sandbox are not captured. `memory: false`
+   * on runsc takes the filesystem only (its overlay root then needs the
+   * class config's `overlay: "host"`).
    *
    * Errors: ERR_INVALID_OPTION (not prepared here, cleaned up; `memory`
    * asked of runc or crun, which cannot checkpoint memory on these hosts);
@@ -125,8 +127,12 @@ export class OciRuntimeBackend implements Backend {
     if (options.memory === true && this.class !== 'runsc') {
       throw new StrataError(ErrorCode.invalidOption, `${this.class} cannot checkpoint a running process here: CRIU fails 'criu check' on this kernel (runc) or is not built in (Debian's crun); take a filesystem checkpoint (memory: false) or use runsc`);
     }
+    const memory = this.class === 'runsc' && options.memory !== false;
+    if (!memory && state.rt.overlayFlag !== undefined) {
+      throw new StrataError(ErrorCode.invalidOption, `this runsc sandbox's overlay root keeps its writes in the sandbox's memory (${state.rt.overlayFlag}): take a memory checkpoint, or set the runsc class config's "overlay": "host" for filesystem-only ones`);
+    }
     const assets = await this.#verify();
-    return takeCheckpoint(this.class, prepared, state, assets, options.labels);
+    return takeCheckpoint(this.class, prepared, state, assets, options.labels, memory);
   }
 
   /**
@@ -182,7 +188,8 @@ export class OciRuntimeBackend implements Backend {
     if (this.class === 'runsc') {
       const platform = typeof settings['platform'] === 'string' ? settings['platform'] : 'ptrace';
       const fileAccess = typeof settings['fileAccess'] === 'string' ? settings['fileAccess'] : 'exclusive';
-      const overlayFlag = manifest.root.mode === 'overlay' ? await probeRunscOverlayFlag(binary.path, binary.sha256) : undefined;
+      // `overlay: 'host'` keeps an overlay root's writes in the host's overlayfs upper (so a filesystem-only checkpoint can read them) instead of runsc's in-memory overlay.
+      const overlayFlag = manifest.root.mode === 'overlay' && settings['overlay'] !== 'host' ? await probeRunscOverlayFlag(binary.path, binary.sha256) : undefined;
       rt = { ...rt, platform, fileAccess, ...(overlayFlag !== undefined && { overlayFlag }) };
       Object.assign(settings, { platform, fileAccess, network: 'none', ...(overlayFlag !== undefined && { overlayFlag }) });
     }
