@@ -57,9 +57,10 @@ if [ ! -f "$kdir/vmlinux" ]; then
     echo "$1" >>"$work/order"
   }
   for m in $wanted; do add "$m"; done
-  rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp" && cp -r "$mods" "$kdir.tmp/modules" && cp "$work/order" "$kdir.tmp/modules/order"
-  mv "$work/vmlinux" "$kdir.tmp/vmlinux"
-  rm -rf "$kdir" && mv "$kdir.tmp" "$kdir"
+  # Built aside and renamed: a concurrent build of the same version keeps the first complete one.
+  ktmp="$work/kernel" && mkdir -p "$ktmp" && cp -r "$mods" "$ktmp/modules" && cp "$work/order" "$ktmp/modules/order"
+  mv "$work/vmlinux" "$ktmp/vmlinux"
+  mv -T "$ktmp" "$kdir" 2>/dev/null || [ -f "$kdir/vmlinux" ]
 fi
 
 # The initramfs: busybox with applet links, the modules in order, the init.
@@ -71,13 +72,13 @@ cp "$kdir"/modules/* "$root/lib/modules/"
 cp "$here/init" "$root/init" && chmod 755 "$root/init"
 (cd "$root" && find . | sort | "$busybox" cpio -o -H newc 2>/dev/null | gzip -1 -n) >"$work/initrd.cpio.gz"
 
-mkdir -p "$out.tmp"
-ln "$kdir/vmlinux" "$out.tmp/vmlinux" 2>/dev/null || cp "$kdir/vmlinux" "$out.tmp/vmlinux"
-mv "$work/initrd.cpio.gz" "$out.tmp/initrd.cpio.gz"
-ksha=$(sha256sum "$out.tmp/vmlinux" | cut -d' ' -f1)
-isha=$(sha256sum "$out.tmp/initrd.cpio.gz" | cut -d' ' -f1)
-cat >"$out.tmp/assets.json" <<JSON
+otmp="$work/out" && mkdir -p "$otmp"
+ln "$kdir/vmlinux" "$otmp/vmlinux" 2>/dev/null || cp "$kdir/vmlinux" "$otmp/vmlinux"
+mv "$work/initrd.cpio.gz" "$otmp/initrd.cpio.gz"
+ksha=$(sha256sum "$otmp/vmlinux" | cut -d' ' -f1)
+isha=$(sha256sum "$otmp/initrd.cpio.gz" | cut -d' ' -f1)
+cat >"$otmp/assets.json" <<JSON
 {"kernelPackage":"$pkg","kernelVersion":"$version","initHash":"$key","kernel":{"path":"$out/vmlinux","sha256":"$ksha"},"initrd":{"path":"$out/initrd.cpio.gz","sha256":"$isha"},"modules":"$(tr '\n' ' ' <"$kdir/modules/order" | sed 's/ $//')"}
 JSON
-rm -rf "$out" && mv "$out.tmp" "$out"
+mv -T "$otmp" "$out" 2>/dev/null || [ -f "$out/assets.json" ]
 echo "$out"

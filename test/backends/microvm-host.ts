@@ -32,8 +32,18 @@ export async function qemuConfig(settings: QemuSettings = { accel: 'auto' }): Pr
   return qemuClassConfig(microvmAssetsDir(), { settings });
 }
 
-/** No qemu process of ours is left (pgrep looks at the whole host: only VMs whose argv names our tmp images). */
+/**
+ * No qemu process of ours is left: none among this process's descendants,
+ * and none orphaned (a CLI child's VM outliving it is reparented to PID 1).
+ * Other test processes on the host may run their own VMs meanwhile.
+ */
 export function expectNoStrayQemu(): void {
-  const found = spawnSync('pgrep', ['-f', 'qemu-system-x86_64 .*strata-vm-'], { encoding: 'utf8' });
-  expect(found.stdout.trim()).toBe('');
+  const table = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.trim().split('\n');
+  const rows = table.map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line)).filter((m) => m !== null).map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+  const ours = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) if (ours.has(r.ppid) && !ours.has(r.pid)) ours.add(r.pid), (grew = true);
+  }
+  expect(rows.filter((r) => (ours.has(r.pid) || r.ppid === 1) && r.args.includes('qemu-system')).map((r) => `${r.pid} ${r.args.slice(0, 80)}`)).toEqual([]);
 }

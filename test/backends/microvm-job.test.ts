@@ -18,7 +18,7 @@ import { codeOf } from '../support/error-code.js';
 const dir = mkdtempSync(join(tmpdir(), 'strata-microvm-job-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const job: Job = { action: 'run', args: ['/bin/sh', '-c', 'echo "$X"'], env: ['X=a b'], workdir: '/tmp', stdin: new Uint8Array([1, 2]), rootBytes: 1 << 20, rootInodes: 64, state: false, identity: [{ type: 'identity', target: '/run/strata', files: { token: 't', 'a/b': 'c' } }] };
+const job: Job = { action: 'run', args: ['/bin/sh', '-c', 'echo "$X"'], env: ['X=a b'], workdir: '/tmp', stdin: new Uint8Array([1, 2]), rootBytes: 1 << 20, rootInodes: 64, stateBytes: 0, identity: [{ type: 'identity', target: '/run/strata', files: { token: 't', 'a/b': 'c' } }] };
 
 async function members(file: string, gzip: boolean): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -40,7 +40,7 @@ describe('microVM job drive', () => {
     await writeJob(file, job);
     expect(readFileSync(file).length % 512).toBe(0);
     expect(await members(file, false)).toMatchObject({
-      config: 'ACTION=run\nROOT_BYTES=1048576\nROOT_INODES=64\nSTATE=0\n',
+      config: 'ACTION=run\nROOT_BYTES=1048576\nROOT_INODES=64\nSTATE=0\nSTATE_BYTES=0\n',
       argv0: '/bin/sh\0-c\0echo "$X"\0',
       env0: 'X=a b\0',
       cwd: '/tmp',

@@ -18,12 +18,13 @@ import { deltaLayerMediaType, type LayerDescriptor } from '../../snapshot/index.
  *   gets `.wh..wh..opq` right after its own entry;
  * - other device nodes and fifos are dropped (a delta never holds them);
  * - names lose busybox's `./` prefix; the root entry itself is dropped.
- * The guest's tar ends with zero blocks; the rest of the drive is ignored.
+ * The guest's tar ends with zero blocks; only its `bytes` (as the guest
+ * reported them) are read, and the rest of the drive is ignored.
  *
  * Errors: those of the tar reader (a damaged tar) and of the host
  * filesystem writing the blob (nothing is stored then).
  */
-export async function exportedLayer(blobs: BlobStore, guestTar: string, opaque: ReadonlySet<string>): Promise<LayerDescriptor> {
+export async function exportedLayer(blobs: BlobStore, guestTar: string, opaque: ReadonlySet<string>, bytes?: number): Promise<LayerDescriptor> {
   const tarHash = createHash('sha256');
   const blobHash = createHash('sha256');
   let size = 0;
@@ -65,7 +66,7 @@ export async function exportedLayer(blobs: BlobStore, guestTar: string, opaque: 
   });
   try {
     await Promise.all([
-      pipeline(createReadStream(guestTar), reader),
+      pipeline(createReadStream(guestTar, bytes === undefined ? {} : { end: bytes - 1 }), reader),
       converted,
       pipeline(out, hashTar, createGzip({ level: 1 }), hashBlob, createWriteStream(temp, { flags: 'wx', mode: 0o644 })),
     ]);

@@ -22,8 +22,8 @@ export interface Job {
   /** Byte and inode quotas of a `tmpfs` root (or of an overlay's in-memory upper). */
   readonly rootBytes: number;
   readonly rootInodes: number;
-  /** Whether the state drive holds a `tmpfs` root's tar from an earlier process. */
-  readonly state: boolean;
+  /** The size of the tar an earlier process left on the state drive (its tmpfs root and mounts); 0 for none. */
+  readonly stateBytes: number;
   /** Identity mounts, in manifest order (the init pairs them with its `strata.identity=` words). */
   readonly identity: readonly IdentityMount[];
 }
@@ -52,7 +52,7 @@ export async function writeJob(path: string, job: Job): Promise<void> {
   const env0 = Buffer.from(job.env.map((e) => `${e}\0`).join(''));
   if (argv0.length + env0.length > maxJobArgBytes) throw new StrataError(ErrorCode.invalidOption, `argv and env hold ${argv0.length + env0.length} bytes, over the microVM job's ${maxJobArgBytes}`);
   if (job.stdin.length > maxJobStdinBytes) throw new StrataError(ErrorCode.invalidOption, `stdin holds ${job.stdin.length} bytes, over the microVM job's ${maxJobStdinBytes}`);
-  for (const [key, value] of [['rootBytes', job.rootBytes], ['rootInodes', job.rootInodes]] as const) {
+  for (const [key, value] of [['rootBytes', job.rootBytes], ['rootInodes', job.rootInodes], ['stateBytes', job.stateBytes + 1]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) throw new StrataError(ErrorCode.invalidOption, `${key} must be a positive integer, got ${value}`);
   }
   for (const mount of job.identity) identityView(mount.files, 0n); // validates names and size
@@ -68,7 +68,7 @@ export async function writeJob(path: string, job: Job): Promise<void> {
   });
   const mtime = new Date(0);
   const file = (name: string, body: Uint8Array | string, mode = 0o644) => tar.entry({ name, mode, mtime, uid: 0, gid: 0 }, typeof body === 'string' ? body : Buffer.from(body));
-  file('config', `ACTION=${job.action}\nROOT_BYTES=${job.rootBytes}\nROOT_INODES=${job.rootInodes}\nSTATE=${job.state ? 1 : 0}\n`);
+  file('config', `ACTION=${job.action}\nROOT_BYTES=${job.rootBytes}\nROOT_INODES=${job.rootInodes}\nSTATE=${job.stateBytes > 0 ? 1 : 0}\nSTATE_BYTES=${job.stateBytes}\n`);
   file('argv0', argv0);
   file('env0', env0);
   file('cwd', job.workdir);

@@ -66,7 +66,8 @@ interface State {
   readonly stateImage: string | undefined;
   readonly exportImage: string | undefined;
   readonly parent: string | undefined;
-  stateWritten: boolean;
+  /** The size of the tar the last process left on the state drive (0: none yet). */
+  stateBytes: number;
   running: VmProcess | undefined;
   runs: number;
   cleaned: boolean;
@@ -146,11 +147,14 @@ export class QemuBackend implements Backend {
     const delta = [];
     if (manifest.root.mode !== 'readonly') {
       let opaqueLine: string | undefined;
+      let exportBytes = 0;
       const exit = await (await this.#boot(prepared, state, assets, { action: 'export', args: [], env: [], workdir: '/' }, {}, (line) => {
         if (line.startsWith('opaque ')) opaqueLine = line;
+        if (line.startsWith('export ')) exportBytes = Number(line.slice(7));
       })).wait();
       if (exit.reason !== 'exit' || exit.code !== 0) throw exit.error ?? new StrataError(ErrorCode.runtimeFailed, `the microVM's export ended with ${exit.reason} ${String(exit.code)}`);
-      delta.push(await exportedLayer(state.store.blobs, state.exportImage!, parseOpaque(opaqueLine)));
+      if (!(exportBytes > 0)) throw new StrataError(ErrorCode.runtimeFailed, "the microVM's export reported no size");
+      delta.push(await exportedLayer(state.store.blobs, state.exportImage!, parseOpaque(opaqueLine), exportBytes));
     }
     const tmpfs = manifest.root.mode === 'tmpfs';
     const snapshot: SnapshotManifest = {
@@ -247,7 +251,7 @@ export class QemuBackend implements Backend {
       if (rootTar + tmpfsBytes > 0) await sparseFile((stateImage = join(dir, 'state.tar')), rootTar + tmpfsBytes + (1 << 20));
       if (manifest.root.mode !== 'readonly') await sparseFile((exportImage = join(dir, 'export.tar')), bytes + inodes * 1024 + (1 << 20));
       const prepared: QemuPrepared = { class: 'qemu', manifest, assets, dir };
-      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, exportImage, parent: snapshot, stateWritten: false, running: undefined, runs: 0, cleaned: false });
+      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, exportImage, parent: snapshot, stateBytes: 0, running: undefined, runs: 0, cleaned: false });
       return prepared;
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
@@ -268,7 +272,8 @@ export class QemuBackend implements Backend {
     }
     const job = { action: 'run' as const, args, env: [...env.values()], workdir: spec.workdir ?? prepared.manifest.process?.workdir ?? '/' };
     return this.#boot(prepared, state, assets, job, spec, (line) => {
-      if (line === 'state 1') state.stateWritten = true;
+      const saved = /^state (\d+)$/.exec(line);
+      if (saved !== null) state.stateBytes = Number(saved[1]);
     });
   }
 
@@ -290,7 +295,7 @@ export class QemuBackend implements Backend {
       stdin,
       rootBytes: rootLimit(manifest, 'maxBytes') ?? defaultRootBytes,
       rootInodes: rootLimit(manifest, 'maxInodes') ?? defaultRootInodes,
-      state: state.stateWritten,
+      stateBytes: state.stateBytes,
       identity: state.identity,
     });
     const args = renderQemuArgs(state.rendered, {
