@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
 import { applyLayers, indexLayer, parseDigest, type ImageConfig, type ImageStore, type LayerIndex } from '../oci/index.js';
@@ -106,6 +106,9 @@ export function chainKey(diffIDs: readonly string[]): string {
  *
  * The returned directory is shared and **must not be written to**: use it
  * as an overlayfs `lowerdir`, or copy it ({@link materializeRootfs}).
+ * Running as root, files keep the image's owners and setuid bits (a
+ * container needs them), so `<store>/rootfs` is made mode 0700: no other
+ * host user can reach a setuid file in it.
  *
  * Errors: those of `applyLayers` (ERR_LAYER_*); ERR_LAYER_APPLY when the
  * copy of a cached prefix fails.
@@ -117,7 +120,9 @@ export async function cachedRootfs(store: ImageStore, layers: readonly LayerInde
   if (await isDir(treeOf(layers.length))) return treeOf(layers.length);
   let from = layers.length - 1;
   while (from > 0 && !(await isDir(treeOf(from)))) from--;
-  await mkdir(base, { recursive: true });
+  // Owners and setuid bits are kept (the container needs them), so no other host user may reach these trees.
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  await chmod(base, 0o700);
   const temp = join(base, `.tmp-${randomUUID()}`);
   try {
     await mkdir(join(temp, 'tree'), { recursive: true });

@@ -55,9 +55,10 @@ describe.skipIf(!requireTool(...busyboxTools))('rootfs: materializing a manifest
     await expect(materializeRootfs(manifest(), dir, { store: bb.store })).rejects.toMatchObject({ code: 'ERR_BAD_PATH' });
   });
 
-  it('cachedRootfs of the same layers twice is one tree', async () => {
+  it('cachedRootfs of the same layers twice is one tree, under a cache no other user can enter', async () => {
     const layers = await rootfsLayers(manifest(), { store: bb.store });
     expect(await cachedRootfs(bb.store, layers.layers)).toBe(await cachedRootfs(bb.store, layers.layers));
+    expect(lstatSync(join(bb.store.root, 'rootfs')).mode & 0o777).toBe(0o700);
     closeRootfsLayers(layers);
   });
 });
