@@ -12,7 +12,7 @@
  * `WorkingDir /`, os linux, this host's architecture.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { hostArch } from '../../src/backends/index.js';
@@ -42,15 +42,56 @@ export interface BusyboxLayout {
 
 let built: BusyboxLayout | undefined;
 
+const dirPrefixes = ['strata-busybox-image-', 'strata-busybox-store-', 'strata-busybox-extra-'];
+
+/**
+ * A temp directory of this process (`PREFIX<pid>-XXXXXX`), removed at exit.
+ * A test worker killed by a signal never runs its exit handlers, so each
+ * process first removes what dead processes left: directories whose pid
+ * no longer runs (and unnamed ones from before, older than an hour).
+ */
+function ownTempDir(prefix: string): string {
+  sweepDeadDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+let swept = false;
+function sweepDeadDirs(): void {
+  if (swept) return;
+  swept = true;
+  for (const name of readdirSync(tmpdir())) {
+    const prefix = dirPrefixes.find((p) => name.startsWith(p));
+    if (prefix === undefined) continue;
+    const pid = /^(\d+)-/.exec(name.slice(prefix.length))?.[1];
+    const path = join(tmpdir(), name);
+    try {
+      if (pid !== undefined ? !alive(Number(pid)) : Date.now() - statSync(path).mtimeMs > 3600_000) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Build the busybox image's OCI layout with umoci, once per process (the
- * layout is in a temp directory removed when the process exits).
+ * layout is in a temp directory of this process: removed when it exits,
+ * or by the next process if a signal ended it).
  * Throws when umoci or /bin/busybox is missing; call `requireTool(...busyboxTools)` first.
  */
 export function busyboxLayout(): BusyboxLayout {
   if (built !== undefined) return built;
-  const dir = mkdtempSync(join(tmpdir(), 'strata-busybox-image-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dir = ownTempDir('strata-busybox-image-');
   const layout = join(dir, 'layout');
   const tag = 'latest';
   tool('umoci', ['init', '--layout', layout]);
@@ -87,7 +128,7 @@ export function busyboxLayoutWith(tag: string, files: Readonly<Record<string, st
   const known = extras.get(tag);
   if (known !== undefined) return known;
   const base = busyboxLayout();
-  const bundle = mkdtempSync(join(tmpdir(), 'strata-busybox-extra-'));
+  const bundle = ownTempDir('strata-busybox-extra-');
   try {
     rmSync(bundle, { recursive: true });
     tool('umoci', ['unpack', '--rootless', '--image', `${base.layout}:${base.tag}`, bundle]);
@@ -159,8 +200,7 @@ export async function busyboxImage(options: { registry?: TestRegistry; store?: I
   const layout = options.layout ?? busyboxLayout();
   let store = options.store;
   if (store === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'strata-busybox-store-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const dir = ownTempDir('strata-busybox-store-');
     store = await ImageStore.open(dir);
   }
   let reference = layout.reference;
