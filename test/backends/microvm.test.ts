@@ -8,11 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { selectBackend, type QemuPrepared, type Backend, type BackendManifest, type ManifestMount, type ManifestRootMode, type Prepared } from '../../src/backends/index.js';
+import { defaultHostConfig, selectBackend, type QemuPrepared, type Backend, type BackendManifest, type ManifestMount, type ManifestRootMode, type Prepared } from '../../src/backends/index.js';
 import { liveVms } from '../../src/backends/microvm/index.js';
 import { Sandbox } from '../../src/index.js';
-import { busyboxImage, busyboxMotd, type BusyboxImage } from '../support/busybox-image.js';
-import { text } from '../support/guests.js';
+import { busyboxImage, busyboxLayoutWith, busyboxMotd, type BusyboxImage } from '../support/busybox-image.js';
+import { guestBytes, text } from '../support/guests.js';
+import { SnapshotStore, type SnapshotManifest } from '../../src/snapshot/index.js';
 import { expectNoStrayQemu, haveMicrovmTools, qemuConfig } from './microvm-host.js';
 
 // Each test boots the VM a few times (~3 s each under TCG, more on a loaded host).
@@ -39,7 +40,8 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
 
   beforeAll(async () => {
     backend = selectBackend('qemu', { classes: { qemu: await qemuConfig() } });
-    image = await busyboxImage();
+    // busybox for the VM, fsbox.wasm for the wasm backend, over the same files.
+    image = await busyboxImage({ layout: busyboxLayoutWith('wasm', { '/usr/bin/fsbox': guestBytes('fsbox') }) });
     share = mkdtempSync(join(tmpdir(), 'strata-vm-share-'));
     writeFileSync(join(share, 'f'), 'from the host\n');
   }, 600_000);
@@ -84,6 +86,17 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
     const { digest, manifest: snap } = await backend.checkpoint(p, { labels: { from: 'qemu' } });
     expect(snap.class).toBe('qemu');
     expect(snap.backend.assets.map((a) => a.name)).toEqual(['qemu', 'kernel', 'initramfs']);
+    // Through the Backend interface: the same delta, recorded for the wasm class (as oci-runtime-wasm.test.ts moves them).
+    const wasm = selectBackend('wasm', await defaultHostConfig());
+    const moved = await new SnapshotStore(image.store).adopt({ ...(snap as SnapshotManifest), class: 'wasm', backend: { assets: [], config: {} } });
+    const onWasm = await wasm.restore(moved.digest, { store: image.store });
+    try {
+      const cat = async (path: string) => text((await (await wasm.exec(onWasm, { args: ['fsbox', 'cat', path] })).wait()).stdout);
+      expect(await cat('/etc/motd')).toBe('changed\n');
+      expect(await cat('/usr/sbin/x')).toBe('in\n');
+    } finally {
+      await wasm.cleanup(onWasm);
+    }
     const sandbox = await Sandbox.create({ from: digest, store: image.store });
     try {
       expect(await sandbox.fs.readFile('/etc/motd', 'utf8')).toBe('changed\n');
