@@ -24,7 +24,8 @@ export function recordPath(images: ImageStore, digest: Digest): string {
 
 /**
  * Every digest a snapshot needs kept: its manifest, its delta layers
- * (blob and diffID), and its image's manifest, config and layers (blobs
+ * (blob and diffID), the blobs its backend config names by descriptor
+ * (e.g. a runsc memory checkpoint), and its image's manifest, config and layers (blobs
  * and diffIDs, read from the image manifest, so removing the image's
  * catalogue record does not lose them). Parents keep their own.
  * Errors: those of reading the image manifest blob (ERR_BLOB_NOT_FOUND,
@@ -33,6 +34,7 @@ export function recordPath(images: ImageStore, digest: Digest): string {
 export async function referencesOf(images: ImageStore, digest: Digest, manifest: SnapshotManifest): Promise<string[]> {
   const refs = new Set<string>([digest]);
   for (const layer of manifest.delta) refs.add(layer.digest).add(layer.diffID);
+  for (const blob of configDescriptors(manifest.backend.config)) refs.add(blob);
   if (manifest.image !== undefined) {
     const { manifestDigest, configDigest, diffIDs } = manifest.image;
     refs.add(manifestDigest).add(configDigest);
@@ -69,4 +71,18 @@ export async function readRecords(images: ImageStore): Promise<SnapshotRecord[]>
 /** Remove a snapshot's record (its blobs stay until gc). */
 export async function removeRecord(images: ImageStore, digest: Digest): Promise<void> {
   await rm(recordPath(images, digest), { force: true });
+}
+
+/**
+ * The digests of the descriptors (`{ mediaType, digest }` objects, as OCI
+ * names blobs) anywhere in a backend config: a backend that stores blobs
+ * of its own (runsc's memory checkpoint) names them so, and gc keeps them.
+ * The config is opaque otherwise; at most 16 levels deep are looked at.
+ */
+function configDescriptors(config: unknown, depth = 0, out: string[] = []): string[] {
+  if (depth > 16 || typeof config !== 'object' || config === null) return out;
+  const record = config as Record<string, unknown>;
+  if (typeof record['mediaType'] === 'string' && typeof record['digest'] === 'string' && /^sha256:[0-9a-f]{64}$/.test(record['digest'])) out.push(record['digest']);
+  for (const value of Array.isArray(config) ? config : Object.values(record)) configDescriptors(value, depth + 1, out);
+  return out;
 }

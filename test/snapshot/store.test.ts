@@ -139,4 +139,17 @@ describe('garbage collection', () => {
     expect(second.blobsRemoved).toBe(1 + 1 + 1 + 1 + 2); // manifest, delta, image manifest, config, two layers
     expect(await images.blobs.list()).toEqual([]);
   });
+
+  it("keeps the blobs a backend config names by descriptor (a runsc memory checkpoint), until the snapshot goes", async () => {
+    const { images, snapshots, manifest } = await committed();
+    const checkpoint = await images.blobs.put(Buffer.from('checkpoint image'));
+    const loose = await images.blobs.put(Buffer.from('named without a media type'));
+    const withBlob = await snapshots.adopt({ ...manifest, backend: { ...manifest.backend, config: { checkpoint: { mediaType: 'application/vnd.strata.runsc.checkpoint.v1.tar', digest: checkpoint, size: 16 }, note: { digest: loose } } } });
+    await images.gc();
+    expect(await images.blobs.has(checkpoint)).toBe(true);
+    expect(await images.blobs.has(loose)).toBe(false); // not a descriptor: not kept
+    await snapshots.remove(withBlob.digest);
+    await images.gc();
+    expect(await images.blobs.has(checkpoint)).toBe(false);
+  });
 });
