@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ErrorCode, StrataError } from '../errors.js';
 import { defaultStoreRoot } from '../oci/index.js';
 import { fileSha256, hostArch } from './assets.js';
@@ -99,7 +100,8 @@ export function parseHostConfig(bytes: Uint8Array | string, what: string): HostC
   } catch (error) {
     throw new StrataError(ErrorCode.badHostConfig, `${what} is not JSON: ${(error as Error).message}`, { cause: error });
   }
-  validator ??= new Ajv({ allErrors: false, strict: true }).compile(hostConfigSchema);
+  // ajv is loaded on the first host config read, not with the CLI: loading it costs ~60–90 ms, most of `strata run`'s own start.
+  validator ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: false, strict: true }).compile(hostConfigSchema);
   if (!validator(json)) {
     const first = (validator.errors ?? [])[0] as ErrorObject | undefined;
     throw new StrataError(ErrorCode.badHostConfig, `${what}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}${first?.params !== undefined && 'allowedValues' in first.params ? ` (${String(first.params['allowedValues'])})` : ''}`);
