@@ -83,6 +83,8 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
     const other = await prepare(manifest('overlay'));
     expect((await sh(other, 'cat /etc/motd')).out).toBe(busyboxMotd);
 
+    const memory = backend.checkpoint(p, { memory: true } as Parameters<Backend['checkpoint']>[1]);
+    await expect(memory).rejects.toThrow(/filesystem checkpoints only/);
     const { digest, manifest: snap } = await backend.checkpoint(p, { labels: { from: 'qemu' } });
     expect(snap.class).toBe('qemu');
     expect(snap.backend.assets.map((a) => a.name)).toEqual(['qemu', 'kernel', 'initramfs']);

@@ -136,11 +136,14 @@ export class QemuBackend implements Backend {
    * is not captured (`capabilities.checkpoint` is `filesystem`).
    *
    * Errors, in order: ERR_INVALID_OPTION (not prepared here, cleaned up,
-   * or a process still running); ERR_ASSET_MISSING, ERR_ASSET_MISMATCH;
+   * `memory` asked, or a process still running); ERR_ASSET_MISSING, ERR_ASSET_MISMATCH;
    * ERR_RUNTIME_FAILED (the export boot failed); the snapshot store's.
    */
-  async checkpoint(prepared: Prepared, options: { readonly labels?: Readonly<Record<string, string>> } = {}): Promise<Checkpoint> {
+  async checkpoint(prepared: Prepared, options: { readonly labels?: Readonly<Record<string, string>>; readonly memory?: boolean } = {}): Promise<Checkpoint> {
     const state = this.#state(prepared, true);
+    if (options.memory === true) {
+      throw new StrataError(ErrorCode.invalidOption, "the qemu class takes filesystem checkpoints only: QEMU's memory snapshots (migrate to a file, -incoming) work under TCG here but are not built into the backend (docs/decisions.md)");
+    }
     if (state.running !== undefined) throw new StrataError(ErrorCode.invalidOption, 'a process is still running in this microVM sandbox: wait for it before a checkpoint');
     const assets = await this.#verify();
     const { manifest } = prepared;
