@@ -4,7 +4,7 @@
 // (after a bare `tsc`, a stale bundle would run old code).
 import { statSync } from 'node:fs';
 
-const bundle = new URL('../dist/cli/strata.bundle.js', import.meta.url);
+const bundle = new URL('../dist/cli/bundle/main.js', import.meta.url);
 const modules = new URL('../dist/cli/main.js', import.meta.url);
 let fresh = false;
 try {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bundle = `${root}dist/cli/strata.bundle.js`;
+const bundle = `${root}dist/cli/bundle/main.js`;
 
 describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () => {
   it('runs a guest', () => {
