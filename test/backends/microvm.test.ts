@@ -84,7 +84,7 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
     expect((await sh(other, 'cat /etc/motd')).out).toBe(busyboxMotd);
 
     const memory = backend.checkpoint(p, { memory: true } as Parameters<Backend['checkpoint']>[1]);
-    await expect(memory).rejects.toThrow(/filesystem checkpoints only/);
+    await expect(memory).rejects.toThrow(/needs a running process/);
     const { digest, manifest: snap } = await backend.checkpoint(p, { labels: { from: 'qemu' } });
     expect(snap.class).toBe('qemu');
     expect(snap.backend.assets.map((a) => a.name)).toEqual(['qemu', 'kernel', 'initramfs']);
@@ -133,6 +133,33 @@ describe.skipIf(!haveMicrovmTools())('qemu microVM backend', () => {
     } finally {
       back.close();
     }
+  });
+
+  it('a memory checkpoint of a running process: the VM goes on, and the snapshot resumes where it was (TCG)', async () => {
+    const p = await prepare(manifest('overlay'));
+    const chunks: string[] = [];
+    let ticked!: () => void;
+    const third = new Promise<void>((r) => (ticked = r));
+    const job = 'echo before > /f; i=0; while [ $i -lt 40 ]; do echo tick $i; i=$((i+1)); j=0; while [ $j -lt 3000 ]; do j=$((j+1)); done; done; cat /f; exit 7';
+    const running = await backend.exec(p, { args: ['/bin/sh', '-c', job], stdout: (c) => {
+      chunks.push(text(c));
+      if (chunks.join('').includes('tick 3\n')) ticked();
+    } });
+    await third;
+    const { digest, manifest: snap } = await backend.checkpoint(p, { memory: true } as Parameters<Backend['checkpoint']>[1]);
+    expect((snap.backend.config as { memory?: object }).memory).toBeDefined();
+    const original = await running.wait();
+    expect({ code: original.code, end: chunks.join('').trim().split('\n').slice(-2) }).toEqual({ code: 7, end: ['tick 39', 'before'] });
+
+    const restored = await backend.restore(digest, { store: image.store, identity: [] });
+    prepared.push(restored);
+    const resumed = await (await backend.start(restored)).wait();
+    const lines = text(resumed.stdout).trim().split('\n');
+    expect({ reason: resumed.reason, code: resumed.code, last: lines.slice(-2) }).toEqual({ reason: 'exit', code: 7, last: ['tick 39', 'before'] });
+    // It went on from where the checkpoint stopped it, not from the start.
+    expect(lines[0]).not.toBe('tick 0');
+    expect(Number(/tick (\d+)/.exec(lines[0]!)![1])).toBeGreaterThan(3);
+    expect((await sh(restored, 'cat /f')).out).toBe('before\n');
   });
 
   it('tmpfs root: private, persists between processes, byte and inode quotas hold', async () => {

@@ -17,18 +17,19 @@ import { materializeRootfs, closeRootfsLayers } from '../rootfs.js';
 import { probeAccel } from './accel.js';
 import { emptyExt4, ext4FromTree, makeMountpoints, sparseFile } from './disk.js';
 import { exportedLayer, parseOpaque } from './export-layer.js';
+import { getFile, hmp, migrated, saveMemory, type MemoryRecord } from './memory-image.js';
 import { guestBootWords, tscKhzFromCpuinfo } from './guest-args.js';
 import { writeJob } from './job.js';
 import { renderQemuArgs } from './qemu-args.js';
 import { portPaths, startVm, type VmProcess } from './vm-process.js';
 
-/** What the `qemu` class can do: every root mode; tmpfs, bind (9p), volume (9p) and identity mounts; filesystem checkpoints. */
+/** What the `qemu` class can do: every root mode; tmpfs, bind (9p), volume (9p) and identity mounts; filesystem checkpoints, and memory ones of a running process. */
 export const qemuCapabilities: BackendCapabilities = {
   platforms: ['linux'],
   architectures: ['amd64'],
   rootModes: ['readonly', 'overlay', 'tmpfs'],
   mountKinds: ['tmpfs', 'bind', 'volume', 'identity'],
-  checkpoint: 'filesystem',
+  checkpoint: 'memory',
   concurrentExec: false,
 };
 
@@ -46,8 +47,7 @@ export interface QemuSettings {
 }
 
 /** Default quotas of a `tmpfs` root or an overlay's upper when the manifest records none. */
-const defaultRootBytes = 256 << 20;
-const defaultRootInodes = 65536;
+const [defaultRootBytes, defaultRootInodes] = [256 << 20, 65536];
 
 /** A manifest prepared for QEMU: its disk images in `dir`. */
 export interface QemuPrepared extends Prepared {
@@ -69,14 +69,17 @@ interface State {
   /** The size of the tar the last process left on the state drive (0: none yet). */
   stateBytes: number;
   running: VmProcess | undefined;
+  /** The running VM's directory (its monitor socket) and job drive. */
+  runDir: string | undefined; jobImage: string | undefined;
+  /** A memory snapshot to resume at the next start, instead of a boot. */
+  incoming: { readonly mem: string; readonly job: string; readonly memMib: number; readonly vcpus: number } | undefined;
   runs: number;
   cleaned: boolean;
 }
 
 const states = new WeakMap<Prepared, State>();
 
-// The image directories of sandboxes not cleaned up yet: removed when the
-// process exits (a failed test, an uncaught error), after its VMs are killed.
+// Image dirs of sandboxes not cleaned up: removed at process exit (a failed test), after its VMs die.
 const liveDirs = new Set<string>();
 process.once('exit', () => {
   for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
@@ -129,21 +132,20 @@ export class QemuBackend implements Backend {
   }
 
   /**
-   * Record the sandbox's filesystem as a snapshot: an overlay root's upper
-   * (exported by one boot of the guest, whiteouts and opaque directories
-   * converted to OCI's), a tmpfs root's whole tree, a readonly root's
-   * nothing; plus the verified assets, the class and its config. Memory
-   * is not captured (`capabilities.checkpoint` is `filesystem`).
+   * Record the sandbox as a snapshot, with the verified assets, the class
+   * and its config. Between processes, its files: an overlay root's upper
+   * (exported by one boot; whiteouts and opaque dirs made OCI's), a tmpfs
+   * root whole, a readonly root nothing. With `memory`, a running
+   * process's whole VM (memory-image.ts): restore + start resume it.
    *
-   * Errors, in order: ERR_INVALID_OPTION (not prepared here, cleaned up,
-   * `memory` asked, or a process still running); ERR_ASSET_MISSING, ERR_ASSET_MISMATCH;
-   * ERR_RUNTIME_FAILED (the export boot failed); the snapshot store's.
+   * Errors, in order: ERR_INVALID_OPTION (not prepared here or cleaned up;
+   * a process running without `memory`, or `memory` with none running);
+   * ERR_ASSET_MISSING, ERR_ASSET_MISMATCH; ERR_RUNTIME_FAILED (the export
+   * boot, the monitor or the migration failed); the snapshot store's.
    */
   async checkpoint(prepared: Prepared, options: { readonly labels?: Readonly<Record<string, string>>; readonly memory?: boolean } = {}): Promise<Checkpoint> {
     const state = this.#state(prepared, true);
-    if (options.memory === true) {
-      throw new StrataError(ErrorCode.invalidOption, "the qemu class takes filesystem checkpoints only: QEMU's memory snapshots (migrate to a file, -incoming) work under TCG here but are not built into the backend (docs/decisions.md)");
-    }
+    if (options.memory === true) return this.#memoryCheckpoint(prepared, state, options.labels);
     if (state.running !== undefined) throw new StrataError(ErrorCode.invalidOption, 'a process is still running in this microVM sandbox: wait for it before a checkpoint');
     const assets = await this.#verify();
     const { manifest } = prepared;
@@ -159,24 +161,9 @@ export class QemuBackend implements Backend {
       if (!(exportBytes > 0)) throw new StrataError(ErrorCode.runtimeFailed, "the microVM's export reported no size");
       delta.push(await exportedLayer(state.store.blobs, state.exportImage!, parseOpaque(opaqueLine), exportBytes));
     }
+    // A tmpfs root is written whole, so it stands alone; an overlay's upper applies over its parent.
     const tmpfs = manifest.root.mode === 'tmpfs';
-    const snapshot: SnapshotManifest = {
-      mediaType: snapshotMediaType,
-      schemaVersion: 1,
-      created: new Date().toISOString(),
-      ...(options.labels !== undefined && { labels: { ...options.labels } }),
-      // A tmpfs root is written whole, so it stands alone; an overlay's upper applies over its parent.
-      ...(!tmpfs && state.parent !== undefined && { parent: state.parent as SnapshotManifest['parent'] & string }),
-      ...(!tmpfs && manifest.image !== undefined && { image: manifest.image as SnapshotManifest['image'] & object }),
-      root: manifest.root as SnapshotManifest['root'],
-      mounts: manifest.mounts.map((m) => (m.type === 'identity' ? { type: 'identity', target: m.target } : m)) as SnapshotManifest['mounts'],
-      ...(manifest.process !== undefined && { process: { args: [...manifest.process.args], env: [...manifest.process.env], workdir: manifest.process.workdir } }),
-      class: 'qemu',
-      backend: { assets: recordAssets(assets), config: { ...this.#config.config } },
-      delta,
-    };
-    const { digest, manifest: stored } = await new SnapshotStore(state.store).adopt(snapshot);
-    return { digest, manifest: stored };
+    return recordSnapshot(state.store, manifest, options.labels, { assets: recordAssets(assets), config: { ...this.#config.config } }, delta, tmpfs ? undefined : state.parent, !tmpfs);
   }
 
   /**
@@ -193,7 +180,8 @@ export class QemuBackend implements Backend {
     const store = options.store ?? (await ImageStore.open());
     const { digest: resolved, manifest } = await new SnapshotStore(store).inspect(digest);
     const mine: BackendManifest = { ...manifest, class: 'qemu', backend: manifest.class === 'qemu' ? manifest.backend : { assets: [], config: {} } };
-    return this.#prepare(mine, { ...options, store }, resolved);
+    const memory = manifest.class === 'qemu' ? (manifest.backend.config['memory'] as MemoryRecord | undefined) : undefined;
+    return this.#prepare(mine, { ...options, store }, resolved, memory);
   }
 
   /** Kill a running VM, and remove the disk images. Idempotent. */
@@ -206,7 +194,7 @@ export class QemuBackend implements Backend {
     liveDirs.delete((prepared as QemuPrepared).dir);
   }
 
-  async #prepare(manifest: BackendManifest, options: PrepareOptions, snapshot: string | undefined): Promise<QemuPrepared> {
+  async #prepare(manifest: BackendManifest, options: PrepareOptions, snapshot: string | undefined, memory?: MemoryRecord): Promise<QemuPrepared> {
     checkCapabilities('qemu', this.capabilities, manifest);
     const assets = await this.#verify(manifest);
     const store = options.store ?? (await ImageStore.open());
@@ -233,6 +221,7 @@ export class QemuBackend implements Backend {
     liveDirs.add(dir);
     try {
       const tree = join(dir, 'rootfs');
+      if (memory !== undefined) return await this.#prepareMemory(manifest, assets, dir, store, rendered, shares, order, snapshot!, memory);
       const root = await materializeRootfs(manifest, tree, { store, ...(snapshot !== undefined && { snapshot }), cwd });
       closeRootfsLayers(root);
       // Every target the guest mounts on, made here: a readonly root cannot get a directory in the guest.
@@ -254,7 +243,7 @@ export class QemuBackend implements Backend {
       if (rootTar + tmpfsBytes > 0) await sparseFile((stateImage = join(dir, 'state.tar')), rootTar + tmpfsBytes + (1 << 20));
       if (manifest.root.mode !== 'readonly') await sparseFile((exportImage = join(dir, 'export.tar')), bytes + inodes * 1024 + (1 << 20));
       const prepared: QemuPrepared = { class: 'qemu', manifest, assets, dir };
-      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, exportImage, parent: snapshot, stateBytes: 0, running: undefined, runs: 0, cleaned: false });
+      states.set(prepared, { store, rendered, shares, identity: order, rootfsImage, upperImage, stateImage, exportImage, parent: snapshot, stateBytes: 0, running: undefined, runDir: undefined, jobImage: undefined, incoming: undefined, runs: 0, cleaned: false });
       return prepared;
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
@@ -290,10 +279,12 @@ export class QemuBackend implements Backend {
     const n = ++state.runs;
     const runDir = join((prepared as QemuPrepared).dir, `r${n}`);
     await mkdir(runDir);
-    const jobImage = join(runDir, 'job.tar');
+    const incoming = state.incoming;
+    state.incoming = undefined;
+    const jobImage = incoming?.job ?? join(runDir, 'job.tar');
     const stdin = typeof spec.stdin === 'string' ? new TextEncoder().encode(spec.stdin) : (spec.stdin ?? new Uint8Array());
     const { manifest } = prepared;
-    await writeJob(jobImage, {
+    if (incoming === undefined) await writeJob(jobImage, {
       ...job,
       stdin,
       rootBytes: rootLimit(manifest, 'maxBytes') ?? defaultRootBytes,
@@ -309,20 +300,60 @@ export class QemuBackend implements Backend {
       ...(state.stateImage !== undefined && { stateImage: state.stateImage }),
       ...(state.exportImage !== undefined && { exportImage: state.exportImage }),
       jobImage,
-      memMib: settings.memMib ?? 256,
-      vcpus: settings.vcpus ?? 1,
+      memMib: incoming?.memMib ?? settings.memMib ?? 256,
+      vcpus: incoming?.vcpus ?? settings.vcpus ?? 1,
       accel,
       tscKhz,
       shares: state.shares,
       ports: portPaths(runDir),
     });
+    // A monitor for memory checkpoints; a memory snapshot resumes (-incoming, then cont) instead of booting.
+    const monitor = join(runDir, 'mon.sock');
+    args.push('-monitor', `unix:${monitor},server=on,wait=off`);
+    if (incoming !== undefined) args.push('-incoming', `exec:cat '${incoming.mem}'`);
+    state.runDir = runDir;
+    state.jobImage = jobImage;
     const vm = await startVm({ qemu: asset('qemu'), args, dir: runDir, stdout: spec.stdout, stderr: spec.stderr, timeoutMs: spec.timeoutMs ?? settings.timeoutMs ?? 600_000, onControl });
     state.running = vm;
+    if (incoming !== undefined) void hmp(monitor, [], migrated, 300_000).then(() => hmp(monitor, ['cont'])).catch(() => vm.end('killed'));
     void vm.wait().then(async () => {
       state.running = undefined;
       await rm(runDir, { recursive: true, force: true });
     });
     return vm;
+  }
+
+  /** A memory checkpoint of the running process's VM; see memory-image.ts. */
+  async #memoryCheckpoint(prepared: Prepared, state: State, labels: Readonly<Record<string, string>> | undefined): Promise<Checkpoint> {
+    if (state.running === undefined || state.runDir === undefined) throw new StrataError(ErrorCode.invalidOption, 'a memory checkpoint needs a running process (take a filesystem checkpoint between processes)');
+    const assets = await this.#verify();
+    const settings = (this.#config.config ?? {}) as QemuSettings;
+    const drives = { rootfs: state.rootfsImage, upper: state.upperImage, state: state.stateImage, job: state.jobImage };
+    const memory = await saveMemory(state.store.blobs, join(state.runDir, 'mon.sock'), join((prepared as QemuPrepared).dir, 'mem.tmp'), drives, { stateBytes: state.stateBytes, memMib: settings.memMib ?? 256, vcpus: settings.vcpus ?? 1 });
+    return recordSnapshot(state.store, prepared.manifest, labels, { assets: recordAssets(assets), config: { ...this.#config.config, memory } }, [], undefined, true);
+  }
+
+  /** A memory snapshot's drives and memory back into `dir`; the next start resumes it. */
+  async #prepareMemory(manifest: BackendManifest, assets: VerifiedAsset[], dir: string, store: ImageStore, rendered: BackendManifest, shares: Record<string, string>, identity: IdentityMount[], parent: string, memory: MemoryRecord): Promise<QemuPrepared> {
+    const file = async (name: string) => {
+      const blob = memory.drives[name];
+      if (blob === undefined) return undefined;
+      await getFile(store.blobs, blob, join(dir, name));
+      return join(dir, name);
+    };
+    const rootfsImage = (await file('rootfs'))!;
+    const upperImage = await file('upper');
+    const stateImage = await file('state');
+    const job = (await file('job'))!;
+    await getFile(store.blobs, memory.state, join(dir, 'mem'));
+    let exportImage: string | undefined;
+    const bytes = rootLimit(manifest, 'maxBytes') ?? defaultRootBytes;
+    const inodes = rootLimit(manifest, 'maxInodes') ?? defaultRootInodes;
+    if (manifest.root.mode !== 'readonly') await sparseFile((exportImage = join(dir, 'export.tar')), bytes + inodes * 1024 + (1 << 20));
+    const prepared: QemuPrepared = { class: 'qemu', manifest, assets, dir };
+    const incoming = { mem: join(dir, 'mem'), job, memMib: memory.memMib, vcpus: memory.vcpus };
+    states.set(prepared, { store, rendered, shares, identity, rootfsImage, upperImage, stateImage, exportImage, parent, stateBytes: memory.stateBytes, running: undefined, runDir: undefined, jobImage: undefined, incoming, runs: 0, cleaned: false });
+    return prepared;
   }
 
   /** The configured assets verified against their files (`qemu`, `kernel`, `initramfs` required), and a qemu manifest's recorded ones against them. */
@@ -341,4 +372,29 @@ export class QemuBackend implements Backend {
     if (live && state.cleaned) throw new StrataError(ErrorCode.invalidOption, 'this prepared sandbox was cleaned up');
     return state;
   }
+}
+
+/**
+ * Store a qemu snapshot's manifest (its layers are in the blob store
+ * already): the prepared manifest's image (unless `withImage` is false),
+ * root, mounts (identity ones without contents) and process, the class,
+ * and what ran it.
+ */
+async function recordSnapshot(store: ImageStore, manifest: BackendManifest, labels: Readonly<Record<string, string>> | undefined, backend: SnapshotManifest['backend'], delta: SnapshotManifest['delta'], parent: string | undefined, withImage: boolean): Promise<Checkpoint> {
+  const snapshot: SnapshotManifest = {
+    mediaType: snapshotMediaType,
+    schemaVersion: 1,
+    created: new Date().toISOString(),
+    ...(labels !== undefined && { labels: { ...labels } }),
+    ...(parent !== undefined && { parent: parent as SnapshotManifest['parent'] & string }),
+    ...(withImage && manifest.image !== undefined && { image: manifest.image as SnapshotManifest['image'] & object }),
+    root: manifest.root as SnapshotManifest['root'],
+    mounts: manifest.mounts.map((m) => (m.type === 'identity' ? { type: 'identity', target: m.target } : m)) as SnapshotManifest['mounts'],
+    ...(manifest.process !== undefined && { process: { args: [...manifest.process.args], env: [...manifest.process.env], workdir: manifest.process.workdir } }),
+    class: 'qemu',
+    backend,
+    delta,
+  };
+  const { digest, manifest: stored } = await new SnapshotStore(store).adopt(snapshot);
+  return { digest, manifest: stored };
 }
