@@ -49,4 +49,6 @@ export type { SandboxCommitOptions, SandboxSnapshot } from './sandbox/sandbox.js
 export { selectBackend, defaultHostConfig, nodeAsset, WasmBackend, verifyAsset, checkRecordedAssets, hostArch, renderRuntimeConfig, renderFirecrackerConfig, renderQemuArgs, tscKhzFromCpuinfo } from './backends/index.js';
 export { OciRuntimeBackend, materializeRootfs, readHostConfig, hostConfigPath, probeAsset, pinAsset, writeHostConfig } from './backends/index.js';
 export type { OciPrepared, HostConfigFile, MaterializedRootfs, RootfsOptions } from './backends/index.js';
+export { QemuBackend, FirecrackerBackend, qemuClassConfig, probeAccel } from './backends/index.js';
+export type { QemuPrepared, QemuSettings, FirecrackerPrepared, MicrovmAssetsFile } from './backends/index.js';
 export type { Backend, BackendCapabilities, BackendExit, BackendProcess, Checkpoint, PrepareOptions, Prepared, ProcessSpec, BackendManifest, HostConfig, ClassConfig, VerifiedAsset, WasmPrepared, RuntimeConfigOptions, FirecrackerConfigOptions, QemuArgsOptions } from './backends/index.js';
