@@ -5,7 +5,8 @@
 //     (one whole VM boot: kernel, guest init, modules, root, the job, exit);
 //   - prepare→exit→cleanup: the sandbox's life (rootfs materialized,
 //     mke2fs -d, the boot, images removed);
-//   - checkpoint (overlay): one export boot + the delta layer.
+//   - checkpoint (overlay): one export boot + the delta layer; a memory
+//     checkpoint of a running process, and its restore until it runs again.
 // The accelerator is what the backend probes (`accel: auto`): TCG on hosts
 // whose /dev/kvm cannot run the guest. Needs qemu-system-x86_64, mke2fs,
 // umoci, busybox and the guest assets (runtime/microvm/build-assets.sh, run
@@ -99,7 +100,33 @@ export async function measureMicrovm(runs = 5) {
       try {
         await runJob(prepared); // warm-up (and the accelerator probe)
         rows[`boot→exit, ${mode} root (${accel})`] = stat(await sample(() => runJob(prepared), runs));
-        if (mode === 'overlay') rows[`checkpoint, overlay root (export boot + delta, ${accel})`] = stat(await sample(() => backend.checkpoint(prepared), Math.max(1, Math.ceil(runs / 2))));
+        if (mode === 'overlay') {
+          rows[`checkpoint, overlay root (export boot + delta, ${accel})`] = stat(await sample(() => backend.checkpoint(prepared), Math.max(1, Math.ceil(runs / 2))));
+          // A memory checkpoint of a running process (stop, migrate, drives, cont), then its restore → resumed output.
+          const saves = [];
+          const resumes = [];
+          for (let i = 0; i < Math.max(1, Math.ceil(runs / 2)); i++) {
+            let started;
+            const ticked = new Promise((r) => (started = r));
+            const job = await backend.exec(prepared, { args: ['/bin/sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo tick $i; i=$((i+1)); done; sleep 3'], stdout: () => started() });
+            await ticked;
+            const t0 = performance.now();
+            const { digest } = await backend.checkpoint(prepared, { memory: true });
+            saves.push((performance.now() - t0) * 1e6);
+            await job.wait();
+            const t1 = performance.now();
+            const restored = await backend.restore(digest, { store });
+            let first;
+            const out = new Promise((r) => (first = r));
+            const resumed = await backend.start(restored, { stdout: () => first() });
+            await Promise.race([out, resumed.wait()]);
+            resumes.push((performance.now() - t1) * 1e6);
+            await resumed.wait();
+            await backend.cleanup(restored);
+          }
+          rows[`memory checkpoint of a running process (${accel})`] = stat(saves);
+          rows[`memory restore → resumed (first output or exit, ${accel})`] = stat(resumes);
+        }
       } finally {
         await backend.cleanup(prepared);
       }
