@@ -11,6 +11,9 @@ import { renderRuntimeConfig, type RuntimeConfig, type RuntimeLimits } from './c
 import { pauseProgram, pauseTarget } from './pause.js';
 import type { RuntimeName } from './runtime-cli.js';
 
+/** The file in a rootless bundle written just after its root was copied. */
+export const copiedMarker = 'rootfs-copied';
+
 /** Default quota of a `tmpfs` root when the manifest records none: 256 MiB, 65536 inodes. */
 export const defaultTmpfsRoot = { maxBytes: 256 << 20, maxInodes: 65536 } as const;
 
@@ -30,6 +33,8 @@ export interface Bundle {
   readonly upper: string | undefined;
   /** The read-only lower tree (the cached layers). */
   readonly lower: string;
+  /** Rootless: `rootfs` is a private copy of `lower` (no host mount), the config has a user namespace. */
+  readonly rootless: boolean;
   /** Host mounts made for it, umounted in reverse order. */
   readonly mounts: string[];
   /** The rendered config. */
@@ -52,18 +57,29 @@ export interface BundleOptions {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Where bundles are made. Default `os.tmpdir()`. */
   readonly parent?: string;
+  /**
+   * Build for an unprivileged caller: no host mount (the root is a private
+   * copy of `lower`, owned by the caller) and a user namespace mapping
+   * container root to `rootless.uid`/`gid` (the caller's ids as the
+   * runtime's namespace sees them: crun's wrapper's user namespace maps
+   * the caller to 0). Not for a `tmpfs` root (refused by the backend).
+   */
+  readonly rootless?: { readonly uid: number; readonly gid: number };
 }
 
 /**
  * Make a bundle for `manifest`: the root by its mode, identity files, the
  * pause program, and `config.json` (`renderRuntimeConfig`).
  *
- * Roots: `overlay` and `readonly` are a kernel overlayfs over `lower`
+ * Roots (root): `overlay` and `readonly` are a kernel overlayfs over `lower`
  * with a fresh upper in the bundle (`readonly` also sets
  * `root.readonly`); `tmpfs` is a host tmpfs with the manifest's byte and
  * inode quotas (`size=`, `nr_inodes=`), seeded with a copy of `lower`. On
  * runsc an `overlay` root is served read-only-lowered the same way and
  * runsc's own overlay flag keeps the writes in the sandbox's memory.
+ * Rootless (`options.rootless`): `overlay` and `readonly` roots are a
+ * private copy of `lower` (`cp -a --reflink=auto`: copy-on-prepare), no
+ * host mount at all; a `tmpfs` root is ERR_INVALID_OPTION.
  *
  * Errors: ERR_INVALID_OPTION (an identity file name that leaves its mount;
  * those of `renderRuntimeConfig`); ERR_RUNTIME_FAILED (a mount failed,
@@ -76,8 +92,9 @@ export async function createBundle(manifest: BackendManifest, options: BundleOpt
     dir,
     rootfs: join(dir, 'rootfs'),
     stateRoot: join(dir, 'state'),
-    upper: manifest.root.mode === 'tmpfs' ? undefined : join(dir, 'upper'),
+    upper: manifest.root.mode === 'tmpfs' || options.rootless !== undefined ? undefined : join(dir, 'upper'),
     lower: options.lower,
+    rootless: options.rootless !== undefined,
     mounts: [],
     config: {},
     mountTargets: [],
@@ -85,7 +102,13 @@ export async function createBundle(manifest: BackendManifest, options: BundleOpt
   try {
     await mkdir(bundle.rootfs);
     await mkdir(bundle.stateRoot, { mode: 0o700 });
-    if (bundle.upper !== undefined) {
+    if (options.rootless !== undefined) {
+      if (manifest.root.mode === 'tmpfs') throw new StrataError(ErrorCode.invalidOption, 'a tmpfs root needs a host tmpfs mount (root only)');
+      // Copy-on-prepare, not copy-on-write: the caller's own copy of the cached tree.
+      await copyTree(options.lower, bundle.rootfs);
+      // Its ctime marks the copy's end: a later change has a ctime at or after it (checkpoint.ts).
+      await writeFile(join(dir, copiedMarker), '');
+    } else if (bundle.upper !== undefined) {
       await mkdir(bundle.upper);
       await mkdir(join(dir, 'work'));
       await mount(['-t', 'overlay', 'overlay', '-o', `lowerdir=${options.lower},upperdir=${bundle.upper},workdir=${join(dir, 'work')}`, bundle.rootfs]);
@@ -122,6 +145,7 @@ export async function createBundle(manifest: BackendManifest, options: BundleOpt
       overlayDirs,
       ...(options.limits !== undefined && { limits: options.limits }),
       ...(options.imageProcess !== undefined && { imageProcess: options.imageProcess }),
+      ...(options.rootless !== undefined && { rootless: true, hostUid: options.rootless.uid, hostGid: options.rootless.gid }),
     });
     // The container's init is the pause program; each process is an exec.
     const process = config['process'] as Record<string, unknown>;
@@ -158,6 +182,8 @@ export async function removeBundle(bundle: Bundle): Promise<void> {
     }
   }
   bundle.mounts.length = 0;
+  // A private copy may hold directories without write permission, which its owner cannot empty otherwise.
+  if (bundle.rootless) await hostCommand('chmod', ['-R', 'u+rwX', bundle.rootfs]).catch(() => {});
   await rm(bundle.dir, { recursive: true, force: true, maxRetries: 3 });
 }
 

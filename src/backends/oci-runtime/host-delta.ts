@@ -14,7 +14,14 @@ export type HostDeltaSource =
   /** A kernel overlayfs root: its upper (what changed), the merged view and the lower (to find what an opaque directory hid). */
   | { readonly kind: 'overlay'; readonly upper: string; readonly merged: string; readonly lower: string }
   /** A whole tree (a tmpfs root): every entry. */
-  | { readonly kind: 'tree'; readonly root: string };
+  | { readonly kind: 'tree'; readonly root: string }
+  /**
+   * A private copy of `lower` (a rootless root): the entries that are new,
+   * of another type or attributes, or whose ctime is at or after
+   * `since` (ms, the ctime of a file written just after the copy), and a
+   * whiteout for each entry of `lower` the copy no longer has.
+   */
+  | { readonly kind: 'copy'; readonly root: string; readonly lower: string; readonly since: number };
 
 type Member = { readonly path: string; readonly type: 'directory' | 'file' | 'symlink' | 'whiteout' | 'link'; readonly host?: string; readonly linkTo?: string };
 
@@ -27,6 +34,8 @@ type Member = { readonly path: string; readonly type: 'directory' | 'file' | 'sy
  * exists in the lower gets a `.wh.NAME` for every lower child the merged
  * view no longer shows, which is what an opaque directory means (read
  * without xattrs, which Node cannot read). From a tree: every entry.
+ * From a private copy: what differs from the lower (see {@link HostDeltaSource}),
+ * owned by 0:0 (the copy's owner is the rootless container's root).
  * Paths in `exclude` (mount points the runtime made) are left out, as are
  * devices, fifos and sockets. A file with several names is written once and
  * linked. Owners, modes and mtimes are kept.
@@ -38,6 +47,7 @@ export async function writeHostDelta(blobs: BlobStore, source: HostDeltaSource, 
   const skip = new Set(exclude.map((p) => p.replace(/\/+$/, '')));
   const members: Member[] = [];
   if (source.kind === 'overlay') await walkOverlay(source, '', skip, members);
+  else if (source.kind === 'copy') await walkCopy(source, '', skip, members);
   else await walkTree(source.root, '', skip, members);
   const tar = pack();
   const tarHash = createHash('sha256');
@@ -47,7 +57,8 @@ export async function writeHostDelta(blobs: BlobStore, source: HostDeltaSource, 
   const tap = (each: (c: Buffer) => void) => new Transform({ transform: (c: Buffer, _e, done) => (each(c), done(null, c)) });
   const written = pipeline(tar, tap((c) => tarHash.update(c)), createGzip({ level: 1 }), tap((c) => (blobHash.update(c), (size += c.length))), createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
   try {
-    await Promise.all([written, packMembers(tar, members)]);
+    // A private copy is the caller's own, whose uid is the container's root: its entries are 0:0 in the layer.
+    await Promise.all([written, packMembers(tar, members, source.kind === 'copy' ? { uid: 0, gid: 0 } : undefined)]);
     const digest = `sha256:${blobHash.digest('hex')}` as Digest;
     await rename(temp, blobs.path(digest));
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size, diffID: `sha256:${tarHash.digest('hex')}` as Digest };
@@ -79,6 +90,33 @@ async function walkOverlay(source: { upper: string; merged: string; lower: strin
       out.push({ path, type: 'directory', host });
       await walkOverlay(source, path, skip, out);
     } else {
+      member(path, host, st, out);
+    }
+  }
+}
+
+async function walkCopy(source: { root: string; lower: string; since: number }, rel: string, skip: Set<string>, out: Member[]): Promise<void> {
+  const names = (await readdir(join(source.root, rel))).sort();
+  const present = new Set(names);
+  for (const name of (await readdir(join(source.lower, rel)).catch(() => [] as string[])).sort()) {
+    if (!present.has(name) && !skip.has(`${rel}/${name}`)) out.push({ path: `${rel}/.wh.${name}`, type: 'whiteout' });
+  }
+  for (const name of names) {
+    const path = `${rel}/${name}`;
+    if (skip.has(path)) continue;
+    const host = join(source.root, rel, name);
+    const st = await lstat(host);
+    const old = await lstat(join(source.lower, rel, name)).catch(() => undefined);
+    const same = old !== undefined && (st.mode & 0o170777) === (old.mode & 0o170777) && st.size === old.size && st.mtimeMs === old.mtimeMs && st.ctimeMs < source.since;
+    if (st.isDirectory()) {
+      if (old?.isDirectory() !== true) {
+        out.push({ path, type: 'directory', host });
+        await walkTree(source.root, path, skip, out);
+        continue;
+      }
+      if (!same) out.push({ path, type: 'directory', host });
+      await walkCopy(source, path, skip, out);
+    } else if (!same || (st.isSymbolicLink() && (await readlink(host)) !== (await readlink(join(source.lower, rel, name))))) {
       member(path, host, st, out);
     }
   }
@@ -117,7 +155,7 @@ function member(path: string, host: string, st: Awaited<ReturnType<typeof lstat>
   // Devices, fifos and sockets are never written to a layer.
 }
 
-async function packMembers(tar: ReturnType<typeof pack>, members: readonly Member[]): Promise<void> {
+async function packMembers(tar: ReturnType<typeof pack>, members: readonly Member[], owner: { uid: number; gid: number } | undefined): Promise<void> {
   for (const m of members) {
     const name = m.path.slice(1);
     if (m.type === 'whiteout') {
@@ -129,7 +167,7 @@ async function packMembers(tar: ReturnType<typeof pack>, members: readonly Membe
       continue;
     }
     const st = await lstat(m.host!);
-    const base = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const base = { name, mode: st.mode & 0o7777, uid: owner?.uid ?? st.uid, gid: owner?.gid ?? st.gid, mtime: st.mtime };
     if (m.type === 'directory') await entry(tar, { ...base, type: 'directory', size: 0 });
     else if (m.type === 'symlink') await entry(tar, { ...base, type: 'symlink', linkname: await readlink(m.host!), size: 0 });
     else {

@@ -66,7 +66,9 @@ export function ociCapabilities(cls: RuntimeName): BackendCapabilities {
  * host config and verified before every use; per-runtime settings
  * (runsc's platform, file access, overlay flag and annotations; crun's
  * cgroup workaround; limits) are the class config, recorded in
- * `backend.config`. Runs as root (it mounts the root). See
+ * `backend.config`. As root it mounts the sandbox root; unprivileged,
+ * runc and crun run rootless (a private copy of the root, a user
+ * namespace; no tmpfs root, no cgroup limits) and runsc is refused. See
  * src/backends/README.md and docs/decisions.md.
  */
 export class OciRuntimeBackend implements Backend {
@@ -82,14 +84,15 @@ export class OciRuntimeBackend implements Backend {
 
   /**
    * Verify the runtime, render the bundle and start the sandbox container.
-   * Errors, in order: ERR_INVALID_OPTION (`checkCapabilities`; not root);
+   * Errors, in order: ERR_INVALID_OPTION (`checkCapabilities`; unprivileged:
+   * runsc, a tmpfs root, cgroup limits);
    * ERR_ASSET_MISSING, ERR_ASSET_MISMATCH; the errors of `rootfsLayers`
    * (the image, delta layers); ERR_INVALID_OPTION (a mount without its
    * host input); ERR_RUNTIME_FAILED (a mount, or the runtime's create/start).
    */
   async prepare(manifest: BackendManifest, options: PrepareOptions = {}): Promise<OciPrepared> {
     checkCapabilities(this.class, this.capabilities, manifest);
-    if (process.getuid?.() !== 0) throw new StrataError(ErrorCode.invalidOption, `the ${this.class} backend runs as root only (it mounts the sandbox root); see docs/decisions.md for the rootless combinations`);
+    this.#checkRootless(manifest);
     const assets = await this.#verify(manifest);
     return this.#build(manifest, assets, options, undefined);
   }
@@ -148,6 +151,7 @@ export class OciRuntimeBackend implements Backend {
     const store = options.store ?? (await ImageStore.open());
     const { digest: resolved, manifest } = await new SnapshotStore(store).inspect(digest);
     checkCapabilities(this.class, this.capabilities, manifest);
+    this.#checkRootless(manifest);
     const assets = await this.#verify(manifest);
     const checkpoint = manifest.backend.config['checkpoint'] as RunscCheckpointRecord | undefined;
     if (checkpoint !== undefined) {
@@ -171,6 +175,22 @@ export class OciRuntimeBackend implements Backend {
     live.delete(state);
   }
 
+  /**
+   * An unprivileged caller (`process.getuid() !== 0`): what cannot run
+   * rootless is refused before anything is made (ERR_INVALID_OPTION):
+   * runsc, a `tmpfs` root, cgroup limits (`limits.memoryBytes`, `pids`).
+   */
+  #checkRootless(manifest: BackendManifest): void {
+    if (!rootless()) return;
+    const why = (what: string) => new StrataError(ErrorCode.invalidOption, `${what}, and this process runs unprivileged (uid ${String(process.getuid?.())}); see docs/decisions.md for the rootless combinations`);
+    if (this.class === 'runsc') throw why('the runsc backend runs as root only: unprivileged runsc fails in its gofer on these hosts');
+    if (manifest.root.mode === 'tmpfs') throw why(`a tmpfs root needs a host tmpfs mount with the manifest's quota (root only); use an 'overlay' root (a private copy) or run as root`);
+    const limits = this.#config.config?.['limits'];
+    for (const key of ['memoryBytes', 'pids']) {
+      if (isObject(limits) && limits[key] !== undefined) throw why(`the ${this.class} class config's limits.${key} needs a cgroup, which an unprivileged caller cannot make without a delegated cgroup`);
+    }
+  }
+
   async #verify(manifest?: BackendManifest): Promise<VerifiedAsset[]> {
     const verified = await verifyAssets(this.#config.assets);
     if (!verified.some((a) => a.name === this.class)) {
@@ -184,7 +204,8 @@ export class OciRuntimeBackend implements Backend {
   async #runtime(manifest: BackendManifest, assets: readonly VerifiedAsset[], stateRoot: string): Promise<{ rt: RuntimeInvocation; config: Record<string, unknown> }> {
     const binary = assets.find((a) => a.name === this.class)!;
     const settings = { ...(this.#config.config ?? {}) };
-    let rt: RuntimeInvocation = { name: this.class, path: binary.path, stateRoot };
+    let rt: RuntimeInvocation = { name: this.class, path: binary.path, stateRoot, ...(rootless() && { rootless: true }) };
+    if (rootless()) settings['rootless'] = true;
     if (this.class === 'runsc') {
       const platform = typeof settings['platform'] === 'string' ? settings['platform'] : 'ptrace';
       const fileAccess = typeof settings['fileAccess'] === 'string' ? settings['fileAccess'] : 'exclusive';
@@ -193,7 +214,7 @@ export class OciRuntimeBackend implements Backend {
       rt = { ...rt, platform, fileAccess, ...(overlayFlag !== undefined && { overlayFlag }) };
       Object.assign(settings, { platform, fileAccess, network: 'none', ...(overlayFlag !== undefined && { overlayFlag }) });
     }
-    if (this.class === 'crun' && (settings['cgroupWorkaround'] ?? (hybridCgroups() ? 'unmount-unified' : 'none')) === 'unmount-unified') {
+    if (this.class === 'crun' && !rootless() && (settings['cgroupWorkaround'] ?? (hybridCgroups() ? 'unmount-unified' : 'none')) === 'unmount-unified') {
       rt = { ...rt, cgroupWorkaround: 'unmount-unified' };
       settings['cgroupWorkaround'] = 'unmount-unified';
     }
@@ -218,6 +239,8 @@ export class OciRuntimeBackend implements Backend {
         ...(isObject(settings['limits']) && { limits: settings['limits'] as RuntimeLimits }),
         ...(image !== undefined && { imageProcess: { args: [...image.entrypoint, ...image.cmd], env: image.env, workdir: image.workdir } }),
         ...(annotations !== undefined && { annotations }),
+        // crun's rootless create runs in a user namespace where the caller is 0; runc maps the caller's own ids.
+        ...(rootless() && { rootless: this.class === 'crun' ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() } }),
       });
       const { rt, config } = await this.#runtime(manifest, assets, bundle.stateRoot);
       if (checkpoint !== undefined) {
@@ -236,7 +259,7 @@ export class OciRuntimeBackend implements Backend {
       return prepared;
     } catch (error) {
       if (bundle !== undefined) {
-        const rt: RuntimeInvocation = { name: this.class, path: assets.find((a) => a.name === this.class)!.path, stateRoot: bundle.stateRoot };
+        const rt: RuntimeInvocation = { name: this.class, path: assets.find((a) => a.name === this.class)!.path, stateRoot: bundle.stateRoot, ...(rootless() && { rootless: true }) };
         await runRuntime(rt, 'delete', ['--force', bundle.id]).catch(() => {});
         await removeBundle(bundle);
       }
@@ -295,6 +318,11 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   return isObject(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
+/** Whether this process is unprivileged: the backend then builds rootless bundles (docs/decisions.md). */
+function rootless(): boolean {
+  return process.getuid?.() !== 0;
+}
+
 /** Whether cgroups are in hybrid v1+v2 mode (a cgroup2 mount at /sys/fs/cgroup/unified), which crun refuses. */
 function hybridCgroups(): boolean {
   const r = spawnSync('findmnt', ['-n', '-t', 'cgroup2', '/sys/fs/cgroup/unified'], { stdio: 'ignore' });
@@ -309,6 +337,7 @@ function installExitHook(): void {
     for (const state of live) {
       spawnSync(state.rt.path, [...globalArgs(state.rt), 'delete', '--force', state.bundle.id], { stdio: 'ignore', timeout: 10_000 });
       for (const target of [...state.bundle.mounts].reverse()) spawnSync('umount', ['-l', target], { stdio: 'ignore' });
+      if (state.bundle.rootless) spawnSync('chmod', ['-R', 'u+rwX', state.bundle.rootfs], { stdio: 'ignore' });
       spawnSync('rm', ['-rf', state.bundle.dir], { stdio: 'ignore' });
     }
   });

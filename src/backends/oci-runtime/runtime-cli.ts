@@ -28,6 +28,15 @@ export interface RuntimeInvocation {
    * unmounted (crun refuses hybrid mode otherwise).
    */
   readonly cgroupWorkaround?: 'unmount-unified';
+  /**
+   * An unprivileged caller. runc needs nothing more (its rootless mode is
+   * automatic; no cgroup is made without resources). crun gets
+   * `--cgroup-manager=disabled`, and its `create`/`run` run inside
+   * `unshare -r -m` with a tmpfs over `/sys/fs/cgroup` (crun refuses a
+   * hybrid cgroup layout otherwise); the config's id mappings are then
+   * relative to that namespace (the caller is 0 there).
+   */
+  readonly rootless?: boolean;
 }
 
 /** The runtime's global flags, before the subcommand. */
@@ -38,12 +47,17 @@ export function globalArgs(rt: RuntimeInvocation): string[] {
     args.push('--network=none', `--platform=${rt.platform ?? 'ptrace'}`, `--file-access=${rt.fileAccess ?? 'exclusive'}`);
     if (rt.overlayFlag !== undefined) args.push(rt.overlayFlag);
   }
+  if (rt.name === 'crun' && rt.rootless === true) args.push('--cgroup-manager=disabled');
   return args;
 }
 
 /** The argv (command first) of `runtime SUBCOMMAND ARGS`, with crun's cgroup workaround for `create`/`run`/`restore`. */
 export function runtimeArgv(rt: RuntimeInvocation, sub: string, args: readonly string[]): string[] {
   const argv = [rt.path, ...globalArgs(rt), sub, ...args];
+  if (rt.name === 'crun' && rt.rootless === true && (sub === 'create' || sub === 'run')) {
+    // A user and mount namespace of the caller's own: no cgroup hierarchy is visible, so crun sees no hybrid layout.
+    return ['unshare', '-r', '-m', 'sh', '-c', 'mount -t tmpfs none /sys/fs/cgroup && exec "$@"', 'sh', ...argv];
+  }
   if (rt.cgroupWorkaround === 'unmount-unified' && (sub === 'create' || sub === 'run')) {
     // A private mount namespace: the host's cgroup mounts stay as they are.
     return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"', 'sh', ...argv];
