@@ -31,6 +31,11 @@ out="$cache/${pkg}_${version}-$key"
 if [ -f "$out/assets.json" ]; then echo "$out"; exit 0; fi
 
 mkdir -p "$cache"
+# One build at a time (test files start in parallel): wait, then look again.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.lock" && flock 9
+  if [ -f "$out/assets.json" ]; then echo "$out"; exit 0; fi
+fi
 work=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 kdir="$cache/${pkg}_${version}-kernel"
