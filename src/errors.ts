@@ -149,7 +149,7 @@ export const ErrorCode = {
   assetMissing: 'ERR_ASSET_MISSING',
   /** The host config file (`$STRATA_HOME/host.json`, `--host-config FILE`) is unreadable, not JSON, or fails its schema; the message names the field. */
   badHostConfig: 'ERR_BAD_HOST_CONFIG',
-  /** An OCI runtime (runc, crun, runsc) failed to create, start, checkpoint or restore a container; the message has its stderr. */
+  /** A sandbox host failed: an OCI runtime (runc, crun, runsc) creating, starting, checkpointing or restoring a container, or a microVM (qemu) booting, saving or restoring; the message has its stderr or console tail. */
   runtimeFailed: 'ERR_RUNTIME_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -35,16 +35,11 @@ const factories: Readonly<Partial<Record<SandboxClass, (config: ClassConfig) => 
   firecracker: (config) => new FirecrackerBackend(config),
 };
 
-/** Which issue builds the backends that are not built yet. */
-const notBuilt: Readonly<Partial<Record<SandboxClass, string>>> = {
-};
-
 /**
  * The backend for a sandbox class, configured by the host.
  *
  * Errors, in order: ERR_INVALID_OPTION (not a sandbox class);
- * ERR_BACKEND_UNAVAILABLE (a class whose backend is not built yet, naming
- * the issue that builds it; or a class the host config does not enable).
+ * ERR_BACKEND_UNAVAILABLE (a class the host config does not enable).
  * Assets are not hashed here but before every use (prepare, start).
  */
 export function selectBackend(sandboxClass: string, host: HostConfig): Backend {
@@ -53,7 +48,7 @@ export function selectBackend(sandboxClass: string, host: HostConfig): Backend {
   }
   const cls = sandboxClass as SandboxClass;
   const make = factories[cls];
-  if (make === undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not available yet: ${notBuilt[cls] ?? 'its backend'} is not built`);
+  if (make === undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' has no backend in this build`);
   const config = host.classes[cls];
   if (config === undefined) throw new StrataError(ErrorCode.backendUnavailable, `sandbox class '${cls}' is not enabled in the host config (classes: ${Object.keys(host.classes).join(', ') || 'none'})`);
   return make(config);

@@ -8,8 +8,16 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { ErrorCode, StrataError } from '../../errors.js';
 import type { BlobStore, Digest } from '../../oci/index.js';
 
-/** A blob holding one file of a memory snapshot, gzipped; `size` is the file's own. */
+/** The media type of a blob holding one file of a qemu memory snapshot (gzipped). */
+export const memoryBlobMediaType = 'application/vnd.strata.qemu.memory-file.v1+gzip';
+
+/**
+ * A blob holding one file of a memory snapshot, gzipped; `size` is the
+ * file's own. A descriptor (`mediaType`, `digest`), so the snapshot's
+ * record lists it and gc keeps it while the snapshot is stored.
+ */
 export interface ImageBlob {
+  readonly mediaType: typeof memoryBlobMediaType;
   readonly digest: string;
   readonly size: number;
 }
@@ -92,7 +100,7 @@ export async function putFile(blobs: BlobStore, path: string): Promise<ImageBlob
     await pipeline(createReadStream(path), count, createGzip({ level: 1 }), hashed, createWriteStream(temp, { flags: 'wx' }));
     const digest = `sha256:${hash.digest('hex')}` as Digest;
     await rename(temp, blobs.path(digest));
-    return { digest, size };
+    return { mediaType: memoryBlobMediaType, digest, size };
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
