@@ -5,7 +5,7 @@
  * and XDG_RUNTIME_DIR in a temp dir that user owns. The script pulls the
  * busybox image into its own store (from an OCI layout copied for it) and
  * reports what runc, crun and runsc do rootless: exit codes, stdio, EROFS
- * on a readonly root, an overlay root's private writes and their
+ * on a readonly root, an overlay root's copy-on-write writes and their
  * filesystem checkpoint restored, tmpfs, bind and identity mounts, and
  * the refusals (runsc, a tmpfs root, cgroup limits). Afterwards nothing of
  * that user is left: no bundle, no process.
@@ -41,7 +41,7 @@ const [cls, layoutRef, distDir, home] = process.argv.slice(1);
 const { OciRuntimeBackend, chainKey, probeAsset } = await import(distDir + 'backends/index.js');
 const { ImageStore, pull } = await import(distDir + 'oci/index.js');
 const { execFileSync } = await import('node:child_process');
-const { mkdirSync, writeFileSync, readFileSync, readdirSync } = await import('node:fs');
+const { existsSync, mkdirSync, writeFileSync, readFileSync, readdirSync } = await import('node:fs');
 const report = {};
 const error = (e) => ({ code: e.code, message: e.message });
 const text = (b) => Buffer.from(b).toString();
@@ -92,10 +92,11 @@ try {
   const p = await backend.prepare(manifest('overlay', [{ type: 'overlay', target: '/layered', source: home + '/data' }, { type: 'volume', target: '/vol', name: 'v1' }]), { store });
   try {
     report.overlay = {
+      hostMounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(p.bundle.dir)),
       overlayMount: await run(p, sh('echo more > /layered/more && cat /layered/given /layered/more')),
       volume: await run(p, sh('echo v > /vol/f && cat /vol/f')),
-      write: await run(p, sh('echo new > /root/new && rm /etc/motd')),
-      read: await run(p, sh('cat /root/new; ls /etc')),
+      write: await run(p, sh('echo new > /root/new && rm /etc/motd && rm -rf /usr/sbin && mkdir /usr/sbin && echo s > /usr/sbin/only')),
+      read: await run(p, sh('cat /root/new; ls /etc /usr/sbin')),
     };
     const cp = await backend.checkpoint(p);
     report.overlay.delta = cp.manifest.delta.length;
@@ -103,11 +104,14 @@ try {
     report.overlay.snapshot = cp.digest;
     const r = await backend.restore(cp.digest, { store });
     try {
-      report.overlay.restored = await run(r, sh('cat /root/new; ls /etc'));
+      report.overlay.restored = await run(r, sh('cat /root/new; ls /etc /usr/sbin'));
     } finally {
       await backend.cleanup(r);
     }
-    report.overlay.cachedMotd = readFileSync(store.root + '/rootfs/' + chainKey(image.diffIDs) + '/tree/etc/motd', 'utf8');
+    const tree = store.root + '/rootfs/' + chainKey(image.diffIDs) + '/tree';
+    report.overlay.cachedMotd = readFileSync(tree + '/etc/motd', 'utf8');
+    // Mount points the runtimes made (the readonly sandbox's too) went to the uppers, not into the shared tree.
+    report.overlay.cachedExtra = ['/.strata-pause', '/scratch', '/data', '/layered', '/vol', '/root/new'].filter((p) => existsSync(tree + p));
   } finally {
     await backend.cleanup(p);
   }
@@ -126,7 +130,7 @@ interface Ran {
   stdout?: string;
   stderr?: string;
 }
-type Report = Record<string, Record<string, Ran> & { error?: { code: string; message: string }; config?: Record<string, unknown>; delta?: number; cachedMotd?: string; deltaSize?: number; snapshot?: string }> & { tmpfsRoot: { code: string; message: string }; limits: { code: string; message: string }; bundles: string[]; ms: number };
+type Report = Record<string, Record<string, Ran> & { error?: { code: string; message: string }; config?: Record<string, unknown>; delta?: number; cachedMotd?: string; deltaSize?: number; snapshot?: string; hostMounts?: string[]; cachedExtra?: string[] }> & { tmpfsRoot: { code: string; message: string }; limits: { code: string; message: string }; bundles: string[]; ms: number };
 
 const home = mkdtempSync(join(tmpdir(), 'strata-oci-rootless-'));
 
@@ -199,23 +203,23 @@ describe.skipIf(!ready)('oci-runtime backend, unprivileged (uid 65534)', () => {
       if (specPresent('oci-runtime-spec/config-schema.json')) expect(runtimeConfigCheck()(r.config)).toEqual([]);
     });
 
-    it('overlay root: a private copy; writes and deletes seen, checkpointed and restored; the cached tree untouched', () => {
+    it('overlay root: copy-on-write with no host mount; writes, deletes and a replaced directory seen, checkpointed and restored; the cached tree untouched', () => {
       const r = reports[cls]!.overlay!;
       expect(r.error).toBeUndefined();
+      expect(r['hostMounts']).toEqual([]);
       expect(r['write']).toMatchObject({ code: 0 });
-      expect(r['read']).toMatchObject({ code: 0, stdout: expect.stringMatching(/^new\n/) });
-      expect(r['read']!.stdout).not.toMatch(/motd/);
+      expect(r['read']).toMatchObject({ code: 0, stdout: 'new\n/etc:\ngroup\npasswd\n\n/usr/sbin:\nonly\n' });
       expect(r['overlayMount']).toMatchObject({ code: 0, stdout: 'from the host\nmore\n' });
       expect(r['volume']).toMatchObject({ code: 0, stdout: 'v\n' });
-      // The delta holds the changes only (/root/new, a whiteout for /etc/motd), not the copied tree.
+      // The delta holds the changes only (/root/new, a whiteout for /etc/motd, /usr/sbin replaced), not the tree.
       expect(r.delta).toBe(1);
       expect(r.deltaSize).toBeLessThan(1024);
-      expect(r['restored']).toMatchObject({ code: 0, stdout: expect.stringMatching(/^new\n/) });
-      expect(r['restored']!.stdout).not.toMatch(/motd/);
+      expect(r['restored']).toMatchObject({ code: 0, stdout: 'new\n/etc:\ngroup\npasswd\n\n/usr/sbin:\nonly\n' });
       expect(r.cachedMotd).toBe(busyboxMotd);
+      expect(r.cachedExtra).toEqual([]);
     });
 
-    it('its snapshot restores as root, the copy\'s files owned by container root', async () => {
+    it('its snapshot restores as root, the written files owned by container root', async () => {
       const backend = new OciRuntimeBackend(cls as 'runc' | 'crun', await runtimeConfig(cls as 'runc' | 'crun'));
       // The extracted-tree cache holds trees as their builder could make them (uid 65534 owned everything): root builds its own.
       rmSync(join(home, cls, 'store', 'rootfs'), { recursive: true, force: true });

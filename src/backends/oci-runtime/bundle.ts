@@ -11,9 +11,6 @@ import { renderRuntimeConfig, type RuntimeConfig, type RuntimeLimits } from './c
 import { pauseProgram, pauseTarget } from './pause.js';
 import type { RuntimeName } from './runtime-cli.js';
 
-/** The file in a rootless bundle written just after its root was copied. */
-export const copiedMarker = 'rootfs-copied';
-
 /** Default quota of a `tmpfs` root when the manifest records none: 256 MiB, 65536 inodes. */
 export const defaultTmpfsRoot = { maxBytes: 256 << 20, maxInodes: 65536 } as const;
 
@@ -33,8 +30,15 @@ export interface Bundle {
   readonly upper: string | undefined;
   /** The read-only lower tree (the cached layers). */
   readonly lower: string;
-  /** Rootless: `rootfs` is a private copy of `lower` (no host mount), the config has a user namespace. */
+  /** Rootless: no host mount; the runtime mounts the root overlay in the container's user namespace, the config has one. */
   readonly rootless: boolean;
+  /**
+   * Rootless crun: the root overlay's mount options, mounted at `rootfs` by
+   * crun's `unshare -r -m` wrapper (crun 1.8.1 cannot mount at `/` from
+   * config.json: "mount `overlay` to ``: Invalid argument"). runc mounts it
+   * from config.json's first mount instead.
+   */
+  readonly rootOverlay?: string;
   /** Host mounts made for it, umounted in reverse order. */
   readonly mounts: string[];
   /** The rendered config. */
@@ -58,8 +62,8 @@ export interface BundleOptions {
   /** Where bundles are made. Default `os.tmpdir()`. */
   readonly parent?: string;
   /**
-   * Build for an unprivileged caller: no host mount (the root is a private
-   * copy of `lower`, owned by the caller) and a user namespace mapping
+   * Build for an unprivileged caller: no host mount (the root overlay is
+   * mounted by the runtime, see {@link createBundle}) and a user namespace mapping
    * container root to `rootless.uid`/`gid` (the caller's ids as the
    * runtime's namespace sees them: crun's wrapper's user namespace maps
    * the caller to 0). Not for a `tmpfs` root (refused by the backend).
@@ -77,9 +81,11 @@ export interface BundleOptions {
  * inode quotas (`size=`, `nr_inodes=`), seeded with a copy of `lower`. On
  * runsc an `overlay` root is served read-only-lowered the same way and
  * runsc's own overlay flag keeps the writes in the sandbox's memory.
- * Rootless (`options.rootless`): `overlay` and `readonly` roots are a
- * private copy of `lower` (`cp -a --reflink=auto`: copy-on-prepare), no
- * host mount at all; a `tmpfs` root is ERR_INVALID_OPTION.
+ * Rootless (`options.rootless`): `overlay` and `readonly` roots are the
+ * same overlayfs (with `userxattr`), mounted at `rootfs` inside the user
+ * namespace: by runc from config.json's first mount (destination `/`), by
+ * crun's wrapper (`Bundle.rootOverlay`); nothing is mounted on the host.
+ * A `tmpfs` root is ERR_INVALID_OPTION.
  *
  * Errors: ERR_INVALID_OPTION (an identity file name that leaves its mount;
  * those of `renderRuntimeConfig`); ERR_RUNTIME_FAILED (a mount failed,
@@ -92,7 +98,7 @@ export async function createBundle(manifest: BackendManifest, options: BundleOpt
     dir,
     rootfs: join(dir, 'rootfs'),
     stateRoot: join(dir, 'state'),
-    upper: manifest.root.mode === 'tmpfs' || options.rootless !== undefined ? undefined : join(dir, 'upper'),
+    upper: manifest.root.mode === 'tmpfs' ? undefined : join(dir, 'upper'),
     lower: options.lower,
     rootless: options.rootless !== undefined,
     mounts: [],
@@ -104,10 +110,9 @@ export async function createBundle(manifest: BackendManifest, options: BundleOpt
     await mkdir(bundle.stateRoot, { mode: 0o700 });
     if (options.rootless !== undefined) {
       if (manifest.root.mode === 'tmpfs') throw new StrataError(ErrorCode.invalidOption, 'a tmpfs root needs a host tmpfs mount (root only)');
-      // Copy-on-prepare, not copy-on-write: the caller's own copy of the cached tree.
-      await copyTree(options.lower, bundle.rootfs);
-      // Its ctime marks the copy's end: a later change has a ctime at or after it (checkpoint.ts).
-      await writeFile(join(dir, copiedMarker), '');
+      // The runtime mounts the overlay, in the container's user namespace (the first mount of config.json).
+      await mkdir(bundle.upper!);
+      await mkdir(join(dir, 'work'));
     } else if (bundle.upper !== undefined) {
       await mkdir(bundle.upper);
       await mkdir(join(dir, 'work'));
@@ -150,10 +155,14 @@ export async function createBundle(manifest: BackendManifest, options: BundleOpt
     // The container's init is the pause program; each process is an exec.
     const process = config['process'] as Record<string, unknown>;
     const mounts = config['mounts'] as Record<string, unknown>[];
-    const rendered: RuntimeConfig = { ...config, process: { ...process, args: [pauseTarget], cwd: '/' }, mounts: [...mounts, { destination: pauseTarget, type: 'bind', source: pause, options: ['rbind', 'ro', 'nosuid', 'nodev'] }] };
+    // Rootless, the root is an overlay the runtime mounts over `rootfs` inside the user namespace; `userxattr`
+    // keeps its opaque and redirect markers in user.* xattrs (without it, removing a lower directory fails with EIO).
+    const overlay = ['userxattr', `lowerdir=${options.lower}`, `upperdir=${bundle.upper!}`, `workdir=${join(dir, 'work')}`];
+    const root = options.rootless !== undefined && options.runtime !== 'crun' ? [{ destination: '/', type: 'overlay', source: 'overlay', options: overlay }] : [];
+    const rendered: RuntimeConfig = { ...config, process: { ...process, args: [pauseTarget], cwd: '/' }, mounts: [...root, ...mounts, { destination: pauseTarget, type: 'bind', source: pause, options: ['rbind', 'ro', 'nosuid', 'nodev'] }] };
     if (options.annotations !== undefined) rendered['annotations'] = { ...(config['annotations'] as object), ...options.annotations };
     await writeFile(join(dir, 'config.json'), JSON.stringify(rendered, null, 2));
-    return { ...bundle, config: { ...config, process }, mountTargets: [...mounts.map((m) => m['destination'] as string), pauseTarget] };
+    return { ...bundle, ...(options.rootless !== undefined && options.runtime === 'crun' && { rootOverlay: overlay.join(',') }), config: { ...config, process }, mountTargets: [...mounts.map((m) => m['destination'] as string), pauseTarget] };
   } catch (error) {
     await removeBundle(bundle);
     throw error;
@@ -182,8 +191,8 @@ export async function removeBundle(bundle: Bundle): Promise<void> {
     }
   }
   bundle.mounts.length = 0;
-  // A private copy may hold directories without write permission, which its owner cannot empty otherwise.
-  if (bundle.rootless) await hostCommand('chmod', ['-R', 'u+rwX', bundle.rootfs]).catch(() => {});
+  // The overlay's work directory (mode 000) and the image's read-only directories, which their owner cannot empty otherwise.
+  if (bundle.rootless) await hostCommand('chmod', ['-R', 'u+rwX', bundle.dir]).catch(() => {});
   await rm(bundle.dir, { recursive: true, force: true, maxRetries: 3 });
 }
 

@@ -1,11 +1,10 @@
-import { lstat, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '../../oci/index.js';
 import { snapshotMediaType, SnapshotStore, type LayerDescriptor, type SnapshotManifest } from '../../snapshot/index.js';
 import { recordAssets, type VerifiedAsset } from '../assets.js';
 import type { Checkpoint, Prepared } from '../backend.js';
 import { runscCheckpointMediaType, storeCheckpointImage, type RunscCheckpointRecord } from './checkpoint-image.js';
-import { copiedMarker } from './bundle.js';
 import { writeHostDelta } from './host-delta.js';
 import type { OciState } from './oci-runtime-backend.js';
 import { runRuntime, type RuntimeName } from './runtime-cli.js';
@@ -14,8 +13,8 @@ import { runRuntime, type RuntimeName } from './runtime-cli.js';
  * Checkpoint a prepared oci-runtime sandbox (see `OciRuntimeBackend.checkpoint`).
  *
  * The filesystem: an `overlay` root's changes since prepare (its upper,
- * read with the merged view; rootless, the private copy compared with the
- * cached tree) as one delta over the snapshot it was
+ * read with the merged view; rootless, through the pause init's
+ * `/proc/PID/root`, its entries 0:0) as one delta over the snapshot it was
  * restored from (`parent`), or over the image; a `tmpfs` root whole, as
  * one layer over no image and no parent (as the wasm backend writes it;
  * docs/decisions.md); a `readonly` root has no changes. On runsc an
@@ -45,7 +44,11 @@ export async function takeCheckpoint(cls: RuntimeName, prepared: Prepared, state
     const delta: LayerDescriptor[] = [];
     const exclude = bundle.mountTargets;
     if (mode === 'tmpfs') delta.push(await writeHostDelta(store.blobs, { kind: 'tree', root: bundle.rootfs }, exclude));
-    else if (mode === 'overlay' && bundle.rootless) delta.push(await writeHostDelta(store.blobs, { kind: 'copy', root: bundle.rootfs, lower: bundle.lower, since: (await lstat(join(bundle.dir, copiedMarker))).ctimeMs }, exclude));
+    else if (mode === 'overlay' && bundle.rootless) {
+      // The merged view exists in the container's mount namespace only: read it through the init's root.
+      const { pid } = JSON.parse(await runRuntime(rt, 'state', [bundle.id])) as { pid: number };
+      delta.push(await writeHostDelta(store.blobs, { kind: 'overlay', upper: bundle.upper!, merged: `/proc/${String(pid)}/root`, lower: bundle.lower, owner: { uid: 0, gid: 0 } }, exclude));
+    }
     else if (mode === 'overlay' && rt.overlayFlag === undefined) delta.push(await writeHostDelta(store.blobs, { kind: 'overlay', upper: bundle.upper!, merged: bundle.rootfs, lower: bundle.lower }, exclude));
     const whole = mode === 'tmpfs';
     const parent = whole ? undefined : state.snapshot;

@@ -11,17 +11,15 @@ import type { LayerDescriptor } from '../../snapshot/index.js';
 
 /** Where a host tree's changes are read from. */
 export type HostDeltaSource =
-  /** A kernel overlayfs root: its upper (what changed), the merged view and the lower (to find what an opaque directory hid). */
-  | { readonly kind: 'overlay'; readonly upper: string; readonly merged: string; readonly lower: string }
-  /** A whole tree (a tmpfs root): every entry. */
-  | { readonly kind: 'tree'; readonly root: string }
   /**
-   * A private copy of `lower` (a rootless root): the entries that are new,
-   * of another type or attributes, or whose ctime is at or after
-   * `since` (ms, the ctime of a file written just after the copy), and a
-   * whiteout for each entry of `lower` the copy no longer has.
+   * A kernel overlayfs root: its upper (what changed), the merged view and
+   * the lower (to find what an opaque directory hid). `owner`: the ids
+   * every entry gets in the layer (a rootless root's upper is the
+   * caller's, who is the container's root: 0:0).
    */
-  | { readonly kind: 'copy'; readonly root: string; readonly lower: string; readonly since: number };
+  | { readonly kind: 'overlay'; readonly upper: string; readonly merged: string; readonly lower: string; readonly owner?: { readonly uid: number; readonly gid: number } }
+  /** A whole tree (a tmpfs root): every entry. */
+  | { readonly kind: 'tree'; readonly root: string };
 
 type Member = { readonly path: string; readonly type: 'directory' | 'file' | 'symlink' | 'whiteout' | 'link'; readonly host?: string; readonly linkTo?: string };
 
@@ -34,11 +32,9 @@ type Member = { readonly path: string; readonly type: 'directory' | 'file' | 'sy
  * exists in the lower gets a `.wh.NAME` for every lower child the merged
  * view no longer shows, which is what an opaque directory means (read
  * without xattrs, which Node cannot read). From a tree: every entry.
- * From a private copy: what differs from the lower (see {@link HostDeltaSource}),
- * owned by 0:0 (the copy's owner is the rootless container's root).
  * Paths in `exclude` (mount points the runtime made) are left out, as are
  * devices, fifos and sockets. A file with several names is written once and
- * linked. Owners, modes and mtimes are kept.
+ * linked. Owners (or the source's `owner`), modes and mtimes are kept.
  * https://github.com/opencontainers/image-spec/blob/main/layer.md
  *
  * Errors: those of the host filesystem (nothing is stored).
@@ -47,7 +43,6 @@ export async function writeHostDelta(blobs: BlobStore, source: HostDeltaSource, 
   const skip = new Set(exclude.map((p) => p.replace(/\/+$/, '')));
   const members: Member[] = [];
   if (source.kind === 'overlay') await walkOverlay(source, '', skip, members);
-  else if (source.kind === 'copy') await walkCopy(source, '', skip, members);
   else await walkTree(source.root, '', skip, members);
   const tar = pack();
   const tarHash = createHash('sha256');
@@ -57,8 +52,7 @@ export async function writeHostDelta(blobs: BlobStore, source: HostDeltaSource, 
   const tap = (each: (c: Buffer) => void) => new Transform({ transform: (c: Buffer, _e, done) => (each(c), done(null, c)) });
   const written = pipeline(tar, tap((c) => tarHash.update(c)), createGzip({ level: 1 }), tap((c) => (blobHash.update(c), (size += c.length))), createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
   try {
-    // A private copy is the caller's own, whose uid is the container's root: its entries are 0:0 in the layer.
-    await Promise.all([written, packMembers(tar, members, source.kind === 'copy' ? { uid: 0, gid: 0 } : undefined)]);
+    await Promise.all([written, packMembers(tar, members, source.kind === 'overlay' ? source.owner : undefined)]);
     const digest = `sha256:${blobHash.digest('hex')}` as Digest;
     await rename(temp, blobs.path(digest));
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size, diffID: `sha256:${tarHash.digest('hex')}` as Digest };
@@ -90,33 +84,6 @@ async function walkOverlay(source: { upper: string; merged: string; lower: strin
       out.push({ path, type: 'directory', host });
       await walkOverlay(source, path, skip, out);
     } else {
-      member(path, host, st, out);
-    }
-  }
-}
-
-async function walkCopy(source: { root: string; lower: string; since: number }, rel: string, skip: Set<string>, out: Member[]): Promise<void> {
-  const names = (await readdir(join(source.root, rel))).sort();
-  const present = new Set(names);
-  for (const name of (await readdir(join(source.lower, rel)).catch(() => [] as string[])).sort()) {
-    if (!present.has(name) && !skip.has(`${rel}/${name}`)) out.push({ path: `${rel}/.wh.${name}`, type: 'whiteout' });
-  }
-  for (const name of names) {
-    const path = `${rel}/${name}`;
-    if (skip.has(path)) continue;
-    const host = join(source.root, rel, name);
-    const st = await lstat(host);
-    const old = await lstat(join(source.lower, rel, name)).catch(() => undefined);
-    const same = old !== undefined && (st.mode & 0o170777) === (old.mode & 0o170777) && st.size === old.size && st.mtimeMs === old.mtimeMs && st.ctimeMs < source.since;
-    if (st.isDirectory()) {
-      if (old?.isDirectory() !== true) {
-        out.push({ path, type: 'directory', host });
-        await walkTree(source.root, path, skip, out);
-        continue;
-      }
-      if (!same) out.push({ path, type: 'directory', host });
-      await walkCopy(source, path, skip, out);
-    } else if (!same || (st.isSymbolicLink() && (await readlink(host)) !== (await readlink(join(source.lower, rel, name))))) {
       member(path, host, st, out);
     }
   }

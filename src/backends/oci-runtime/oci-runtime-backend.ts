@@ -67,8 +67,8 @@ export function ociCapabilities(cls: RuntimeName): BackendCapabilities {
  * (runsc's platform, file access, overlay flag and annotations; crun's
  * cgroup workaround; limits) are the class config, recorded in
  * `backend.config`. As root it mounts the sandbox root; unprivileged,
- * runc and crun run rootless (a private copy of the root, a user
- * namespace; no tmpfs root, no cgroup limits) and runsc is refused. See
+ * runc and crun run rootless (the root overlay mounted in the
+ * container's user namespace; no tmpfs root, no cgroup limits) and runsc is refused. See
  * src/backends/README.md and docs/decisions.md.
  */
 export class OciRuntimeBackend implements Backend {
@@ -184,7 +184,7 @@ export class OciRuntimeBackend implements Backend {
     if (!rootless()) return;
     const why = (what: string) => new StrataError(ErrorCode.invalidOption, `${what}, and this process runs unprivileged (uid ${String(process.getuid?.())}); see docs/decisions.md for the rootless combinations`);
     if (this.class === 'runsc') throw why('the runsc backend runs as root only: unprivileged runsc fails in its gofer on these hosts');
-    if (manifest.root.mode === 'tmpfs') throw why(`a tmpfs root needs a host tmpfs mount with the manifest's quota (root only); use an 'overlay' root (a private copy) or run as root`);
+    if (manifest.root.mode === 'tmpfs') throw why(`a tmpfs root needs a host tmpfs mount with the manifest's quota (root only); use an 'overlay' root or run as root`);
     const limits = this.#config.config?.['limits'];
     for (const key of ['memoryBytes', 'pids']) {
       if (isObject(limits) && limits[key] !== undefined) throw why(`the ${this.class} class config's limits.${key} needs a cgroup, which an unprivileged caller cannot make without a delegated cgroup`);
@@ -201,10 +201,10 @@ export class OciRuntimeBackend implements Backend {
   }
 
   /** The runtime invocation and the settings recorded in `backend.config`. */
-  async #runtime(manifest: BackendManifest, assets: readonly VerifiedAsset[], stateRoot: string): Promise<{ rt: RuntimeInvocation; config: Record<string, unknown> }> {
+  async #runtime(manifest: BackendManifest, assets: readonly VerifiedAsset[], bundle: Bundle): Promise<{ rt: RuntimeInvocation; config: Record<string, unknown> }> {
     const binary = assets.find((a) => a.name === this.class)!;
     const settings = { ...(this.#config.config ?? {}) };
-    let rt: RuntimeInvocation = { name: this.class, path: binary.path, stateRoot, ...(rootless() && { rootless: true }) };
+    let rt: RuntimeInvocation = { name: this.class, path: binary.path, stateRoot: bundle.stateRoot, ...(rootless() && { rootless: true }), ...(bundle.rootOverlay !== undefined && { rootOverlay: { options: bundle.rootOverlay, target: bundle.rootfs } }) };
     if (rootless()) settings['rootless'] = true;
     if (this.class === 'runsc') {
       const platform = typeof settings['platform'] === 'string' ? settings['platform'] : 'ptrace';
@@ -242,7 +242,7 @@ export class OciRuntimeBackend implements Backend {
         // crun's rootless create runs in a user namespace where the caller is 0; runc maps the caller's own ids.
         ...(rootless() && { rootless: this.class === 'crun' ? { uid: 0, gid: 0 } : { uid: process.getuid!(), gid: process.getgid!() } }),
       });
-      const { rt, config } = await this.#runtime(manifest, assets, bundle.stateRoot);
+      const { rt, config } = await this.#runtime(manifest, assets, bundle);
       if (checkpoint !== undefined) {
         const imageDir = join(bundle.dir, 'checkpoint');
         await unpackCheckpointImage(store.blobs, checkpoint, imageDir);
@@ -337,7 +337,7 @@ function installExitHook(): void {
     for (const state of live) {
       spawnSync(state.rt.path, [...globalArgs(state.rt), 'delete', '--force', state.bundle.id], { stdio: 'ignore', timeout: 10_000 });
       for (const target of [...state.bundle.mounts].reverse()) spawnSync('umount', ['-l', target], { stdio: 'ignore' });
-      if (state.bundle.rootless) spawnSync('chmod', ['-R', 'u+rwX', state.bundle.rootfs], { stdio: 'ignore' });
+      if (state.bundle.rootless) spawnSync('chmod', ['-R', 'u+rwX', state.bundle.dir], { stdio: 'ignore' });
       spawnSync('rm', ['-rf', state.bundle.dir], { stdio: 'ignore' });
     }
   });

@@ -37,6 +37,8 @@ export interface RuntimeInvocation {
    * relative to that namespace (the caller is 0 there).
    */
   readonly rootless?: boolean;
+  /** Rootless crun: the root overlay its wrapper mounts before `create` (options, and the bundle's rootfs). */
+  readonly rootOverlay?: { readonly options: string; readonly target: string };
 }
 
 /** The runtime's global flags, before the subcommand. */
@@ -56,7 +58,9 @@ export function runtimeArgv(rt: RuntimeInvocation, sub: string, args: readonly s
   const argv = [rt.path, ...globalArgs(rt), sub, ...args];
   if (rt.name === 'crun' && rt.rootless === true && (sub === 'create' || sub === 'run')) {
     // A user and mount namespace of the caller's own: no cgroup hierarchy is visible, so crun sees no hybrid layout.
-    return ['unshare', '-r', '-m', 'sh', '-c', 'mount -t tmpfs none /sys/fs/cgroup && exec "$@"', 'sh', ...argv];
+    const overlay = rt.rootOverlay;
+    if (overlay === undefined) return ['unshare', '-r', '-m', 'sh', '-c', 'mount -t tmpfs none /sys/fs/cgroup && exec "$@"', 'sh', ...argv];
+    return ['unshare', '-r', '-m', 'sh', '-c', 'mount -t tmpfs none /sys/fs/cgroup && mount -t overlay overlay -o "$1" "$2" && shift 2 && exec "$@"', 'sh', overlay.options, overlay.target, ...argv];
   }
   if (rt.cgroupWorkaround === 'unmount-unified' && (sub === 'create' || sub === 'run')) {
     // A private mount namespace: the host's cgroup mounts stay as they are.
