@@ -28,13 +28,25 @@ export function checkWorkdir(namespace: Namespace, workdir: string): void {
   if (node.type !== 'directory') throw new StrataError(ErrorCode.badPath, `workdir '${workdir}' is not a directory`);
 }
 
+/** What a run in the caller's thread starts from, a command's or a component's alike. */
+export interface RunSetup {
+  /** The environment, with `PWD` set to the working directory when one is given. */
+  readonly env: Record<string, string>;
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly timeoutMs: number | undefined;
+  /** performance.now() at the start. */
+  readonly started: number;
+  /** What the streams collected so far. */
+  output(): { stdout: Uint8Array; stderr: Uint8Array };
+}
+
 /**
- * Run `guest` to its end over `namespace`, tracked in `running` while it
- * runs (a commit moves it onto the fresh upper). Errors: those of
- * `Sandbox.runSync`.
+ * Check a run's options and make its environment and output streams.
+ * Errors: ERR_BAD_PATH (a bad workdir), ERR_INVALID_OPTION (a timeout
+ * that is not a positive number).
  */
-export function runCommand(namespace: Namespace, running: RunningProcesses, guest: GuestModule, options: RunOptions): RunResult {
-  if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
+export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
   const env = { ...options.env };
   if (options.workdir !== undefined) {
     checkWorkdir(namespace, options.workdir);
@@ -47,7 +59,17 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
     throw new StrataError(ErrorCode.invalidOption, `timeoutMs must be a positive number, got ${timeoutMs}`);
   }
-  const started = performance.now();
+  return { env, stdout, stderr, timeoutMs, started: performance.now(), output: () => ({ stdout: stdout.collected(), stderr: stderr.collected() }) };
+}
+
+/**
+ * Run `guest` to its end over `namespace`, tracked in `running` while it
+ * runs (a commit moves it onto the fresh upper). Errors: those of
+ * `Sandbox.runSync`.
+ */
+export function runCommand(namespace: Namespace, running: RunningProcesses, guest: GuestModule, options: RunOptions): RunResult {
+  if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
+  const { env, stdout, stderr, timeoutMs, started, output } = runSetup(namespace, options);
   const host = new WasiHost({
     namespace,
     args: [options.argv0 ?? guest.name, ...(options.args ?? [])],
@@ -61,7 +83,6 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
     ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
     ...(options.trace === undefined ? {} : { trace: options.trace }),
   });
-  const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
   const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
   let exitCode: number;
   const untrack = running.track(host);

@@ -12,11 +12,11 @@ import { ComponentContext, componentDigest, loadComponent, runComponent, transpi
 import { BlobStore, digestHex, parseDigest, type Digest } from '../oci/index.js';
 import type { Namespace } from '../vfs/index.js';
 import { defaultMemoryLimitBytes, defaultTableLimitElements, limitSections } from './guest-module.js';
-import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
-import { checkWorkdir } from './command-run.js';
+import { guestError, runWithTimeout, stdioTty, toSource } from './guest-run.js';
+import { runSetup } from './command-run.js';
 import { resolvePreopens } from './preopens.js';
 import type { RebasableProcess, RunningProcesses } from './rebase.js';
-import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
+import type { RunOptions, RunResult } from './run-options.js';
 
 /** What the cache records per component: the transpiler, and each output file's blob. */
 interface CacheRecord {
@@ -121,19 +121,7 @@ export function loadedComponent(bytes: Uint8Array, name: string, storeRoot: stri
  */
 export function runLoadedComponent(namespace: Namespace, component: LoadedComponent, name: string, options: RunOptions = {}, running?: RunningProcesses): RunResult {
   refuseTrace(options.trace !== undefined, name);
-  const env = { ...options.env };
-  if (options.workdir !== undefined) {
-    checkWorkdir(namespace, options.workdir);
-    env['PWD'] ??= options.workdir;
-  }
-  const maxOutput = options.maxOutputBytes ?? defaultMaxOutputBytes;
-  const stdout = new OutputStream('stdout', options.stdout, maxOutput);
-  const stderr = new OutputStream('stderr', options.stderr, maxOutput);
-  const timeoutMs = options.timeoutMs;
-  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-    throw new StrataError(ErrorCode.invalidOption, `timeoutMs must be a positive number, got ${timeoutMs}`);
-  }
-  const started = performance.now();
+  const { env, stdout, stderr, timeoutMs, started, output } = runSetup(namespace, options);
   const context = {
     namespace,
     args: [options.argv0 ?? name, ...(options.args ?? [])],
@@ -146,7 +134,6 @@ export function runLoadedComponent(namespace: Namespace, component: LoadedCompon
     ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
     ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
   };
-  const output = () => ({ stdout: stdout.collected(), stderr: stderr.collected() });
   let untrack: (() => void) | undefined;
   const hooks = { context: (ctx: ComponentContext) => (untrack = running?.track(rebasable(ctx))) };
   let exitCode: number;
