@@ -101,7 +101,10 @@ export function parseHostConfig(bytes: Uint8Array | string, what: string): HostC
     throw new StrataError(ErrorCode.badHostConfig, `${what} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   // ajv is loaded on the first host config read, not with the CLI: loading it costs ~60–90 ms, most of `strata run`'s own start.
-  validator ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: false, strict: true }).compile(hostConfigSchema);
+  if (validator === undefined) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    validator = new Ajv({ allErrors: false, strict: true }).compile(hostConfigSchema);
+  }
   if (!validator(json)) {
     const first = (validator.errors ?? [])[0] as ErrorObject | undefined;
     throw new StrataError(ErrorCode.badHostConfig, `${what}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}${first?.params !== undefined && 'allowedValues' in first.params ? ` (${String(first.params['allowedValues'])})` : ''}`);
