@@ -18,57 +18,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { distEntry } from './peers.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.join(here, '..');
-
-/** @param {number[]} xs */
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-};
-
-/** @param {string} cmd @param {string[]} args */
-function tool(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** @param {string} name */
-const which = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-
-/** Build the image (busybox + hello.wasm) with umoci into `dir`/layout. @param {string} dir */
-function buildImage(dir) {
-  const layout = path.join(dir, 'layout');
-  tool('umoci', ['init', '--layout', layout]);
-  tool('umoci', ['new', '--image', `${layout}:base`]);
-  const bundle = path.join(dir, 'bundle');
-  tool('umoci', ['unpack', '--rootless', '--image', `${layout}:base`, bundle]);
-  const rootfs = path.join(bundle, 'rootfs');
-  for (const d of ['bin', 'usr/bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
-  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin/busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const applet of ['sh', 'echo', 'true', 'cat']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
-  fs.copyFileSync(path.join(repo, 'guests/bin/hello.wasm'), path.join(rootfs, 'usr/bin/hello'));
-  tool('umoci', ['repack', '--image', `${layout}:base`, bundle]);
-  tool('umoci', ['config', '--image', `${layout}:base`, '--tag', 'latest', '--os', 'linux', '--architecture', os.arch() === 'x64' ? 'amd64' : os.arch(), '--config.env', 'PATH=/usr/bin:/bin']);
-  return `oci:${layout}:latest`;
-}
-
-/** @param {() => Promise<unknown>} fn @param {number} n */
-async function sample(fn, n) {
-  const xs = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    xs.push((performance.now() - t0) * 1e6);
-  }
-  return xs;
-}
+import { buildBusyboxImage, sample, stat, which } from './linux-bench.js';
 
 /**
  * @param {boolean} quick
@@ -80,12 +32,11 @@ export async function measureRuntimes(quick) {
   /** @type {Record<string, Record<string, any>>} */
   const rows = { 'start→exit (prepared sandbox)': {}, 'prepare→exit→cleanup': {}, 'runsc checkpoint (memory + blob)': {}, 'runsc restore → running': {} };
   try {
-    const reference = buildImage(dir);
+    const reference = buildBusyboxImage(dir, { hello: true });
     const store = await strata.ImageStore.open(path.join(dir, 'store'));
     const record = await strata.pull(reference, { store });
     const image = { reference: record.reference, manifestDigest: record.manifestDigest, configDigest: record.config.digest, diffIDs: record.layers.map((/** @type {any} */ l) => l.diffID) };
-    const stat = (/** @type {number[]} */ xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length });
-    for (const cls of ['wasm', 'runc', 'crun', 'runsc']) {
+      for (const cls of ['wasm', 'runc', 'crun', 'runsc']) {
       const job = cls === 'wasm' ? ['hello', 'bench'] : ['/bin/echo', 'hello'];
       /** @type {any} */
       let backend;
