@@ -118,13 +118,7 @@ export class InputStream extends HostResource {
   /** Go on with the same file in a rebased tree, at the same position. */
   rebase(counterpart: (node: Node) => Node | undefined): void {
     const io = this.#input;
-    if (this.closed || io.kind !== 'file') return;
-    const next = counterpart(io.node);
-    if (next?.type !== 'file') return;
-    next.retain();
-    const old = io.node;
-    io.node = next;
-    old.release();
+    if (!this.closed && io.kind === 'file') rebaseFile(io, counterpart);
   }
 
   read(len: bigint): Result<Uint8Array, StreamError> {
@@ -203,13 +197,7 @@ export class OutputStream extends HostResource {
   /** Go on with the same file in a rebased tree, at the same position. */
   rebase(counterpart: (node: Node) => Node | undefined): void {
     const io = this.#output;
-    if (this.closed || io.kind !== 'file') return;
-    const next = counterpart(io.node);
-    if (next?.type !== 'file') return;
-    next.retain();
-    const old = io.node;
-    io.node = next;
-    old.release();
+    if (!this.closed && io.kind === 'file') rebaseFile(io, counterpart);
   }
 
   checkWrite(): Result<bigint, StreamError> {
@@ -270,4 +258,14 @@ export class OutputStream extends HostResource {
     }
     return undefined;
   }
+}
+
+/** Point a stream's file at its counterpart in a rebased tree (retained before the old one is released); none: it stays. */
+function rebaseFile(io: { node: FileNode }, counterpart: (node: Node) => Node | undefined): void {
+  const next = counterpart(io.node);
+  if (next?.type !== 'file') return;
+  next.retain();
+  const old = io.node;
+  io.node = next as FileNode;
+  old.release();
 }
