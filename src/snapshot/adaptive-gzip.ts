@@ -12,8 +12,7 @@
  * `DeflateRaw` honours it.
  */
 import { Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
-import { constants, createDeflateRaw, createGzip, deflateRawSync } from 'node:zlib';
+import { constants, crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 
 /** Chunks shorter than this keep the current level (tar headers, small files). */
 const minDecideBytes = 64 * 1024;
@@ -48,9 +47,6 @@ const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
  * (piping the two would let one through, and corrupts the output).
  */
 export function adaptiveGzip(level: number, observe: (chunk: Buffer) => void = () => {}): Transform {
-  // zlib.crc32 came in Node 20.15; before it, plain gzip at `level` (slower on incompressible data, the same format).
-  const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  if (crc32 === undefined) return plainGzip(level, observe);
   const deflate = createDeflateRaw({ level, chunkSize: outputChunkBytes });
   let crc = 0;
   let size = 0;
@@ -88,15 +84,4 @@ export function adaptiveGzip(level: number, observe: (chunk: Buffer) => void = (
   deflate.on('data', (data: Buffer) => out.push(data));
   deflate.on('error', (error) => (failed ??= error));
   return out;
-}
-
-/** Node's own gzip stream at a fixed level, `observe` shown its input. */
-function plainGzip(level: number, observe: (chunk: Buffer) => void): Transform {
-  const gzip = createGzip({ level, chunkSize: outputChunkBytes });
-  const write = gzip._transform.bind(gzip);
-  gzip._transform = (chunk: Buffer, encoding, done) => {
-    observe(chunk);
-    write(chunk, encoding, done);
-  };
-  return gzip;
 }
