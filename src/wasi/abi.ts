@@ -33,6 +33,14 @@ export const Filetype = {
   SOCKET_DGRAM: 5, SOCKET_STREAM: 6, SYMBOLIC_LINK: 7,
 } as const;
 
+/** The witx `filetype` of each kind of VFS node. */
+export const filetypeCode = {
+  directory: Filetype.DIRECTORY,
+  file: Filetype.REGULAR_FILE,
+  symlink: Filetype.SYMBOLIC_LINK,
+  'character-device': Filetype.CHARACTER_DEVICE,
+} as const;
+
 /** witx `rights` (bit flags; every right strata knows fits in 30 bits). */
 export const Rights = {
   FD_DATASYNC: 1 << 0, FD_READ: 1 << 1, FD_SEEK: 1 << 2, FD_FDSTAT_SET_FLAGS: 1 << 3,

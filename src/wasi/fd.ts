@@ -1,7 +1,8 @@
-import type { DirEntry, Stat } from '../vfs/index.js';
-import { allFdFlags, FdFlags, Filetype, FstFlags, Layout, maxAdvice, PreopenType, Rights as R, Whence } from './abi.js';
+import type { Stat } from '../vfs/index.js';
+import { allFdFlags, FdFlags, Filetype, filetypeCode, FstFlags, Layout, maxAdvice, PreopenType, Rights as R, Whence } from './abi.js';
 import type { WasiContext } from './context.js';
 import { DeviceDescriptor, DirectoryDescriptor, FileDescriptor, StreamDescriptor, type Descriptor } from './descriptor.js';
+import { DirentScratch } from './dirent.js';
 import { wasiError } from './errno.js';
 import type { GuestMemory } from './memory.js';
 
@@ -20,10 +21,7 @@ const maxOffset = Number.MAX_SAFE_INTEGER;
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
  */
 export function fdSyscalls(ctx: WasiContext) {
-  // One dirent is assembled here before it is copied, possibly truncated,
-  // into the guest's buffer (a name is at most 255 bytes of UTF-8).
-  const direntBytes = new Uint8Array(Layout.direntSize + 1024);
-  const direntScratch: DirentScratch = { bytes: direntBytes, view: new DataView(direntBytes.buffer) };
+  const direntScratch = new DirentScratch();
   return {
     /** Advice is accepted and ignored: everything is in memory. Errors: EBADF, ENOTCAPABLE, EINVAL. */
     fd_advise(fd: number, _offset: bigint, len: bigint, advice: number): number {
@@ -214,9 +212,10 @@ export function fdSyscalls(ctx: WasiContext) {
       mem.check(bufused, 4);
       let at = start;
       // A cookie past 2^63 arrives negative; like one past the end, it lists nothing.
-      if (cookie >= 0n && cookie <= BigInt(maxOffset)) {
-        ctx.namespace.readdir(d.node, Number(cookie), (entry) => {
-          at += writeDirent(mem, at, end, entry, direntScratch);
+      const from = Number(cookie);
+      if (from >= 0 && from <= maxOffset) {
+        ctx.namespace.readdir(d.node, from, (entry) => {
+          at += direntScratch.write(mem, at, end, entry);
           return at < end;
         });
       }
@@ -236,9 +235,12 @@ export function fdSyscalls(ctx: WasiContext) {
      * seek lands at 0, as Linux's lseek on /dev/null or /dev/zero does.
      */
     fd_seek(fd: number, offset: bigint, whence: number, newOffset: number): number {
-      const f = positional(ctx, fd, offset === 0n && whence === Whence.CUR ? R.FD_TELL : R.FD_SEEK);
+      // As a double: exact below 2^53, and past it still beyond every bound checked below.
+      const delta = Number(offset);
+      const f = positional(ctx, fd, delta === 0 && whence === Whence.CUR ? R.FD_TELL : R.FD_SEEK);
+      const mem = ctx.memory;
       if (f instanceof DeviceDescriptor) {
-        ctx.memory.setU64n(newOffset, 0);
+        mem.setU64n(newOffset, 0);
         return 0;
       }
       let base: number;
@@ -246,12 +248,12 @@ export function fdSyscalls(ctx: WasiContext) {
       else if (whence === Whence.CUR) base = f.position;
       else if (whence === Whence.END) base = f.node.size;
       else throw wasiError('EINVAL');
-      const next = BigInt(base) + offset;
-      if (next < 0n) throw wasiError('EINVAL');
-      if (next > BigInt(maxOffset)) throw wasiError('EOVERFLOW');
-      ctx.memory.check(newOffset, 8);
-      f.position = Number(next);
-      ctx.memory.setU64n(newOffset, f.position);
+      const next = base + delta;
+      if (next < 0) throw wasiError('EINVAL');
+      if (next > maxOffset) throw wasiError('EOVERFLOW');
+      mem.check(newOffset, 8);
+      f.position = next;
+      mem.setU64n(newOffset, next);
       return 0;
     },
 
@@ -297,8 +299,10 @@ function preopenName(ctx: WasiContext, fd: number): Uint8Array {
 
 function positionOf(offset: bigint): number {
   // i64 arguments arrive signed: an offset past 2^63 is negative, which pread(2) refuses.
-  if (offset < 0n || offset > BigInt(maxOffset)) throw wasiError('EINVAL');
-  return Number(offset);
+  // As a double, no BigInt arithmetic: exact below 2^53, and past it still above the bound.
+  const position = Number(offset);
+  if (!(position >= 0 && position <= maxOffset)) throw wasiError('EINVAL');
+  return position;
 }
 
 function nodeOf(d: Descriptor) {
@@ -330,13 +334,6 @@ export interface StreamStat {
   readonly filetype: number;
 }
 
-const fileTypeCode = {
-  directory: Filetype.DIRECTORY,
-  file: Filetype.REGULAR_FILE,
-  symlink: Filetype.SYMBOLIC_LINK,
-  'character-device': Filetype.CHARACTER_DEVICE,
-} as const;
-
 /** Write a witx `filestat` at `buf`. */
 export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | StreamStat): void {
   const p = mem.check(buf, Layout.filestatSize);
@@ -350,7 +347,7 @@ export function writeFilestat(mem: GuestMemory, buf: number, st: Stat | StreamSt
   // One bounds check above; every byte is written below, padding included.
   dv.setBigUint64(p, st.dev, true);
   dv.setBigUint64(p + 8, st.ino, true);
-  dv.setUint32(p + 16, fileTypeCode[st.type], true);
+  dv.setUint32(p + 16, filetypeCode[st.type], true);
   dv.setUint32(p + 20, 0, true);
   dv.setUint32(p + 24, st.nlink, true);
   dv.setUint32(p + 28, 0, true);
@@ -370,24 +367,4 @@ export function timeChanges(atim: bigint, mtim: bigint, flags: number): [bigint 
   const a = flags & FstFlags.ATIM_NOW ? 'now' : flags & FstFlags.ATIM ? atim : undefined;
   const m = flags & FstFlags.MTIM_NOW ? 'now' : flags & FstFlags.MTIM ? mtim : undefined;
   return [a, m];
-}
-
-const nameEncoder = new TextEncoder();
-
-interface DirentScratch {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-}
-
-/** Write one dirent (header + name) at `at`, truncated at `end`. Returns bytes written. */
-function writeDirent(mem: GuestMemory, at: number, end: number, entry: DirEntry, scratch: DirentScratch): number {
-  const { bytes: direntScratch, view: direntView } = scratch;
-  const { written } = nameEncoder.encodeInto(entry.name, direntScratch.subarray(Layout.direntSize));
-  direntView.setBigUint64(0, BigInt(entry.next), true);
-  direntView.setBigUint64(8, entry.ino, true);
-  direntView.setUint32(16, written, true);
-  direntView.setUint32(20, fileTypeCode[entry.type], true);
-  const size = Math.min(Layout.direntSize + written, end - at);
-  mem.u8.set(direntScratch.subarray(0, size), at);
-  return size;
 }
