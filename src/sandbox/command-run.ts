@@ -7,7 +7,7 @@ import { ErrorCode, StrataError } from '../errors.js';
 import { FsError, type Namespace } from '../vfs/index.js';
 import { WasiHost } from '../wasi/index.js';
 import type { GuestModule } from './guest-module.js';
-import { linkImports } from './guest-imports.js';
+import { linkImports, wasiImportNames } from './guest-imports.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
 import { resolvePreopens } from './preopens.js';
 import type { RunningProcesses } from './rebase.js';
@@ -78,6 +78,7 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
     stdin: toSource(options.stdin),
     stdout,
     stderr,
+    only: wasiImportNames(guest.module),
     ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
     ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
     ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),

@@ -102,33 +102,37 @@ class DevDir implements DirNode {
   readonly ino = 1n;
   readonly parent = undefined;
   readonly #timeNs: bigint;
-  readonly #devices: ReadonlyMap<string, Device>;
-  readonly #list: readonly Device[];
+  // Made on first use: most processes never look in /dev, and a sandbox's root costs less without eight nodes.
+  #list: readonly Device[] | undefined;
 
   constructor(fs: DevFs, timeNs: bigint) {
     this.fs = fs;
     this.#timeNs = timeNs;
-    this.#list = devNames.map((kind, i) => new Device(fs, BigInt(i + 2), kind, timeNs));
-    this.#devices = new Map(this.#list.map((d) => [d.device, d]));
+  }
+
+  get #devices(): readonly Device[] {
+    return (this.#list ??= devNames.map((kind, i) => new Device(this.fs, BigInt(i + 2), kind, this.#timeNs)));
   }
 
   get size(): number {
-    return this.#list.length;
+    return devNames.length;
   }
 
   stat(): Stat {
     const t = this.#timeNs;
-    return { dev: this.fs.dev, ino: this.ino, type: 'directory', mode: 0o755, nlink: 2, uid: 0, gid: 0, size: this.#list.length, atimeNs: t, mtimeNs: t, ctimeNs: t };
+    return { dev: this.fs.dev, ino: this.ino, type: 'directory', mode: 0o755, nlink: 2, uid: 0, gid: 0, size: devNames.length, atimeNs: t, mtimeNs: t, ctimeNs: t };
   }
 
   lookup(name: string): Node | undefined {
-    return this.#devices.get(name);
+    const i = devNames.indexOf(name as DeviceKind);
+    return i < 0 ? undefined : this.#devices[i];
   }
 
   readdir(cookie: number, take: (entry: DirEntry) => boolean): void {
     // Entry i resumes at cookie firstEntryCookie + i + 1; the set never changes.
-    for (let i = Math.max(0, cookie - firstEntryCookie); i < this.#list.length; i++) {
-      const d = this.#list[i]!;
+    const list = this.#devices;
+    for (let i = Math.max(0, cookie - firstEntryCookie); i < list.length; i++) {
+      const d = list[i]!;
       if (!take({ name: d.device, ino: d.ino, type: d.type, next: firstEntryCookie + i + 1 })) return;
     }
   }

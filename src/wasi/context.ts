@@ -24,6 +24,8 @@ export class GuestDeadline extends Error {
   }
 }
 
+const utf8 = new TextEncoder();
+
 /**
  * The state of one process that the syscalls share: its memory, fd table,
  * namespace, argv/environ and deadline. Nothing here is shared with
@@ -46,9 +48,8 @@ export class WasiContext {
   constructor(options: { namespace: Namespace; args: readonly string[]; env: readonly string[]; maxFds: number; deadline: number }) {
     this.namespace = options.namespace;
     this.fds = new FdTable(options.maxFds);
-    const enc = new TextEncoder();
-    this.args = options.args.map((a) => enc.encode(a + '\0'));
-    this.env = options.env.map((e) => enc.encode(e + '\0'));
+    this.args = options.args.map((a) => utf8.encode(a + '\0'));
+    this.env = options.env.map((e) => utf8.encode(e + '\0'));
     this.deadline = options.deadline;
   }
 

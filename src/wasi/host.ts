@@ -56,6 +56,12 @@ export interface WasiHostOptions {
    * Default: none.
    */
   readonly gate?: (name: string, fn: (...args: never[]) => number) => (...args: never[]) => number;
+  /**
+   * The preview1 functions to provide: the names the module imports
+   * (others are ignored). A process's host then builds only those, which
+   * is most of its setup cost for a small program. Default: all 46.
+   */
+  readonly only?: readonly string[];
 }
 
 type Syscall = (...args: never[]) => number;
@@ -99,24 +105,19 @@ export class WasiHost {
       ctx.fds.set(3 + i, new DirectoryDescriptor(p.dir, preopenRights.base, preopenRights.inheriting, p.path));
     });
 
-    const groups = [
-      argsSyscalls(ctx),
-      clockSyscalls(ctx),
-      fdSyscalls(ctx),
-      pathSyscalls(ctx),
-      pollSyscalls(ctx, options.maxPollSubscriptions ?? defaultMaxPollSubscriptions),
-      procSyscalls(ctx),
-      randomSyscalls(ctx),
-      sockSyscalls(ctx),
-    ] as Record<string, Syscall>[];
+    const maxPoll = options.maxPollSubscriptions ?? defaultMaxPollSubscriptions;
+    const made: (Record<string, Syscall> | undefined)[] = [];
+    const group = (i: number) => (made[i] ??= syscallGroups[i]!(ctx, maxPoll) as Record<string, Syscall>);
     const trace = options.trace;
+    const gate = options.gate;
     const end = this.#end;
     const imports: Record<string, Syscall> = {};
-    for (const group of groups) {
-      for (const name in group) {
-        const fn = options.gate === undefined ? group[name]! : options.gate(name, group[name]!);
-        imports[name] = trace === undefined ? guard(fn, end) : traced(name, fn, ctx, trace, end);
-      }
+    for (const name of options.only ?? wasiFunctionNames) {
+      const i = groupOf.get(name);
+      if (i === undefined) continue;
+      const raw = group(i)[name]!;
+      const fn = gate === undefined ? raw : gate(name, raw);
+      imports[name] = trace === undefined ? guard(fn, arity(name, fn), end) : traced(name, fn, ctx, trace, end);
     }
     this.imports = { [wasiModuleName]: imports };
   }
@@ -185,52 +186,83 @@ export class WasiHost {
 /** The names of all 46 preview1 functions strata provides. */
 export const wasiFunctionNames: readonly string[] = Object.keys(wasiSignatures).sort();
 
+/** The syscall groups, each made on first use by a host: most programs import a few calls of a few groups. */
+const syscallGroups: readonly ((ctx: WasiContext, maxPoll: number) => object)[] = [
+  argsSyscalls,
+  clockSyscalls,
+  fdSyscalls,
+  pathSyscalls,
+  (ctx, maxPoll) => pollSyscalls(ctx, maxPoll),
+  procSyscalls,
+  randomSyscalls,
+  sockSyscalls,
+];
+
+/** Which group provides each function, found once by making every group over a context no call will use. */
+const groupOf: ReadonlyMap<string, number> = (() => {
+  const probe = new WasiContext({ namespace: undefined as never, args: [], env: [], maxFds: 0, deadline: Infinity });
+  const map = new Map<string, number>();
+  syscallGroups.forEach((make, i) => {
+    for (const name of Object.keys(make(probe, 0))) map.set(name, i);
+  });
+  return map;
+})();
+
+/** Each call's parameter count, from its signature (reading `Function.length` per host costs ~0.1 µs a call). */
+const arities = new Map(Object.entries(wasiSignatures).map(([name, params]) => [name, params.length]));
+
+function arity(name: string, fn: Syscall): number {
+  return arities.get(name) ?? fn.length;
+}
+
+/** The errno `e` stands for; anything that is not an errno ends the process, finally. */
+function failed(e: unknown, end: ProcessEnd): number {
+  let errno: number;
+  try {
+    errno = toErrno(e);
+  } catch {
+    throw end.end(e);
+  }
+  return errno;
+}
+
 /**
  * Wrap a syscall so every error becomes an errno, in one place. Anything
  * that is not an errno ends the process, finally ({@link ProcessEnd}), and
  * once it has ended every call ends it again. A fixed arity per shape
  * keeps the call monomorphic (no rest arguments).
  */
-function guard(fn: Syscall, end: ProcessEnd): Syscall {
+function guard(fn: Syscall, arity: number, end: ProcessEnd): Syscall {
   const f = fn as (...args: unknown[]) => number;
-  const fail = (e: unknown): number => {
-    let errno: number;
-    try {
-      errno = toErrno(e);
-    } catch {
-      throw end.end(e);
-    }
-    return errno;
-  };
-  switch (fn.length) {
+  switch (arity) {
     case 0:
-      return (() => { if (end.ended) throw end.end(undefined); try { return f(); } catch (e) { return fail(e); } }) as Syscall;
+      return (() => { if (end.ended) throw end.end(undefined); try { return f(); } catch (e) { return failed(e, end); } }) as Syscall;
     case 1:
-      return ((a: unknown) => { if (end.ended) throw end.end(undefined); try { return f(a); } catch (e) { return fail(e); } }) as Syscall;
+      return ((a: unknown) => { if (end.ended) throw end.end(undefined); try { return f(a); } catch (e) { return failed(e, end); } }) as Syscall;
     case 2:
       return ((a: unknown, b: unknown) => {
         if (end.ended) throw end.end(undefined);
-        try { return f(a, b); } catch (e) { return fail(e); }
+        try { return f(a, b); } catch (e) { return failed(e, end); }
       }) as Syscall;
     case 3:
       return ((a: unknown, b: unknown, c: unknown) => {
         if (end.ended) throw end.end(undefined);
-        try { return f(a, b, c); } catch (e) { return fail(e); }
+        try { return f(a, b, c); } catch (e) { return failed(e, end); }
       }) as Syscall;
     case 4:
       return ((a: unknown, b: unknown, c: unknown, d: unknown) => {
         if (end.ended) throw end.end(undefined);
-        try { return f(a, b, c, d); } catch (e) { return fail(e); }
+        try { return f(a, b, c, d); } catch (e) { return failed(e, end); }
       }) as Syscall;
     case 5:
       return ((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => {
         if (end.ended) throw end.end(undefined);
-        try { return f(a, b, c, d, e); } catch (x) { return fail(x); }
+        try { return f(a, b, c, d, e); } catch (x) { return failed(x, end); }
       }) as Syscall;
     default:
       return ((...args: unknown[]) => {
         if (end.ended) throw end.end(undefined);
-        try { return f(...args); } catch (e) { return fail(e); }
+        try { return f(...args); } catch (e) { return failed(e, end); }
       }) as Syscall;
   }
 }

@@ -8,7 +8,7 @@ import { GuestDeadline, WasiHost } from '../../wasi/index.js';
 import type { CompileOptions } from '../guest-module.js';
 import { compiledProgram, imageCommand, readProgram } from '../program.js';
 import { checkWorkdir } from '../command-run.js';
-import { linkImports } from '../guest-imports.js';
+import { linkImports, wasiImportNames } from '../guest-imports.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
 import { ProcessKilled, type SyscallGate } from './gate.js';
@@ -149,6 +149,7 @@ export function runPrepared(
       stderr: new WorkerOutput(spec.pid, 2, spec.io, gate, post, spec.maxOutputBytes),
       deadline,
       gate: (name, fn) => gate.wrap(spec.pid, name, fn),
+      only: wasiImportNames(module),
       ...(spec.maxFds !== undefined && { maxFds: spec.maxFds }),
       ...(spec.tty !== undefined && { tty: spec.tty }),
       ...(spec.trace && { trace: (line: string) => post({ t: 'trace', pid: spec.pid, line }, []) }),
