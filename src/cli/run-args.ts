@@ -1,5 +1,5 @@
 import type { MountSpec, RunOptions } from '../sandbox/index.js';
-import { RootMode } from '../sandbox/index.js';
+import { RootMode } from '../sandbox/root.js';
 import { bytes, positive, UsageError, writeAll } from './io.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './mount-flags.js';
 

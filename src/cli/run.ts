@@ -1,13 +1,16 @@
 import { existsSync, readSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { credentialsFromEnv } from '../oci/auth.js';
-import { ImageStore } from '../oci/image-store.js';
+import type { ImageStore } from '../oci/image-store.js';
 import { formatChanges } from '../sandbox/apply-back.js';
-import { KeptSandboxes, openImage, RootMode, Sandbox, type Image, type MountSpec, type RunOptions, type RunResult } from '../sandbox/index.js';
+import type { Image, MountSpec, RunOptions, RunResult } from '../sandbox/index.js';
+// Sandbox and RootMode from their own modules, not the index: `strata run
+// MODULE.wasm` then loads no image, store or snapshot code (the image path
+// imports it below, when it runs).
+import { RootMode } from '../sandbox/root.js';
+import { Sandbox } from '../sandbox/sandbox.js';
 import type { StreamSource } from '../wasi/index.js';
 import { bytes, err, out, positive, UsageError, writeAll } from './io.js';
 import { parseRun, type RunArgs } from './run-args.js';
-import { PullProgress } from './progress.js';
 
 /** The text of `strata run --help`. */
 export const runHelp = `Usage: strata run [OPTIONS] IMAGE [--] [COMMAND [ARGS...]]
@@ -119,6 +122,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const command = parsed.explicitCommand || parsed.guestArgs.length > 0 ? parsed.guestArgs : undefined;
   if (parsed.from !== undefined) {
     // A run from a snapshot keeps nothing: commit what should last with 'strata snapshot create --from'.
+    const { ImageStore } = await import('../oci/image-store.js');
     const store = await ImageStore.open();
     const sandbox = await Sandbox.create({ ...common, from: parsed.from, store, ...(parsed.root !== undefined && { root: parsed.root }) });
     return (await runAndReport(sandbox, parsed, () => sandbox.exec(command, io))).exitCode;
@@ -129,6 +133,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     const sandbox = await Sandbox.create(common);
     return (await runAndReport(sandbox, parsed, () => sandbox.run(target, { ...io, args: parsed.guestArgs }))).exitCode;
   }
+  const [{ ImageStore }, { KeptSandboxes }] = await Promise.all([import('../oci/image-store.js'), import('../sandbox/kept.js')]);
   const store = await ImageStore.open();
   const image = await openImageWithProgress(target, parsed, store);
   const root = parsed.root ?? RootMode.overlay;
@@ -162,6 +167,7 @@ export function sandboxOptions(parsed: RunArgs): { tmpfs?: { maxBytes?: number; 
 
 /** Open an image from the store, pulling it first with progress on stderr (unless -q). */
 export async function openImageWithProgress(target: string, parsed: Pick<RunArgs, 'quiet' | 'insecure'>, store: ImageStore): Promise<Image> {
+  const [{ credentialsFromEnv }, { openImage }, { PullProgress }] = await Promise.all([import('../oci/auth.js'), import('../sandbox/image.js'), import('./progress.js')]);
   const progress = parsed.quiet ? undefined : new PullProgress({ write: err, tty: process.stderr.isTTY === true, columns: process.stderr.columns ?? 80 });
   const credentials = credentialsFromEnv();
   let started = false;

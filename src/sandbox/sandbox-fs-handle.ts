@@ -1,5 +1,5 @@
 import { Readable, Writable } from 'node:stream';
-import { ReadableStream } from 'node:stream/web';
+// ReadableStream is Node's global: node:stream/web loads only when a web stream is asked for.
 import { FsError, type DeviceNode, type FileNode } from '../vfs/index.js';
 import { SandboxStats, withPath } from './sandbox-fs-stats.js';
 

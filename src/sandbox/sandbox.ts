@@ -1,11 +1,13 @@
 import { ErrorCode, StrataError } from '../errors.js';
-import { defaultStoreRoot, ImageStore } from '../oci/index.js';
+// A module-file run in a tmpfs root needs none of the image, store and
+// component code: those modules are imported where they are used.
+import { defaultStoreRoot } from '../oci/blob-store.js';
+import type { ImageStore } from '../oci/index.js';
 import { FsError, Namespace, type DirNode } from '../vfs/index.js';
 import { applyChanges } from './apply-back.js';
 import { forkRoot } from './fork.js';
 import { compileGuest, GuestModule, readModuleSource, type CompileOptions } from './guest-module.js';
-import { isComponent } from '../component/index.js';
-import { loadedComponent, runLoadedComponent } from './component-run.js';
+import { isComponent } from '../component/binary.js';
 import { runCommand } from './command-run.js';
 import { compiledProgram, imageCommand, readProgram } from './program.js';
 import type { RunOptions, RunResult } from './run-options.js';
@@ -13,7 +15,7 @@ import { describeChange, type SandboxChange } from './sandbox-change.js';
 import { providedImports } from './guest-imports.js';
 import { instantiateReactor, type InstantiateOptions, type ReactorInstance } from './reactor.js';
 import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
-import { openImage, type Image } from './image.js';
+import type { Image } from './image.js';
 import { overlayChanges } from './mounts.js';
 import { buildRoot, RootMode, usage, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
@@ -91,6 +93,7 @@ export class Sandbox {
     const cwd = options.cwd ?? process.cwd();
     let image: Image | undefined;
     if (typeof options.image === 'string') {
+      const { openImage } = await import('./image.js');
       image = await openImage(options.image, {
         cwd,
         ...(options.store !== undefined && { store: options.store }),
@@ -152,7 +155,7 @@ export class Sandbox {
    * (nothing changed); then ERR_STORE_BUSY and host I/O errors.
    */
   async commit(options: SandboxCommitOptions = {}): Promise<SandboxSnapshot> {
-    const { root, lineage, done } = commitRoot(this.#root, this.#lineage, () => ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    const { root, lineage, done } = commitRoot(this.#root, this.#lineage, () => openStore(this.#root.options.storeRoot), this.image, options);
     this.running.rebase(this.#root, root);
     this.#root = root;
     this.#lineage = lineage;
@@ -170,7 +173,7 @@ export class Sandbox {
    * Errors: those of {@link commit}, the later ones from `write()`.
    */
   beginCommit(options: SandboxCommitOptions = {}): { readonly pauseMs: number; write(): Promise<SandboxSnapshot> } {
-    const sealed = sealRoot(this.#root, this.#lineage, () => ImageStore.open(this.#root.options.storeRoot), this.image, options);
+    const sealed = sealRoot(this.#root, this.#lineage, () => openStore(this.#root.options.storeRoot), this.image, options);
     this.running.rebase(this.#root, sealed.root);
     this.#root = sealed.root;
     this.#lineage = sealed.lineage;
@@ -361,6 +364,7 @@ export class Sandbox {
 
   /** A WebAssembly component (preview2): transpiled and cached by digest, run over this namespace (src/sandbox/component-run.ts). */
   async #runComponent(bytes: Uint8Array, name: string, options: RunOptions): Promise<RunResult> {
+    const { loadedComponent, runLoadedComponent } = await import('./component-run.js');
     const component = await loadedComponent(bytes, name, this.storeRoot, options);
     return runLoadedComponent(this.namespace, component, name, options, this.running);
   }
@@ -370,6 +374,12 @@ export class Sandbox {
     if (mount === undefined) throw new StrataError(ErrorCode.invalidOption, `no mount at '${target}'`);
     return mount;
   }
+}
+
+/** The image store at `root`, for a commit. */
+async function openStore(root: string): Promise<ImageStore> {
+  const { ImageStore } = await import('../oci/index.js');
+  return ImageStore.open(root);
 }
 
 /** The compile limits a run's options carry. */

@@ -1,9 +1,12 @@
 import { ErrorCode, StrataError } from '../errors.js';
-import { ImageStore, MediaType, viewLayers, type Digest, type ImageRecord } from '../oci/index.js';
-import { SnapshotStore, type CommitSource, type CommittedSnapshot, type DeltaSource, type SnapshotImage, type SnapshotManifest, type SnapshotMount } from '../snapshot/index.js';
+// The store, snapshot and image modules are imported where a commit writes
+// or a restore reads, not here: sealing needs none of them, and a sandbox
+// that never commits (`strata run MODULE.wasm`) then never loads them.
+import type { Digest, ImageRecord, ImageStore } from '../oci/index.js';
+import type { CommitSource, CommittedSnapshot, DeltaSource, SnapshotImage, SnapshotManifest, SnapshotMount, SnapshotStore } from '../snapshot/index.js';
 import { Overlay, Tmpfs, type DirNode } from '../vfs/index.js';
 import { freezeRoot } from './fork.js';
-import { imageProcess, type Image } from './image.js';
+import type { Image } from './image.js';
 import type { MountSpec } from './mounts.js';
 import { RootMode, type SandboxRoot } from './root.js';
 
@@ -116,6 +119,7 @@ export function sealRoot(root: SandboxRoot, lineage: Lineage, store: () => Promi
   let written: Promise<SandboxSnapshot> | undefined;
   const write = (): Promise<SandboxSnapshot> =>
     (written ??= (async () => {
+      const { SnapshotStore } = await import('../snapshot/index.js');
       const snapshots = new SnapshotStore(await store());
       const parentDigest = parent === undefined ? undefined : await parent;
       const committed = await snapshots.commit(source, {
@@ -209,6 +213,7 @@ const opened = new Map<string, Promise<OpenedSnapshot>>();
  * Errors: those of {@link SnapshotStore.restore}.
  */
 export async function openSnapshot(images: ImageStore, text: string): Promise<OpenedSnapshot> {
+  const [{ SnapshotStore }, { MediaType, viewLayers }, { imageProcess }] = await Promise.all([import('../snapshot/index.js'), import('../oci/index.js'), import('./image.js')]);
   const snapshots = new SnapshotStore(images);
   const digest = await snapshots.resolve(text);
   const key = `${images.root}\0${digest}`;
@@ -258,7 +263,7 @@ export function restoredLineage(snapshot: OpenedSnapshot, mode: RootMode): Linea
 export async function restoreOptions<T extends { from?: string; image?: unknown; root?: RootMode; tmpfs?: object; mounts?: readonly MountSpec[]; store?: ImageStore }>(options: T): Promise<{ options: Omit<T, 'from'> & { image: Image; root: RootMode; mounts: MountSpec[]; store: ImageStore }; lineage: Lineage }> {
   const { from, ...rest } = options;
   if (options.image !== undefined) throw new StrataError(ErrorCode.invalidOption, '`from` and `image` cannot both be given: a snapshot names its image');
-  const store = options.store ?? (await ImageStore.open());
+  const store = options.store ?? (await (await import('../oci/index.js')).ImageStore.open());
   const snapshot = await openSnapshot(store, from!);
   const { manifest } = snapshot;
   const mode = options.root ?? manifest.root.mode;
