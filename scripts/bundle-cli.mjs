@@ -1,27 +1,63 @@
 #!/usr/bin/env node
-// Bundle the CLI (dist/cli/main.js and the modules it reaches) into
-// dist/cli/bundle/: main.js, plus one chunk per command loaded on demand
-// (esbuild's code splitting of the CLI's dynamic imports) and the chunks
-// they share. bin/strata.js loads it: Node then resolves and compiles a
-// few files instead of ~140, and only what the command needs, which is
-// most of `strata run`'s own start (docs/benchmarks.md, "CLI start").
+// Bundle the CLI (dist/cli/main.js and the modules it reaches) into one
+// CommonJS file, dist/cli/strata.bundle.cjs, which bin/strata.js compiles
+// through a V8 code cache (bin/compile-cache.js). Node then reads and
+// compiles one file instead of ~140 modules, without its ES module loader,
+// and from the second run on deserializes the code V8 compiled before
+// instead of compiling it again: that is most of `strata run`'s own start
+// (docs/benchmarks.md, "CLI start"). The CLI's dynamic imports stay lazy:
+// esbuild turns each into a module initialized on first use, so a command
+// runs only its own modules' top-level code.
 // Packages under node_modules stay external (loaded as usual).
 // Run after `tsc -p tsconfig.build.json` (npm run build and npm test do).
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-await rm(`${root}dist/cli/bundle`, { recursive: true, force: true });
+const outfile = `${root}dist/cli/strata.bundle.cjs`;
+// The split ES module bundle that an older build made here.
+rmSync(`${root}dist/cli/bundle`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: ['dist/cli/main.js'],
-  outdir: 'dist/cli/bundle',
-  splitting: true,
+  outfile,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   packages: 'external',
+  // Code that finds files beside itself reads import.meta.url: here it is
+  // the bundle's URL (dist/cli/, as for dist/cli/main.js).
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // No import() may be left in the bundle: V8 (before 12.4, so Node 20)
+  // drops a script's host-defined options when it serializes its code
+  // cache, and every import() in a script compiled from that cache then
+  // fails with ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. The CLI's own
+  // dynamic imports become modules initialized on first use; those of a
+  // package go to `__hostImport` (a parameter bin/compile-cache.js passes,
+  // an import() in a module of its own): a literal one through the plugin
+  // below, and one of a computed specifier, lowered to require(), through
+  // the require that bin/compile-cache.js passes (a file: URL it imports).
+  supported: { 'dynamic-import': false },
+  plugins: [
+    {
+      name: 'host-import',
+      setup(build) {
+        build.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'host-import' } : undefined));
+        // A module whose namespace is a thenable: awaiting the lowered import() adopts the package's namespace.
+        build.onLoad({ filter: /.*/, namespace: 'host-import' }, (args) => ({
+          contents: `export function then(resolve, reject) { return __hostImport(${JSON.stringify(args.path)}).then(resolve, reject); }`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
   logLevel: 'warning',
 });
+// esbuild escapes non-ASCII characters in code but not in comments; an
+// all-ASCII file becomes a one-byte string in V8, read and hashed faster.
+const text = readFileSync(outfile, 'utf8');
+// eslint-disable-next-line no-control-regex
+if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`));

@@ -1,23 +1,53 @@
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bundle = `${root}dist/cli/bundle/main.js`;
+const bin = `${root}bin/strata.js`;
+const loader = `${root}bin/compile-cache.js`;
+const hello = `${root}guests/bin/hello.wasm`;
+
+/** Run bin/strata.js with its code cache in `cache`. */
+function strata(args: string[], cache: string) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, STRATA_COMPILE_CACHE: cache } });
+}
+
+/** Load `file` through bin/compile-cache.js in a fresh process (the cache is written at exit) and print what `script` makes of its exports. */
+function load(file: string, cache: string, script = 'String(exports.value)') {
+  return spawnSync(process.execPath, ['-e', `
+    const { loadBundle } = require(${JSON.stringify(loader)});
+    const exports = loadBundle(${JSON.stringify(file)}, { tag: 'test' });
+    Promise.resolve(${script}).then((out) => process.stdout.write(String(out)));
+  `], { encoding: 'utf8', env: { ...process.env, STRATA_COMPILE_CACHE: cache } });
+}
+
+const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
 describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () => {
-  it('runs a guest', () => {
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', `
-      const { main } = await import(${JSON.stringify(bundle)});
-      process.exitCode = await main(['run', ${JSON.stringify(`${root}guests/bin/hello.wasm`)}, 'bundled']);
-    `], { encoding: 'utf8' });
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toBe('hello, bundled\n');
-    expect(run.status).toBe(0);
+  it('runs a guest the same from a cold and a warm code cache', () => {
+    const cache = tempDir('strata-cc-');
+    const cold = strata(['run', hello, 'bundled'], cache);
+    expect(cold.stderr).toBe('');
+    expect(cold.stdout).toBe('hello, bundled\n');
+    expect(readdirSync(cache)).toEqual([expect.stringMatching(/^[0-9a-f]{12}-[0-9a-f]{32}-run\.v8$/)]);
+    const warm = strata(['run', hello, 'bundled'], cache);
+    expect([warm.status, warm.stdout, warm.stderr]).toEqual([0, 'hello, bundled\n', '']);
+  });
+
+  it('runs with the cache off, or in a directory it cannot write', () => {
+    const file = join(tempDir('strata-cc-'), 'not-a-dir');
+    writeFileSync(file, '');
+    for (const cache of ['off', file]) {
+      const r = strata(['run', hello, 'uncached'], cache);
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, 'hello, uncached\n', '']);
+    }
   });
 
   it('finds the package version from the bundle', () => {
-    const run = spawnSync(process.execPath, [`${root}bin/strata.js`, '--version'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
     expect(run.stdout.trim()).toMatch(/^strata \d+\.\d+\.\d+/);
   });
 
@@ -29,12 +59,53 @@ describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () 
       const { SandboxPool } = await import(out);
       const pool = new SandboxPool({ size: 1 });
       const sandbox = await pool.create();
-      const r = await sandbox.run(${JSON.stringify(`${root}guests/bin/hello.wasm`)}, { args: ['pool'] });
+      const r = await sandbox.run(${JSON.stringify(hello)}, { args: ['pool'] });
       process.stdout.write(new TextDecoder().decode(r.stdout));
       await pool.close();
       (await import('node:fs')).rmSync(out);
     `], { encoding: 'utf8', cwd: root });
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('hello, pool\n');
+  });
+});
+
+describe('the code cache (bin/compile-cache.js)', () => {
+  it('never runs a cache made for other bytes, even of the same length', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bundle.cjs');
+    writeFileSync(file, 'exports.value = function () { return 1; }();');
+    expect(load(file, cache).stdout).toBe('1');
+    expect(load(file, cache).stdout).toBe('1');
+    writeFileSync(file, 'exports.value = function () { return 2; }();');
+    expect(load(file, cache).stdout).toBe('2');
+    // one file per runtime and tag: the first bundle's was replaced
+    expect(readdirSync(cache)).toHaveLength(1);
+  });
+
+  it('imports packages and file URLs from code compiled from the cache', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bundle.cjs');
+    const module = join(dir, 'module.mjs');
+    writeFileSync(module, 'export const value = 7;');
+    // what the bundler makes of import('node:os') and of import(expression)
+    writeFileSync(file, `exports.value = async () => (await __hostImport('node:os')).EOL.length + (await Promise.resolve().then(() => require(${JSON.stringify(pathToFileURL(module).href)}))).value;`);
+    for (let i = 0; i < 2; i++) expect(load(file, cache, 'exports.value()')).toMatchObject({ stdout: '8', stderr: '' });
+  });
+
+  it.skipIf(process.platform === 'win32')('ignores a cache file others may write, and writes its own', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bundle.cjs');
+    writeFileSync(file, 'exports.value = 3;');
+    expect(load(file, cache).stdout).toBe('3');
+    const [name] = readdirSync(cache);
+    const path = join(cache, name!);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    chmodSync(path, 0o666);
+    expect(load(file, cache).stdout).toBe('3');
+    // rejected, so written again (a new file, the user's own and private)
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 });

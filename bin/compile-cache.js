@@ -1,0 +1,148 @@
+'use strict';
+// Loading the CLI's CommonJS bundle through a V8 code cache, as Node 22's
+// module.enableCompileCache() does for every module (Node 20 has none).
+//
+// The first run of a command compiles the bundle as usual and, at exit,
+// writes what V8 compiled (the functions that ran, not only the top level)
+// to the cache directory; later runs hand it back to V8, which
+// deserializes it instead of parsing and compiling. See docs/decisions.md,
+// "CLI start: a V8 code cache".
+//
+// Correctness:
+// - The cache file is named by the sha256 of the bundle's bytes, so a
+//   changed bundle never meets an old cache. (V8's own check compares only
+//   the source's length, and a rebuild can keep it.)
+// - The name also holds the Node version, the architecture and the flags
+//   Node runs with: V8 rejects a cache made under other flags, and two
+//   setups used in turn would otherwise overwrite each other's file.
+// - A file V8 rejects anyway is ignored (the bundle compiles as usual) and
+//   written again at exit.
+// - Writes go to a temp file, are synced, then renamed into place: a
+//   reader sees a whole file or none, and of concurrent writers of the
+//   same file the last rename wins.
+// - V8 runs the cached code as it finds it, so whoever can write the file
+//   can run code as the user: a file is used only when it is the user's
+//   own and nobody else may write it (on POSIX; files are made 0600).
+// - Any error around the cache (no home, a read-only or full disk) leaves
+//   the CLI running uncached; none is reported.
+const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const { createRequire } = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
+
+/**
+ * The directory of the code cache: `$STRATA_COMPILE_CACHE`, else
+ * `compile-cache/` in strata's home (`$STRATA_HOME`, else
+ * `$XDG_CACHE_HOME/strata`, else `~/.cache/strata`, as for the store);
+ * undefined when `$STRATA_COMPILE_CACHE` is `off`.
+ */
+function cacheDirectory(env = process.env) {
+  const dir = env.STRATA_COMPILE_CACHE;
+  if (dir === 'off') return undefined;
+  if (dir) return dir;
+  const home = env.STRATA_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'strata');
+  return join(home, 'compile-cache');
+}
+
+/** What else V8's code depends on: the runtime and its flags. */
+function runtimeKey(env = process.env) {
+  const runtime = [process.version, process.arch, process.execArgv.join(' '), env.NODE_OPTIONS ?? ''].join('\0');
+  return createHash('sha256').update(runtime).digest('hex').slice(0, 12);
+}
+
+/**
+ * Load a CommonJS file (a bundle with no `require` of relative paths)
+ * compiled through the code cache, and return its exports.
+ *
+ * `tag` names the use (e.g. the CLI command): each tag has its own cache
+ * file, holding the functions that its first run compiled.
+ * Errors: those of reading and running the file; never the cache's.
+ */
+function loadBundle(file, { tag = 'main', env = process.env } = {}) {
+  const bytes = readFileSync(file);
+  const source = bytes.toString('utf8');
+  const dir = cacheDirectory(env);
+  let cachePath;
+  let cachedData;
+  if (dir !== undefined) {
+    try {
+      const name = `${runtimeKey(env)}-${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}-${tag}.v8`;
+      cachePath = join(dir, name);
+      cachedData = readCache(cachePath);
+    } catch {
+      // no cache yet (or none readable): compile, and write one at exit
+    }
+  }
+  // No importModuleDynamically: V8 drops it from a script compiled from a
+  // cache, so the bundle holds no import() and imports through
+  // `__hostImport` instead (scripts/bundle-cli.mjs).
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __hostImport) {${source}\n})`, {
+    filename: file,
+    ...(cachedData !== undefined && { cachedData }),
+  });
+  if (cachePath !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+    process.once('exit', () => writeCache(cachePath, script));
+  }
+  const module = { exports: {} };
+  const hostImport = (specifier) => import(specifier);
+  const requireFromFile = createRequire(file);
+  // An import() of a computed specifier, lowered by the bundler to
+  // require(): only a file: URL (which require() never takes) comes here
+  // that way, and gets a thenable that imports it.
+  const bundleRequire = (id) => (typeof id === 'string' && id.startsWith('file:') ? { then: (resolve, reject) => hostImport(id).then(resolve, reject) } : requireFromFile(id));
+  script.runInThisContext()(module.exports, bundleRequire, module, file, dirname(file), hostImport);
+  return module.exports;
+}
+
+/** The cache file's bytes, if it is the user's own and nobody else may write it. */
+function readCache(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (process.getuid !== undefined && (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0)) return undefined;
+    const data = Buffer.allocUnsafe(stat.size);
+    let read = 0;
+    while (read < data.length) {
+      const n = readSync(fd, data, read, data.length - read, read);
+      if (n === 0) return undefined;
+      read += n;
+    }
+    return data;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write the script's code cache at `path` atomically, replacing older bundles' files of the same runtime and tag. */
+function writeCache(path, script) {
+  const dir = dirname(path);
+  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    const data = script.createCachedData();
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+    const name = path.slice(dir.length + 1);
+    const [runtime, , tagged] = name.split('-');
+    for (const other of readdirSync(dir)) {
+      const parts = other.split('-');
+      if (other !== name && parts.length === 3 && parts[0] === runtime && parts[2] === tagged) rmSync(join(dir, other), { force: true });
+    }
+  } catch {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // nothing more to undo
+    }
+  }
+}
+
+module.exports = { loadBundle, cacheDirectory };
