@@ -25,7 +25,7 @@
 //   own and nobody else may write it (on POSIX; files are made 0600).
 // - Any error around the cache (no home, a read-only or full disk) leaves
 //   the CLI running uncached; none is reported.
-const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } = require('node:fs');
+const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createRequire } = require('node:module');
 const { homedir } = require('node:os');
@@ -115,7 +115,7 @@ function readCache(path) {
   }
 }
 
-/** Write the script's code cache at `path` atomically, replacing older bundles' files of the same runtime and tag. */
+/** Write the script's code cache at `path` atomically. */
 function writeCache(path, script) {
   const dir = dirname(path);
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -130,12 +130,7 @@ function writeCache(path, script) {
       closeSync(fd);
     }
     renameSync(temp, path);
-    const name = path.slice(dir.length + 1);
-    const [runtime, , tagged] = name.split('-');
-    for (const other of readdirSync(dir)) {
-      const parts = other.split('-');
-      if (other !== name && parts.length === 3 && parts[0] === runtime && parts[2] === tagged) rmSync(join(dir, other), { force: true });
-    }
+    prune(dir);
   } catch {
     try {
       rmSync(temp, { force: true });
@@ -143,6 +138,18 @@ function writeCache(path, script) {
       // nothing more to undo
     }
   }
+}
+
+/** Files kept in the cache directory: enough for a few installs, Node versions and tags used in turn. */
+const keptFiles = 16;
+
+/** Remove the least recently written cache files past {@link keptFiles} (older bundles', mostly). */
+function prune(dir) {
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith('.v8'))
+    .map((name) => ({ name, mtimeMs: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { name } of files.slice(keptFiles)) rmSync(join(dir, name), { force: true });
 }
 
 module.exports = { loadBundle, cacheDirectory };

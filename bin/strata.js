@@ -19,8 +19,10 @@ try {
   // no bundle: the modules
 }
 const argv = process.argv.slice(2);
-// `strata run`'s first run fills a cache of its own, so a run never pays for code only other commands compiled.
-const cli = fresh ? Promise.resolve(require('./compile-cache.js').loadBundle(bundle, { tag: argv[0] === 'run' ? 'run' : 'other' })) : import(pathToFileURL(modules).href);
+// A cache holds what its first run compiled: `strata run` (not its help)
+// has one of its own, so a run finds the code it needs whatever ran first.
+const tag = argv[0] === 'run' && !argv.includes('--help') && !argv.includes('-h') ? 'run' : 'other';
+const cli = fresh ? Promise.resolve(require('./compile-cache.js').loadBundle(bundle, { tag })) : import(pathToFileURL(modules).href);
 cli.then((m) => m.main(argv)).then((code) => {
   process.exitCode = code;
 });

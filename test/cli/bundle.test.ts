@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -79,8 +79,25 @@ describe('the code cache (bin/compile-cache.js)', () => {
     expect(load(file, cache).stdout).toBe('1');
     writeFileSync(file, 'exports.value = function () { return 2; }();');
     expect(load(file, cache).stdout).toBe('2');
-    // one file per runtime and tag: the first bundle's was replaced
-    expect(readdirSync(cache)).toHaveLength(1);
+    expect(readdirSync(cache)).toHaveLength(2);
+  });
+
+  it('keeps the 16 files written last', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bundle.cjs');
+    mkdirSync(cache);
+    for (let i = 0; i < 20; i++) {
+      writeFileSync(join(cache, `old-${i}.v8`), '');
+      utimesSync(join(cache, `old-${i}.v8`), 1_000_000 + i, 1_000_000 + i);
+    }
+    writeFileSync(file, 'exports.value = 4;');
+    expect(load(file, cache).stdout).toBe('4');
+    const kept = readdirSync(cache);
+    expect(kept).toHaveLength(16);
+    expect(kept.filter((name) => !name.startsWith('old-'))).toHaveLength(1);
+    expect(kept).not.toContain('old-4.v8');
+    expect(kept).toContain('old-5.v8');
   });
 
   it('imports packages and file URLs from code compiled from the cache', () => {
