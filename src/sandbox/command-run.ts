@@ -5,7 +5,7 @@
  */
 import { ErrorCode, StrataError } from '../errors.js';
 import { FsError, type Namespace } from '../vfs/index.js';
-import { WasiHost } from '../wasi/index.js';
+import { WasiHost, type WasiHostOptions } from '../wasi/index.js';
 import type { GuestModule } from './guest-module.js';
 import { linkImports, wasiImportNames } from './guest-imports.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
@@ -70,20 +70,26 @@ export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
 export function runCommand(namespace: Namespace, running: RunningProcesses, guest: GuestModule, options: RunOptions): RunResult {
   if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
   const { env, stdout, stderr, timeoutMs, started, output } = runSetup(namespace, options);
-  const host = new WasiHost({
+  const args = [options.argv0 ?? guest.name];
+  if (options.args !== undefined) args.push(...options.args);
+  const envStrings: string[] = [];
+  for (const k in env) envStrings.push(`${k}=${env[k]!}`);
+  // Set one by one, not spread: a run's setup is part of every spawn's cost.
+  const hostOptions: { -readonly [K in keyof WasiHostOptions]: WasiHostOptions[K] } = {
     namespace,
-    args: [options.argv0 ?? guest.name, ...(options.args ?? [])],
-    env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    args,
+    env: envStrings,
     preopens: resolvePreopens(namespace, options.preopens),
     stdin: toSource(options.stdin),
     stdout,
     stderr,
     only: wasiImportNames(guest.module),
-    ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
-    ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
-    ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
-    ...(options.trace === undefined ? {} : { trace: options.trace }),
-  });
+  };
+  if (options.maxFds !== undefined) hostOptions.maxFds = options.maxFds;
+  if (options.tty !== undefined) hostOptions.tty = stdioTty(options.tty);
+  if (timeoutMs !== undefined) hostOptions.deadline = started + timeoutMs;
+  if (options.trace !== undefined) hostOptions.trace = options.trace;
+  const host = new WasiHost(hostOptions);
   const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
   let exitCode: number;
   const untrack = running.track(host);
@@ -95,5 +101,5 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   } finally {
     untrack();
   }
-  return { exitCode, ...output(), durationMs: performance.now() - started };
+  return { exitCode, stdout: stdout.collected(), stderr: stderr.collected(), durationMs: performance.now() - started };
 }

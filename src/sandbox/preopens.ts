@@ -33,6 +33,7 @@ export const maxPreopens = 64;
  * named).
  */
 export function resolvePreopens(namespace: Namespace, preopens: readonly PreopenOption[] = defaultPreopens): Preopen[] {
+  if (preopens === defaultPreopens) return [{ path: '/', dir: namespace.root }];
   if (!Array.isArray(preopens)) throw new StrataError(ErrorCode.invalidOption, 'preopens must be an array of { dir, as }');
   if (preopens.length > maxPreopens) {
     throw new StrataError(ErrorCode.invalidOption, `preopens: ${preopens.length} entries, at most ${maxPreopens}`);

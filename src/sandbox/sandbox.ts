@@ -75,9 +75,11 @@ export class Sandbox {
    * source); FsError ENOSPC (a `tmpfs` root seeded past its quota).
    */
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
-    for (const [key, value] of Object.entries(options.tmpfs ?? {})) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-        throw new StrataError(ErrorCode.invalidOption, `tmpfs.${key} must be a positive integer, got ${String(value)}`);
+    if (options.tmpfs !== undefined) {
+      for (const [key, value] of Object.entries(options.tmpfs)) {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+          throw new StrataError(ErrorCode.invalidOption, `tmpfs.${key} must be a positive integer, got ${String(value)}`);
+        }
       }
     }
     if (options.from !== undefined) {
@@ -87,7 +89,7 @@ export class Sandbox {
       return sandbox;
     }
     const mode = options.root ?? (options.image === undefined ? RootMode.tmpfs : RootMode.overlay);
-    if (!Object.values(RootMode).includes(mode)) {
+    if (mode !== RootMode.tmpfs && mode !== RootMode.overlay && mode !== RootMode.readonly) {
       throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
     }
     const cwd = options.cwd ?? process.cwd();

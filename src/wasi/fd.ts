@@ -21,7 +21,8 @@ const maxOffset = Number.MAX_SAFE_INTEGER;
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md
  */
 export function fdSyscalls(ctx: WasiContext) {
-  const direntScratch = new DirentScratch();
+  // Made by the first fd_readdir: most processes never list a directory.
+  let direntScratch: DirentScratch | undefined;
   return {
     /** Advice is accepted and ignored: everything is in memory. Errors: EBADF, ENOTCAPABLE, EINVAL. */
     fd_advise(fd: number, _offset: bigint, len: bigint, advice: number): number {
@@ -214,8 +215,9 @@ export function fdSyscalls(ctx: WasiContext) {
       // A cookie past 2^63 arrives negative; like one past the end, it lists nothing.
       const from = Number(cookie);
       if (from >= 0 && from <= maxOffset) {
+        const scratch = (direntScratch ??= new DirentScratch());
         ctx.namespace.readdir(d.node, from, (entry) => {
-          at += direntScratch.write(mem, at, end, entry);
+          at += scratch.write(mem, at, end, entry);
           return at < end;
         });
       }
