@@ -319,8 +319,9 @@ function nodeOf(d: Descriptor) {
  * as in {@link WasiContext.file}.
  */
 function positional(ctx: WasiContext, fd: number, rights: number): FileDescriptor | DeviceDescriptor {
+  // One lookup and the common kind first: this runs on every seek, pread and pwrite.
   const d = ctx.fds.get(fd);
-  if (!(d instanceof DeviceDescriptor)) return ctx.file(fd, rights);
+  if (!(d instanceof FileDescriptor) && !(d instanceof DeviceDescriptor)) throw wasiError(d instanceof DirectoryDescriptor ? 'EISDIR' : 'ESPIPE');
   if ((d.rightsBase & rights) !== rights) throw wasiError('ENOTCAPABLE');
   return d;
 }
