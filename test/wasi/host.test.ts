@@ -9,7 +9,7 @@ import { FsError, Namespace, type DirNode, type Errno } from '../../src/vfs/inde
 import { argsSyscalls } from '../../src/wasi/args.js';
 import { clockSyscalls } from '../../src/wasi/clock.js';
 import { fdSyscalls } from '../../src/wasi/fd.js';
-import { wasiFunctionNames } from '../../src/wasi/index.js';
+import { WasiHost, wasiFunctionNames } from '../../src/wasi/index.js';
 import { pathSyscalls } from '../../src/wasi/path.js';
 import { pollSyscalls } from '../../src/wasi/poll.js';
 import { procSyscalls } from '../../src/wasi/proc.js';
@@ -30,6 +30,19 @@ describe('the 46 functions', () => {
     const imports = new Fixture().host.imports.wasi_snapshot_preview1;
     expect(Object.keys(imports).sort()).toEqual([...wasiFunctionNames]);
     for (const name of wasiFunctionNames) expect(typeof imports[name]).toBe('function');
+  });
+
+  it('`only` provides just the named functions (the ones a module imports), each working, and ignores names it lacks', () => {
+    const ns = new Namespace(new Fixture().fs.root);
+    const host = new WasiHost({ namespace: ns, args: ['a', 'bc'], env: [], preopens: [], only: ['args_sizes_get', 'fd_close', 'no_such_call'] });
+    const imports = host.imports.wasi_snapshot_preview1;
+    expect(Object.keys(imports).sort()).toEqual(['args_sizes_get', 'fd_close']);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    host.bindMemory(memory);
+    expect((imports['args_sizes_get'] as (a: number, b: number) => number)(0, 4)).toBe(0);
+    expect([...new Uint32Array(memory.buffer, 0, 2)]).toEqual([2, 5]);
+    expect(errnoName((imports['fd_close'] as (fd: number) => number)(badFd))).toBe('EBADF');
+    expect(Object.keys(new WasiHost({ namespace: ns, args: [], env: [], preopens: [], only: [] }).imports.wasi_snapshot_preview1)).toEqual([]);
   });
 
   const sources: Record<Group, (ctx: Fixture['host']['context']) => object> = {
