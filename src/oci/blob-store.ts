@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,9 @@ export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(cache, 'strata');
 }
 
+/** Largest blob {@link BlobStore.readVerified} reads with a blocking call. */
+const maxBlockingRead = 256 * 1024;
+
 /**
  * A content-addressed blob store on the host filesystem.
  *
@@ -52,10 +55,15 @@ export class BlobStore {
     this.root = root;
   }
 
-  /** Open (creating if needed) the store at `root`. */
+  /**
+   * Open (creating if needed) the store at `root`. The directories are made
+   * with blocking calls: two `mkdir`s of a few µs each, where a first
+   * asynchronous fs call in a process would start libuv's thread pool
+   * (docs/benchmarks.md, P4b).
+   */
   static async open(root: string): Promise<BlobStore> {
-    await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
-    await mkdir(join(root, 'tmp'), { recursive: true });
+    mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true });
+    mkdirSync(join(root, 'tmp'), { recursive: true });
     return new BlobStore(root);
   }
 
@@ -145,7 +153,11 @@ export class BlobStore {
   async readVerified(digest: Digest): Promise<Uint8Array> {
     let bytes: Uint8Array;
     try {
-      bytes = await readFile(this.path(digest));
+      // A manifest, an index or a config (a few KiB of JSON) is read with a
+      // blocking call, which costs less than a trip through the thread pool;
+      // anything larger (a component's modules, a checkpoint) is not.
+      const path = this.path(digest);
+      bytes = statSync(path).size <= maxBlockingRead ? readFileSync(path) : await readFile(path);
     } catch (error) {
       throw new StrataError('ERR_BLOB_NOT_FOUND', `blob ${digest} is not in the store at ${this.root}`, { cause: error });
     }

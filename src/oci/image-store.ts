@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { BlobStore, defaultStoreRoot } from './blob-store.js';
@@ -78,7 +79,7 @@ export class ImageStore {
   /** Open (creating if needed) the store at `root` (default: {@link defaultStoreRoot}). */
   static async open(root: string = defaultStoreRoot()): Promise<ImageStore> {
     const blobs = await BlobStore.open(root);
-    await mkdir(join(root, 'images'), { recursive: true });
+    mkdirSync(join(root, 'images'), { recursive: true });
     return new ImageStore(root, blobs);
   }
 
@@ -236,7 +237,8 @@ export const snapshotsDir = 'snapshots';
 
 async function readRecord(path: string): Promise<ImageRecord | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as ImageRecord;
+    // Blocking: a record is a few hundred bytes of JSON (see BlobStore.open for why).
+    return JSON.parse(readFileSync(path, 'utf8')) as ImageRecord;
   } catch {
     return undefined;
   }
