@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '../errors.js';
@@ -219,7 +219,8 @@ export function wasmLayerName(layer: Pick<LayerToIndex, 'digest' | 'annotations'
 
 async function readKnownDiffID(store: BlobStore, digest: Digest): Promise<Digest | undefined> {
   try {
-    return parseDigest((await readFile(blobDiffIDPath(store, digest), 'utf8')).trim());
+    // Blocking, as the rest of opening a cached index: a one-line file (see BlobStore.open for why).
+    return parseDigest(readFileSync(blobDiffIDPath(store, digest), 'utf8').trim());
   } catch {
     return undefined;
   }
@@ -229,7 +230,7 @@ async function loadCached(store: BlobStore, diffID: Digest): Promise<LayerIndex 
   const dataPath = layerDataPath(store, diffID);
   let dataSize: number;
   try {
-    dataSize = (await stat(dataPath)).size;
+    dataSize = statSync(dataPath).size;
   } catch {
     return undefined;
   }
