@@ -25,7 +25,7 @@
 //   own and nobody else may write it (on POSIX; files are made 0600).
 // - Any error around the cache (no home, a read-only or full disk) leaves
 //   the CLI running uncached; none is reported.
-const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } = require('node:fs');
+const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createRequire } = require('node:module');
 const { homedir } = require('node:os');
@@ -53,8 +53,10 @@ function runtimeKey(env = process.env) {
 }
 
 /**
- * Load a CommonJS file (a bundle with no `require` of relative paths)
- * compiled through the code cache, and return its exports.
+ * Load a CommonJS bundle compiled through the code cache, and return its
+ * exports. The bundle requires no relative path, and holds no `import()`:
+ * it imports through `__hostImport(specifier)`, or `require(fileUrl)`
+ * awaited (what scripts/bundle-cli.mjs makes of an `import()`).
  *
  * `tag` names the use (e.g. the CLI command): each tag has its own cache
  * file, holding the functions that its first run compiled.
@@ -124,7 +126,7 @@ function writeCache(path, script) {
     mkdirSync(dir, { recursive: true });
     const fd = openSync(temp, 'wx', 0o600);
     try {
-      writeSync(fd, data);
+      writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -147,7 +149,8 @@ const keptFiles = 16;
 function prune(dir) {
   const files = readdirSync(dir)
     .filter((name) => name.endsWith('.v8'))
-    .map((name) => ({ name, mtimeMs: statSync(join(dir, name)).mtimeMs }))
+    // a file another process removed meanwhile counts as the oldest
+    .map((name) => ({ name, mtimeMs: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
     .sort((a, b) => b.mtimeMs - a.mtimeMs);
   for (const { name } of files.slice(keptFiles)) rmSync(join(dir, name), { force: true });
 }
