@@ -2,10 +2,12 @@
 // Loading the CLI's CommonJS bundle through a V8 code cache, as Node 22's
 // module.enableCompileCache() does for every module (Node 20 has none).
 //
-// The first run of a command compiles the bundle as usual and, at exit,
-// writes what V8 compiled (the functions that ran, not only the top level)
-// to the cache directory; later runs hand it back to V8, which
-// deserializes it instead of parsing and compiling. See docs/decisions.md,
+// The first run of a command compiles the bundle as usual and, when it
+// exits with status 0, writes what V8 compiled (the functions that ran,
+// not only the top level) to the cache directory; later runs hand it back
+// to V8, which deserializes it instead of parsing and compiling. A run
+// that fails (a bad flag, say) may have compiled little, so it writes
+// nothing: the next run that succeeds does. See docs/decisions.md,
 // "CLI start: a V8 code cache".
 //
 // Correctness:
@@ -59,7 +61,7 @@ function runtimeKey(env = process.env) {
  * awaited (what scripts/bundle-cli.mjs makes of an `import()`).
  *
  * `tag` names the use (e.g. the CLI command): each tag has its own cache
- * file, holding the functions that its first run compiled.
+ * file, holding the functions that its first successful run compiled.
  * Errors: those of reading and running the file; never the cache's.
  */
 function loadBundle(file, { tag = 'main', env = process.env } = {}) {
@@ -85,7 +87,9 @@ function loadBundle(file, { tag = 'main', env = process.env } = {}) {
     ...(cachedData !== undefined && { cachedData }),
   });
   if (cachePath !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-    process.once('exit', () => writeCache(cachePath, script));
+    process.once('exit', (status) => {
+      if (status === 0) writeCache(cachePath, script);
+    });
   }
   const module = { exports: {} };
   const hostImport = (specifier) => import(specifier);

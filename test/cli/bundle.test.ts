@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -80,6 +80,15 @@ describe('the code cache (bin/compile-cache.js)', () => {
     writeFileSync(file, 'exports.value = function () { return 2; }();');
     expect(load(file, cache).stdout).toBe('2');
     expect(readdirSync(cache)).toHaveLength(2);
+  });
+
+  it('writes no cache from a run that fails', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bundle.cjs');
+    writeFileSync(file, 'exports.value = 5; process.exitCode = 2;');
+    expect(load(file, cache)).toMatchObject({ status: 2, stdout: '5' });
+    expect(existsSync(cache)).toBe(false);
   });
 
   it('keeps the 16 files written last', () => {
