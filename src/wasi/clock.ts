@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { ClockId } from './abi.js';
 import type { WasiContext } from './context.js';
 import { wasiError } from './errno.js';
@@ -6,6 +7,10 @@ import { wasiError } from './errno.js';
 export const clockResolutionNs = 1000;
 
 const two32 = 4294967296;
+
+// `performance` is imported, not read from the global: the global is an accessor
+// (Node installs it lazily), and calling its getter on every clock_time_get cost
+// 12–18 ns of a ~90 ns call.
 
 /**
  * Clocks: `clock_res_get`, `clock_time_get`.
