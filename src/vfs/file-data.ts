@@ -4,6 +4,39 @@ const pageMask = pageSize - 1;
 /** The smallest buffer a page starts with. */
 const minPage = 64;
 
+/** A first page past this many bytes is taken whole from the pool, when it has one, instead of grown. */
+const poolFrom = 4096;
+
+/**
+ * Full pages given back by files that are gone, kept for the next files of
+ * the same filesystem to take instead of allocating. A program that deletes
+ * and recreates a file in a loop (SQLite's rollback journal, once per
+ * transaction) would otherwise allocate a page per loop, and V8 collects
+ * garbage for that churn of ArrayBuffers (docs/benchmarks.md, P9). At most
+ * `max` pages are kept; each is zeroed when it is given back, so nothing of
+ * one file is ever seen in another.
+ */
+export class PagePool {
+  readonly #pages: Uint8Array[] = [];
+
+  constructor(readonly max: number) {}
+
+  /** Pages held now. */
+  get size(): number {
+    return this.#pages.length;
+  }
+
+  take(): Uint8Array | undefined {
+    return this.#pages.pop();
+  }
+
+  give(page: Uint8Array): void {
+    if (page.length !== pageSize || this.#pages.length >= this.max) return;
+    page.fill(0);
+    this.#pages.push(page);
+  }
+}
+
 /**
  * The bytes of a regular file, in pages.
  *
@@ -27,6 +60,12 @@ export class FileData {
   /** Page 0 may be shorter than a page (bytes past its length are zeros); every other allocated page is full. */
   #pages: (Uint8Array | undefined)[] = [];
   #size = 0;
+  readonly #pool: PagePool | undefined;
+
+  /** `pool`: where pages come from first, and go back to on {@link clear}. */
+  constructor(pool?: PagePool) {
+    this.#pool = pool;
+  }
 
   get size(): number {
     return this.#size;
@@ -100,10 +139,17 @@ export class FileData {
     }
   }
 
-  /** Release every page. */
+  /**
+   * Release every page (the file is gone): full pages go back to the pool.
+   * The list is dropped first, so a call cut short leaves no page both
+   * here and in the pool.
+   */
   clear(): void {
+    const pages = this.#pages;
     this.#pages = [];
     this.#size = 0;
+    const pool = this.#pool;
+    if (pool !== undefined) for (const page of pages) if (page !== undefined) pool.give(page);
   }
 
   /** Page `index`, allocated and, for page 0, at least `need` bytes long (grown ×2, at least 64 B, at most a page). */
@@ -111,13 +157,13 @@ export class FileData {
     const page = this.#pages[index];
     if (index > 0) {
       if (page !== undefined) return page;
-      const fresh = new Uint8Array(pageSize);
+      const fresh = this.#pool?.take() ?? new Uint8Array(pageSize);
       this.#pages[index] = fresh;
       return fresh;
     }
     if (page !== undefined && page.length >= need) return page;
     const length = Math.min(pageSize, Math.max(need, (page?.length ?? 0) * 2, minPage));
-    const grown = new Uint8Array(length);
+    const grown = (length > poolFrom ? this.#pool?.take() : undefined) ?? new Uint8Array(length);
     if (page !== undefined) grown.set(page);
     // A one-page file's list: a literal holds one slot, where `[][0] = x` would reserve 17.
     if (this.#pages.length === 0) this.#pages = [grown];

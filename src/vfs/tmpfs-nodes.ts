@@ -100,7 +100,7 @@ export abstract class TmpNode {
 
 export class TmpFile extends TmpNode implements FileNode {
   readonly type = 'file';
-  readonly #data = new FileData();
+  readonly #data = new FileData(this.fs.pagePool);
   #opens = 0;
 
   get size(): number {
@@ -159,7 +159,24 @@ export class TmpFile extends TmpNode implements FileNode {
       fs.inodesUsed--;
       fs.bytesUsed -= bytes;
       fs.metadataUsed -= nodeMetadataBytes;
+      // The file is gone: its pages go to the pool, after the release is
+      // complete. Out of stack there, they are left to the garbage
+      // collector: a release that throws would be retried.
+      try {
+        this.#data.clear();
+      } catch {
+        // Nothing of the file's state depends on it.
+      }
     }
+  }
+
+  /**
+   * Give the pages back to the filesystem's pool once the file is gone (no
+   * name, no open description). Called last by a removal, after its final
+   * step: an interruption here leaves the removal complete.
+   */
+  reclaim(): void {
+    if (this.nlink === 0 && this.#opens === 0) this.#data.clear();
   }
 
   freedByUnlink(): Freed {

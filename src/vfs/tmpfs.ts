@@ -1,6 +1,7 @@
 import { coarseNowNs } from './clock.js';
 import { DirEntries } from './dir-entries.js';
 import { fsError } from './errors.js';
+import { PagePool, pageSize } from './file-data.js';
 import { maxPathBytes } from './namespace.js';
 import type { DirEntry, DirNode, FileNode, FileSystem, Node, Stat, SymlinkNode } from './node.js';
 import { entryCost, nodeMetadataBytes, TmpFile, TmpNode, TmpSymlink, type Freed } from './tmpfs-nodes.js';
@@ -29,6 +30,9 @@ export interface TmpfsUsage {
   readonly bytes: number;
   readonly inodes: number;
 }
+
+/** Pages of removed files a tmpfs keeps for reuse: 1 MiB. */
+const maxPooledPages = (1 << 20) / pageSize;
 
 /**
  * An in-memory filesystem with byte, inode and metadata quotas.
@@ -66,6 +70,8 @@ export class Tmpfs implements FileSystem {
   faultHook: ((step: string) => void) | undefined;
   #nextIno = 1n;
   #frozen = false;
+  /** @internal Pages of removed files, for the next files to take (at most 1 MiB; see {@link PagePool}). */
+  readonly pagePool = new PagePool(maxPooledPages);
 
   constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits> }) {
     this.dev = options.dev;
@@ -250,6 +256,7 @@ class TmpDir extends TmpNode implements DirNode {
     fs.metadataUsed -= freed.metadata + cost;
     this.mtimeNs = now;
     this.ctimeNs = now;
+    if (node instanceof TmpFile) node.reclaim();
   }
 
   rmdir(name: string): void {
@@ -335,6 +342,7 @@ class TmpDir extends TmpNode implements DirNode {
     fs.metadataUsed -= oldCost;
     this.mtimeNs = now;
     this.ctimeNs = now;
+    if (existing instanceof TmpFile) existing.reclaim();
   }
 
   freedByUnlink(): Freed {
