@@ -2,7 +2,7 @@
  * Files of strata's own package (its `package.json`, the pool's worker
  * script), found from wherever this code runs: one module per file under
  * `dist/` (or `src/` under the tests), or the CLI's single bundle
- * `dist/cli/strata.bundle.js`, where `import.meta.url` names the bundle,
+ * `dist/cli/strata.bundle.cjs`, where `import.meta.url` names the bundle,
  * not the module the code came from.
  */
 import { existsSync, readFileSync } from 'node:fs';
