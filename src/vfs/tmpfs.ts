@@ -70,13 +70,17 @@ export class Tmpfs implements FileSystem {
   faultHook: ((step: string) => void) | undefined;
   #nextIno = 1n;
   #frozen = false;
-  /** @internal Pages of removed files, for the next files to take (at most 1 MiB; see {@link PagePool}). */
-  readonly pagePool = new PagePool(maxPooledPages);
+  #pagePool: PagePool | undefined;
 
   constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits> }) {
     this.dev = options.dev;
     this.limits = { ...defaultTmpfsLimits, ...options.limits };
     this.root = new TmpDir(this, 0o755, undefined);
+  }
+
+  /** @internal Pages of removed files, for the next files to take (at most 1 MiB; see {@link PagePool}); made with the first file. */
+  get pagePool(): PagePool {
+    return (this.#pagePool ??= new PagePool(maxPooledPages));
   }
 
   /** True once {@link freeze} was called: every mutation fails with EROFS. */
