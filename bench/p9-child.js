@@ -1,11 +1,15 @@
 // One run of a P9 program under one host, in this fresh process, so the
 // process's peak RSS is that run's. Prints one JSON line:
 //   { exitCode, stdout, stderr, compileMs, runMs, maxRSS, rssBaseline, memory }
-// maxRSS is process.resourceUsage().maxRSS (bytes) at the end: the peak
-// resident set of the whole process (Node, the host's code, the compiled
-// module, the guest's memory and, for strata, its in-memory files).
-// rssBaseline is maxRSS after loading the host and compiling the module,
-// before the run.
+// maxRSS is the peak resident set of the whole process (Node, the host's
+// code, the compiled module, the guest's memory and, for strata, its
+// in-memory files), in bytes, at the end: VmHWM of /proc/self/status on
+// Linux. Not process.resourceUsage().maxRSS there: Linux carries the
+// parent's peak across fork and exec into it, so a child of a large bench
+// process would report the parent's RSS (every host measured 370 MiB in
+// one full run). Elsewhere, resourceUsage().maxRSS.
+// rssBaseline is the same peak after loading the host and compiling the
+// module, before the run.
 //
 //   node bench/p9-child.js HOST ROOT WASM SPEC_JSON
 //   HOST strata | node:wasi; ROOT tmpfs (strata) | a host directory (node:wasi)
@@ -21,6 +25,17 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { distEntry } from './peers.js';
 
+/** This process's peak resident set in bytes (see the header for why not resourceUsage() on Linux). */
+function peakRss() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 const [host, root, wasmPath, specJson] = process.argv.slice(2);
 if (!host || !root || !wasmPath || !specJson) throw new Error('usage: node bench/p9-child.js HOST ROOT WASM SPEC_JSON');
 /** @type {{ argv0: string, args: string[], dirs: string[], files: Record<string, string>, share?: string }} */
@@ -35,7 +50,7 @@ if (host === 'strata') {
   const strata = await import(pathToFileURL(distEntry).href);
   const mod = await strata.compileGuest(bytes);
   const compileMs = performance.now() - t0;
-  const rssBaseline = process.resourceUsage().maxRSS * 1024;
+  const rssBaseline = peakRss();
   t0 = performance.now();
   const sandbox = await strata.Sandbox.create({
     root,
@@ -52,7 +67,7 @@ if (host === 'strata') {
   const { WASI } = await import('node:wasi');
   const mod = new WebAssembly.Module(bytes);
   const compileMs = performance.now() - t0;
-  const rssBaseline = process.resourceUsage().maxRSS * 1024;
+  const rssBaseline = peakRss();
   // stdout and stderr through files beside the root, as bench/peers.js does.
   const out = path.join(root, '..', 'stdout');
   const err = path.join(root, '..', 'stderr');
@@ -80,4 +95,4 @@ if (host === 'strata') {
 }
 // memoryUsage at the end: where the peak went (JS heap, ArrayBuffers such as strata's file data).
 const { heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-console.log(JSON.stringify({ ...result, maxRSS: process.resourceUsage().maxRSS * 1024, memory: { heapTotal, heapUsed, external, arrayBuffers } }));
+console.log(JSON.stringify({ ...result, maxRSS: peakRss(), memory: { heapTotal, heapUsed, external, arrayBuffers } }));
