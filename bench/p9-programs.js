@@ -2,7 +2,7 @@
 //
 // Two programs nobody here wrote, on the same inputs under both hosts, each
 // run in a fresh child process (bench/p9-child.js) so its peak RSS is that
-// run's own (process.resourceUsage().maxRSS, read by the child at its end):
+// run's own (VmHWM of /proc/self/status on Linux, read by the child at its end):
 //   - SQLite 3.54.1 (its amalgamation from better-sqlite3's npm tarball,
 //     built to wasm32-wasi by scripts/build-sqlite-wasm.sh with our driver
 //     bench/programs/sqlite-bench.c): 100k inserts in one transaction, then
@@ -165,7 +165,7 @@ async function runP9(ctx) {
     }
     const med = (/** @type {string} */ k, /** @type {string} */ f) => summary((runs[k] ?? []).map((r) => r[f])).median;
     const mib = (/** @type {number} */ b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    ctx.notes.push(`P9 ${program.title}: ${reps} runs per host, each in a fresh process (bench/p9-child.js); wall time from the host's setup to the guest's exit, compiling excluded (median compile: ${hosts.map(([k]) => `${k} ${med(k, 'compileMs').toFixed(0)} ms`).join(', ')}); peak RSS = the child's process.resourceUsage().maxRSS at its end (after loading the host and compiling, before the run: ${hosts.map(([k]) => `${k} ${mib(med(k, 'rssBaseline'))}`).join(', ')}). stdout identical on every run: ${Object.keys(failed).length === 0 ? 'yes' : 'NO'}${expected && program.name === 'sqlite' ? ` (${expected.trim()})` : ''}.`);
+    ctx.notes.push(`P9 ${program.title}: ${reps} runs per host, each in a fresh process (bench/p9-child.js); wall time from the host's setup to the guest's exit, compiling excluded (median compile: ${hosts.map(([k]) => `${k} ${med(k, 'compileMs').toFixed(0)} ms`).join(', ')}); peak RSS = the child's own peak (VmHWM) at its end (after loading the host and compiling, before the run: ${hosts.map(([k]) => `${k} ${mib(med(k, 'rssBaseline'))}`).join(', ')}). stdout identical on every run: ${Object.keys(failed).length === 0 ? 'yes' : 'NO'}${expected && program.name === 'sqlite' ? ` (${expected.trim()})` : ''}.`);
     ctx.notes.push(`P9 ${program.note}.`);
     ctx.extra[`P9.${program.name}`] = runs;
   }
