@@ -138,12 +138,12 @@ export function mountAll(options: RootOptions, rootFs: RootFs, dev = devCounter(
   const namespace = new Namespace(rootFs.root);
   const mounts = new Map<string, BuiltMount>();
   const hostDirs: HostDir[] = [...(rootFs.hostDirs ?? [])];
-  const specs = options.mounts.filter((m) => m !== hostRoot);
+  const specs = options.mounts.length === 0 ? [] : options.mounts.filter((m) => m !== hostRoot);
   if (mode === RootMode.readonly && !specs.some((m) => m.type === 'tmpfs')) {
     for (const target of readonlyScratch) specs.push({ type: 'tmpfs', target });
   }
   // Parents before children, so /a is mounted before /a/b.
-  specs.sort((a, b) => depth(a.target) - depth(b.target));
+  if (specs.length > 1) specs.sort((a, b) => depth(a.target) - depth(b.target));
   for (const spec of specs) {
     const target = normalize(spec.target);
     if (mounts.has(target)) throw new StrataError(ErrorCode.invalidOption, `two mounts at '${target}'`);

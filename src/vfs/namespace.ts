@@ -99,7 +99,8 @@ export class Namespace {
    * Errors: path errors, ENOTDIR, EINVAL (not a single name), EEXIST.
    */
   mountAt(parentPath: string, name: string, fsRoot: DirNode): void {
-    const parent = this.resolve(this.root, parentPath, true, 'mount');
+    // `/` is the root itself: no walk (every sandbox's `/dev` is mounted at it).
+    const parent = parentPath === '/' ? this.root : this.resolve(this.root, parentPath, true, 'mount');
     if (parent.type !== 'directory') throw fsError('ENOTDIR', 'mount', parentPath);
     if (name === '' || name === '.' || name === '..' || name.includes('/')) throw fsError('EINVAL', 'mount', name);
     checkName(name, 'mount', name);
