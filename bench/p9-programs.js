@@ -156,7 +156,7 @@ async function runP9(ctx) {
       const host = k === 'strata' ? 'strata' : 'node:wasi';
       if (failed[k]) return { status: host === 'strata' ? 'error' : 'na', reason: /** @type {string} */ (failed[k]) };
       const xs = (runs[k] ?? []).map(f);
-      return { status: 'ok', ...summary(xs), samples: xs, info: { compileMs: runs[k]?.map((r) => r.compileMs), rssBaseline: runs[k]?.map((r) => r.rssBaseline), stderr: runs[k]?.map((r) => r.stderr.trim()) } };
+      return { status: 'ok', ...summary(xs), samples: xs, info: { importMs: runs[k]?.map((r) => r.importMs), compileMs: runs[k]?.map((r) => r.compileMs), rssBaseline: runs[k]?.map((r) => r.rssBaseline), stderr: runs[k]?.map((r) => r.stderr.trim()) } };
     };
     for (const [k, , base] of hosts.slice(1)) {
       const where = k === 'disk' ? `node:wasi on disk (${base})` : `node:wasi in ${base}`;
@@ -165,7 +165,7 @@ async function runP9(ctx) {
     }
     const med = (/** @type {string} */ k, /** @type {string} */ f) => summary((runs[k] ?? []).map((r) => r[f])).median;
     const mib = (/** @type {number} */ b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    ctx.notes.push(`P9 ${program.title}: ${reps} runs per host, each in a fresh process (bench/p9-child.js); wall time from the host's setup to the guest's exit, compiling excluded (median compile: ${hosts.map(([k]) => `${k} ${med(k, 'compileMs').toFixed(0)} ms`).join(', ')}); peak RSS = the child's own peak (VmHWM) at its end (after loading the host and compiling, before the run: ${hosts.map(([k]) => `${k} ${mib(med(k, 'rssBaseline'))}`).join(', ')}). stdout identical on every run: ${Object.keys(failed).length === 0 ? 'yes' : 'NO'}${expected && program.name === 'sqlite' ? ` (${expected.trim()})` : ''}.`);
+    ctx.notes.push(`P9 ${program.title}: ${reps} runs per host, each in a fresh process (bench/p9-child.js); wall time from the host's setup to the guest's exit, compiling excluded (median compile: ${hosts.map(([k]) => `${k} ${med(k, 'compileMs').toFixed(0)} ms`).join(', ')}; loading strata itself, before that: ${med('strata', 'importMs').toFixed(0)} ms); peak RSS = the child's own peak (VmHWM) at its end (after loading the host and compiling, before the run: ${hosts.map(([k]) => `${k} ${mib(med(k, 'rssBaseline'))}`).join(', ')}). stdout identical on every run: ${Object.keys(failed).length === 0 ? 'yes' : 'NO'}${expected && program.name === 'sqlite' ? ` (${expected.trim()})` : ''}.`);
     ctx.notes.push(`P9 ${program.note}.`);
     ctx.extra[`P9.${program.name}`] = runs;
   }
