@@ -18,12 +18,14 @@ export interface RebasableProcess {
  * replaced. A process is tracked from its start until it ends.
  */
 export class RunningProcesses {
-  readonly #hosts = new Set<RebasableProcess>();
+  // Made by the first process: an idle sandbox holds no set.
+  #hosts: Set<RebasableProcess> | undefined;
 
   /** Track `host` until the returned function is called. */
   track(host: RebasableProcess): () => void {
-    this.#hosts.add(host);
-    return () => this.#hosts.delete(host);
+    const hosts = (this.#hosts ??= new Set());
+    hosts.add(host);
+    return () => hosts.delete(host);
   }
 
   /**
@@ -37,12 +39,13 @@ export class RunningProcesses {
    * its writes fail with EROFS.
    */
   rebase(before: SandboxRoot, after: SandboxRoot): void {
-    if (after === before || this.#hosts.size === 0) return;
+    const hosts = this.#hosts;
+    if (after === before || hosts === undefined || hosts.size === 0) return;
     const from = before.namespace.root;
     const to = after.namespace.root;
     const rootFs = from.fs;
     const map = (node: Node) => (node.fs === rootFs ? counterpart(from, to, node) : undefined);
-    for (const host of this.#hosts) {
+    for (const host of hosts) {
       if (host.context.namespace === before.namespace) host.rebase(after.namespace, map);
     }
   }

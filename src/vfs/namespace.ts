@@ -61,12 +61,15 @@ interface Walk {
  * Every method here follows the same error precedence as Linux: path
  * errors (ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP) first, then the operation's.
  */
+/** The mount maps of a namespace with no `mount` yet: one empty map shared by all, never written (`mount` makes its own first). */
+const noMounts: Map<Node, DirNode> = new Map();
+
 export class Namespace {
   readonly root: DirNode;
-  /** mount point (the covered directory) → root of the mounted filesystem */
-  readonly #mounts = new Map<Node, DirNode>();
-  /** root of a mounted filesystem → the directory it covers */
-  readonly #coveredBy = new Map<Node, DirNode>();
+  /** mount point (the covered directory) → root of the mounted filesystem (the shared empty map until the first mount) */
+  #mounts: Map<Node, DirNode> = noMounts;
+  /** root of a mounted filesystem → the directory it covers (likewise) */
+  #coveredBy: Map<Node, DirNode> = noMounts;
 
   /** directory → names that exist only as mount points ({@link mountAt}) → the root mounted there */
   readonly #attached = new Map<DirNode, Map<string, DirNode>>();
@@ -85,6 +88,10 @@ export class Namespace {
     const at = this.resolve(this.root, path, true, 'mount');
     if (at.type !== 'directory') throw fsError('ENOTDIR', 'mount', path);
     if (this.#coveredBy.has(at) || this.#attachedTo.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
+    if (this.#mounts === noMounts) {
+      this.#mounts = new Map();
+      this.#coveredBy = new Map();
+    }
     this.#mounts.set(at, fsRoot);
     this.#coveredBy.set(fsRoot, at);
   }
