@@ -30,6 +30,9 @@ export type { SandboxChange } from './sandbox-change.js';
 export type { SandboxCommitOptions, SandboxSnapshot } from './snapshot.js';
 export type { SandboxOptions } from './sandbox-options.js';
 
+/** The root modes, as a set: checked on every `create`, without an array per call. */
+const rootModes: ReadonlySet<string> = new Set(Object.values(RootMode));
+
 /**
  * A sandbox: one root plus its mounts and limits, in which processes run.
  *
@@ -89,7 +92,7 @@ export class Sandbox {
       return sandbox;
     }
     const mode = options.root ?? (options.image === undefined ? RootMode.tmpfs : RootMode.overlay);
-    if (mode !== RootMode.tmpfs && mode !== RootMode.overlay && mode !== RootMode.readonly) {
+    if (!rootModes.has(mode)) {
       throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
     }
     const cwd = options.cwd ?? process.cwd();

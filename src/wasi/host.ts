@@ -192,7 +192,7 @@ const syscallGroups: readonly ((ctx: WasiContext, maxPoll: number) => object)[] 
   clockSyscalls,
   fdSyscalls,
   pathSyscalls,
-  (ctx, maxPoll) => pollSyscalls(ctx, maxPoll),
+  pollSyscalls,
   procSyscalls,
   randomSyscalls,
   sockSyscalls,
