@@ -199,6 +199,19 @@ describe('mounts', () => {
     return { ...w, fs2, covered };
   }
 
+  it("one namespace's mount is not seen by another namespace over the same tree (none shares a mount table)", () => {
+    const { ns, fs2 } = mounted();
+    const other = new Namespace(ns.root);
+    expect(other.stat(other.root, '/mnt', true).dev).not.toBe(2n);
+    expect(readFile(other, '/mnt/hidden')).toBe('covered');
+    const third = new Namespace(ns.root);
+    const fs3 = new Tmpfs({ dev: 3n });
+    third.mount('/etc', fs3.root);
+    expect(third.stat(third.root, '/mnt', true).dev).not.toBe(2n);
+    expect(ns.stat(ns.root, '/etc/passwd', true).dev).not.toBe(3n);
+    expect(ns.stat(ns.root, '/mnt', true).ino).toBe(fs2.root.ino);
+  });
+
   it('crosses into the mounted filesystem', () => {
     const { ns, root, fs2 } = mounted();
     expect(ns.stat(root, '/mnt', true)).toMatchObject({ dev: 2n, ino: fs2.root.ino });
