@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { copyTree, idleOver, loadPeerLibs, readTree, treeEntries } from './image-fixture.js';
-import { distEntry } from './peers.js';
+import { distDir, distEntry } from './peers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const [mode, peerId, arg, specJson] = process.argv.slice(2);
@@ -89,8 +89,8 @@ if (mode === 'rss') {
   if (!first || !second) throw new Error('no sandbox');
   print({ first: ns(t1 - t0), second: ns(t2 - t1) });
 } else if (strata && arg === 'phases') {
-  const { parseConfig } = await import(pathToFileURL(path.join(path.dirname(distEntry), 'oci', 'index.js')).href);
-  const { imageProcess } = await import(pathToFileURL(path.join(path.dirname(distEntry), 'sandbox', 'image.js')).href);
+  const { parseConfig } = await import(pathToFileURL(path.join(distDir, 'oci', 'index.js')).href);
+  const { imageProcess } = await import(pathToFileURL(path.join(distDir, 'sandbox', 'image.js')).href);
   // The steps of openImage's loadImage (src/sandbox/image.ts), timed one by one.
   const t0 = now();
   const store = await strata.ImageStore.open(spec.storeDir);

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { distEntry } from './peers.js';
+import { distDir } from './peers.js';
 import { buildBusyboxImage, repo, sample, stat, tool, which } from './linux-bench.js';
 
 /** @returns {Promise<Record<string, { median: number, min: number, max: number, n: number } | { na: string }>>} */
@@ -28,7 +28,8 @@ export async function measureMicrovm(runs = 5) {
   const missing = ['qemu-system-x86_64', 'mke2fs', 'umoci', 'busybox', 'apt-get', 'dpkg-deb'].filter((t) => which(t) === '');
   if (missing.length > 0) return { 'boot→exit': { na: `${missing.join(', ')} not on PATH` } };
   // The backends' own entry: the qemu class's exports are not in the package's top level.
-  const strata = { ...(await import(pathToFileURL(distEntry).href)), ...(await import(pathToFileURL(path.join(path.dirname(distEntry), 'backends', 'index.js')).href)) };
+  // The modules, not the bundle: backends/index.js is an internal module, and shares their classes.
+  const strata = { ...(await import(pathToFileURL(path.join(distDir, 'index.js')).href)), ...(await import(pathToFileURL(path.join(distDir, 'backends', 'index.js')).href)) };
   const t0 = performance.now();
   const assets = tool('sh', [path.join(repo, 'runtime/microvm/build-assets.sh')]).trim().split('\n').at(-1);
   const assetMs = performance.now() - t0;

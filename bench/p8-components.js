@@ -18,11 +18,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { distEntry } from './peers.js';
+import { distDir } from './peers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, '..');
-const dist = path.dirname(distEntry);
+const dist = distDir;
 
 /** @param {number[]} xs */
 const median = (xs) => {
@@ -43,7 +43,8 @@ async function sample(fn, n) {
 
 /** @param {boolean} quick */
 export async function measureComponents(quick) {
-  const strata = await import(pathToFileURL(distEntry).href);
+  // The modules, not the bundle: component-run and component below are internal modules, and share their classes.
+  const strata = await import(pathToFileURL(path.join(dist, 'index.js')).href);
   const run = await import(pathToFileURL(path.join(dist, 'sandbox', 'component-run.js')).href);
   const component = await import(pathToFileURL(path.join(dist, 'component', 'index.js')).href);
   const bytes = (/** @type {string} */ dir, /** @type {string} */ name) => new Uint8Array(fs.readFileSync(path.join(repo, 'guests', dir, `${name}.wasm`)));

@@ -19,8 +19,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** strata's built entry point; STRATA_BENCH_DIST=DIR measures another build. */
-export const distEntry = path.resolve(process.env.STRATA_BENCH_DIST ?? path.join(here, '..', 'dist'), 'index.js');
+/** strata's build (dist/); STRATA_BENCH_DIST=DIR measures another build. */
+export const distDir = path.resolve(process.env.STRATA_BENCH_DIST ?? path.join(here, '..', 'dist'));
+/**
+ * strata as users import it: the package's entry, the bundle
+ * dist/bundle/index.js (scripts/bundle-lib.mjs); dist/index.js in a build
+ * made before there was one. A case that also imports strata's internal
+ * modules imports `distDir/index.js` instead, so that its classes are
+ * those of the same modules.
+ */
+export const distEntry = fs.existsSync(path.join(distDir, 'bundle', 'index.js')) ? path.join(distDir, 'bundle', 'index.js') : path.join(distDir, 'index.js');
 
 /**
  * @typedef {{ name: string, bytes: Uint8Array, module: WebAssembly.Module }} Guest
