@@ -1,16 +1,9 @@
 import { fsError } from './errors.js';
+import { MountTable } from './mount-table.js';
 import { checkName, checkPath, maxPathBytes, maxSymlinks } from './path-limits.js';
 import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node, type Stat, type TimeChange } from './node.js';
 
 export { maxNameBytes, maxPathBytes, maxSymlinks } from './path-limits.js';
-
-/**
- * Readdir cookies from here on list the names {@link Namespace.mountAt}
- * added, after the directory's own entries (whose cookies stay below).
- * Every cookie stays below 2^31: wasi-libc's `telldir` returns a 32-bit
- * `long`, so a larger cookie breaks `seekdir` in a guest.
- */
-const attachedCookieBase = 2 ** 31 - 2 ** 16;
 
 /** Options of {@link Namespace.open}. */
 export interface OpenOptions {
@@ -61,20 +54,10 @@ interface Walk {
  * Every method here follows the same error precedence as Linux: path
  * errors (ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP) first, then the operation's.
  */
-/** The mount maps of a namespace with no `mount` yet: one empty map shared by all, never written (`mount` makes its own first). */
-const noMounts: Map<Node, DirNode> = new Map();
 
 export class Namespace {
   readonly root: DirNode;
-  /** mount point (the covered directory) → root of the mounted filesystem (the shared empty map until the first mount) */
-  #mounts: Map<Node, DirNode> = noMounts;
-  /** root of a mounted filesystem → the directory it covers (likewise) */
-  #coveredBy: Map<Node, DirNode> = noMounts;
-
-  /** directory → names that exist only as mount points ({@link mountAt}) → the root mounted there */
-  readonly #attached = new Map<DirNode, Map<string, DirNode>>();
-  /** root mounted by {@link mountAt} → the directory holding its name */
-  readonly #attachedTo = new Map<DirNode, DirNode>();
+  readonly #mounts = new MountTable();
 
   constructor(root: DirNode) {
     this.root = root;
@@ -87,13 +70,8 @@ export class Namespace {
   mount(path: string, fsRoot: DirNode): void {
     const at = this.resolve(this.root, path, true, 'mount');
     if (at.type !== 'directory') throw fsError('ENOTDIR', 'mount', path);
-    if (this.#coveredBy.has(at) || this.#attachedTo.has(at) || at === this.root) throw fsError('EBUSY', 'mount', path);
-    if (this.#mounts === noMounts) {
-      this.#mounts = new Map();
-      this.#coveredBy = new Map();
-    }
-    this.#mounts.set(at, fsRoot);
-    this.#coveredBy.set(fsRoot, at);
+    if (at === this.root) throw fsError('EBUSY', 'mount', path);
+    this.#mounts.cover(at, fsRoot, path);
   }
 
   /**
@@ -109,24 +87,12 @@ export class Namespace {
     // `/` is the root itself: no walk (every sandbox's `/dev` is mounted at it).
     const parent = parentPath === '/' ? this.root : this.resolve(this.root, parentPath, true, 'mount');
     if (parent.type !== 'directory') throw fsError('ENOTDIR', 'mount', parentPath);
-    if (name === '' || name === '.' || name === '..' || name.includes('/')) throw fsError('EINVAL', 'mount', name);
-    checkName(name, 'mount', name);
-    if (this.#lookup(parent, name) !== undefined) throw fsError('EEXIST', 'mount', `${parentPath}/${name}`);
-    let names = this.#attached.get(parent);
-    if (names === undefined) this.#attached.set(parent, (names = new Map()));
-    names.set(name, fsRoot);
-    this.#attachedTo.set(fsRoot, parent);
+    this.#mounts.attach(parent, name, fsRoot, parentPath);
   }
 
   /** The directory `..` names from `dir`: clamped at the root, across mounts. */
   parentOf(dir: DirNode): DirNode {
-    let d = dir;
-    for (;;) {
-      if (d === this.root) return d;
-      const covered = this.#coveredBy.get(d);
-      if (covered === undefined) return d.parent ?? this.#attachedTo.get(d) ?? d;
-      d = covered;
-    }
+    return this.#mounts.parentOf(dir, this.root);
   }
 
   /**
@@ -213,7 +179,7 @@ export class Namespace {
    */
   #confine(top: DirNode, dir: DirNode): DirNode {
     let root = dir;
-    while (root !== this.root && !this.#coveredBy.has(root) && !this.#attachedTo.has(root) && root.parent !== undefined) root = root.parent;
+    while (root !== this.root && !this.#mounts.isMountRoot(root) && root.parent !== undefined) root = root.parent;
     if (top === this.root || root === top) return root;
     for (let d = root; d !== this.root; ) {
       const up = this.parentOf(d);
@@ -306,9 +272,9 @@ export class Namespace {
     // rmdir("/") is EBUSY; rmdir(".") is EINVAL everywhere, the root included.
     if (name === '.') throw fsError(/^\/+$/.test(path) ? 'EBUSY' : 'EINVAL', 'rmdir', path);
     if (name === '..') throw fsError('ENOTEMPTY', 'rmdir', path);
-    if (this.#attached.get(dir)?.has(name) === true) throw fsError('EBUSY', 'rmdir', path);
+    if (this.#mounts.isAttached(dir, name)) throw fsError('EBUSY', 'rmdir', path);
     const child = dir.lookup(name);
-    if (child !== undefined && this.#mounts.has(child)) throw fsError('EBUSY', 'rmdir', path);
+    if (child !== undefined && this.#mounts.isCovered(child)) throw fsError('EBUSY', 'rmdir', path);
     dir.rmdir(name);
   }
 
@@ -337,13 +303,13 @@ export class Namespace {
     if (from.name === '.' || from.name === '..' || to.name === '.' || to.name === '..') {
       throw fsError(from.name === '..' || to.name === '..' ? 'EBUSY' : 'EINVAL', 'rename', oldPath);
     }
-    if (this.#attached.get(from.dir)?.has(from.name) === true || this.#attached.get(to.dir)?.has(to.name) === true) {
+    if (this.#mounts.isAttached(from.dir, from.name) || this.#mounts.isAttached(to.dir, to.name)) {
       throw fsError('EBUSY', 'rename', oldPath);
     }
     const node = from.dir.lookup(from.name);
     if (node === undefined) throw fsError('ENOENT', 'rename', oldPath);
     const target = to.dir.lookup(to.name);
-    if (this.#mounts.has(node) || (target !== undefined && this.#mounts.has(target))) throw fsError('EBUSY', 'rename', oldPath);
+    if (this.#mounts.isCovered(node) || (target !== undefined && this.#mounts.isCovered(target))) throw fsError('EBUSY', 'rename', oldPath);
     if (node.type !== 'directory' && (from.trailingSlash || to.trailingSlash)) throw fsError('ENOTDIR', 'rename', oldPath);
     if (from.dir.fs !== to.dir.fs) throw fsError('EXDEV', 'rename', newPath);
     from.dir.rename(from.name, to.dir, to.name);
@@ -399,19 +365,7 @@ export class Namespace {
       const parent = this.parentOf(dir);
       if (!take({ name: '..', ino: parent.ino, type: 'directory', next: firstEntryCookie })) return;
     }
-    const attached = this.#attached.get(dir);
-    if (attached !== undefined) {
-      this.#readdirAttached(dir, cookie, attached, take);
-      return;
-    }
-    if (this.#mounts.size === 0) {
-      dir.readdir(cookie, take);
-      return;
-    }
-    dir.readdir(cookie, (entry) => {
-      const node = this.#lookup(dir, entry.name);
-      return take(node === undefined ? entry : { ...entry, ino: node.ino, type: node.type });
-    });
+    this.#mounts.readdir(dir, cookie, take);
   }
 
   /** The open-file view of a node, for callers that checked its type. */
@@ -421,35 +375,12 @@ export class Namespace {
     return node;
   }
 
-  /** {@link readdir} of a directory with {@link mountAt} names: its own entries, then those. */
-  #readdirAttached(dir: DirNode, cookie: number, attached: ReadonlyMap<string, DirNode>, take: (entry: DirEntry) => boolean): void {
-    if (cookie < attachedCookieBase) {
-      let stopped = false;
-      dir.readdir(cookie, (entry) => {
-        if (attached.has(entry.name)) return true;
-        const node = this.#lookup(dir, entry.name);
-        stopped = !take(node === undefined ? entry : { ...entry, ino: node.ino, type: node.type });
-        return !stopped;
-      });
-      if (stopped) return;
-    }
-    let next = attachedCookieBase;
-    for (const [name, root] of attached) {
-      next++;
-      if (next <= cookie) continue;
-      const node = this.#mounts.get(root) ?? root;
-      if (!take({ name, ino: node.ino, type: 'directory', next })) return;
-    }
-  }
-
   /** The entry `name` of `dir` as this namespace shows it (a mount point as its mounted root), without following a symlink; undefined when missing. Never throws for a missing name. */
   child(dir: DirNode, name: string): Node | undefined {
     return this.#lookup(dir, name);
   }
 
   #lookup(dir: DirNode, name: string): Node | undefined {
-    const child = this.#attached.get(dir)?.get(name) ?? dir.lookup(name);
-    if (child === undefined || this.#mounts.size === 0) return child;
-    return this.#mounts.get(child) ?? child;
+    return this.#mounts.lookup(dir, name);
   }
 }
