@@ -18,6 +18,7 @@ export { FirecrackerBackend, firecrackerCapabilities, QemuBackend, qemuCapabilit
 export type { FirecrackerPrepared, MicrovmAssetsFile, QemuPrepared, QemuSettings } from './microvm/index.js';
 export { checkCapabilities } from './capabilities.js';
 export { cachedRootfs, chainKey, closeRootfsLayers, copyTree, materializeRootfs, rootfsCacheDirName, rootfsLayers } from './rootfs.js';
+export type { CachedRootfs } from './rootfs.js';
 export type { MaterializedRootfs, RootfsLayers, RootfsOptions } from './rootfs.js';
 export { hostConfigPath, hostConfigSchema, parseHostConfig, pinAsset, probeAsset, readHostConfig, readHostConfigFile, writeHostConfig } from './host-config.js';
 export type { HostConfigFile } from './host-config.js';

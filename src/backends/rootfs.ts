@@ -1,15 +1,28 @@
 import { spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
-import { applyLayers, indexLayer, parseDigest, type ImageConfig, type ImageStore, type LayerIndex } from '../oci/index.js';
+import {
+  applyLayers,
+  holdRootfsTree,
+  indexLayer,
+  parseDigest,
+  rootfsCacheDir,
+  rootfsChainFile,
+  rootfsChainText,
+  rootfsEntryDir,
+  rootfsTempDir,
+  rootfsTreePath,
+  type ImageConfig,
+  type ImageStore,
+  type LayerIndex,
+} from '../oci/index.js';
 import { openImage, type ImageProcess } from '../sandbox/index.js';
 import { restoreLayers, verifyDeltaLayer } from '../snapshot/index.js';
 import type { BackendManifest } from './manifest.js';
 
-/** Where extracted layer chains are cached under a store: `<store>/rootfs/<key>/tree`. */
-export const rootfsCacheDirName = 'rootfs';
+// The cache's layout is the store's (gc reads it): src/oci/rootfs-cache.ts.
+export { chainKey, rootfsCacheDirName } from '../oci/index.js';
 
 /** The layers a manifest's root is made of, verified, and what the image says to run. */
 export interface RootfsLayers {
@@ -88,51 +101,72 @@ export async function rootfsLayers(manifest: BackendManifest, options: RootfsOpt
 }
 
 /**
- * The cache key of a chain of layers: the sha256 of their diffIDs in order.
- * Two manifests over the same layers share one extracted tree.
+ * A cached tree in use: gc leaves it alone until `release()` (or until
+ * this process dies). Idempotent.
  */
-export function chainKey(diffIDs: readonly string[]): string {
-  return createHash('sha256').update(diffIDs.join('\n')).digest('hex');
+export interface CachedRootfs {
+  /** `<store>/rootfs/<chainKey>/tree`: shared, **never to be written to**. */
+  readonly tree: string;
+  release(): Promise<void>;
 }
 
 /**
  * The extracted tree of a chain of layers, from the cache under the store
- * (`<store>/rootfs/<chainKey>/tree`), built on a miss: the longest cached
- * prefix of the chain is copied (`cp -a --reflink=auto`) and the remaining
- * layers applied with `applyLayers` (contained: nothing is written outside
- * the tree; owners kept when running as root). Built in a temp directory
- * and renamed into place, so a reader never sees half a tree and two
- * builders of the same chain both end with one complete copy.
+ * (`<store>/rootfs/<chainKey>/tree`, laid out by src/oci/rootfs-cache.ts),
+ * built on a miss, and held until the caller releases it: `ImageStore.gc()`
+ * never removes a held tree, whatever the catalogue says. The longest
+ * cached prefix of the chain is copied (`cp -a --reflink=auto`) and the
+ * remaining layers applied with `applyLayers` (contained: nothing is
+ * written outside the tree; owners kept when running as root). Built in a
+ * temp directory and renamed into place, so a reader never sees half a
+ * tree and two builders of the same chain both end with one complete copy.
  *
- * The returned directory is shared and **must not be written to**: use it
- * as an overlayfs `lowerdir`, or copy it ({@link materializeRootfs}).
- * Running as root, files keep the image's owners and setuid bits (a
- * container needs them), so `<store>/rootfs` is made mode 0700: no other
- * host user can reach a setuid file in it.
+ * The lookup, the build and taking the hold run under a store lease
+ * (`ImageStore.lease({ purpose: 'rootfs' })`), so a gc waits for them and
+ * a build waits for a running gc; the lease is released before returning,
+ * the hold is what keeps the tree.
  *
- * Errors: those of `applyLayers` (ERR_LAYER_*); ERR_LAYER_APPLY when the
- * copy of a cached prefix fails.
+ * The tree is shared and **must not be written to**: use it as an
+ * overlayfs `lowerdir` (holding it as long as the mount lives), or copy it
+ * ({@link materializeRootfs}). Running as root, files keep the image's
+ * owners and setuid bits (a container needs them), so `<store>/rootfs` is
+ * made mode 0700: no other host user can reach a setuid file in it.
+ *
+ * Errors: ERR_STORE_BUSY (a gc still runs after 10 minutes); those of
+ * `applyLayers` (ERR_LAYER_*); ERR_LAYER_APPLY when the copy of a cached
+ * prefix fails.
  */
-export async function cachedRootfs(store: ImageStore, layers: readonly LayerIndex[]): Promise<string> {
-  const base = join(store.root, rootfsCacheDirName);
+export async function cachedRootfs(store: ImageStore, layers: readonly LayerIndex[]): Promise<CachedRootfs> {
   const diffIDs = layers.map((l) => l.diffID);
-  const treeOf = (n: number) => join(base, chainKey(diffIDs.slice(0, n)), 'tree');
+  const lease = await store.lease({ purpose: 'rootfs' });
+  try {
+    const tree = await findOrBuild(store.root, layers);
+    const hold = await holdRootfsTree(store.root, diffIDs);
+    return { tree, release: () => hold.release() };
+  } finally {
+    await lease.release();
+  }
+}
+
+async function findOrBuild(root: string, layers: readonly LayerIndex[]): Promise<string> {
+  const diffIDs = layers.map((l) => l.diffID);
+  const treeOf = (n: number) => rootfsTreePath(root, diffIDs.slice(0, n));
   if (await isDir(treeOf(layers.length))) return treeOf(layers.length);
   let from = layers.length - 1;
   while (from > 0 && !(await isDir(treeOf(from)))) from--;
   // Owners and setuid bits are kept (the container needs them), so no other host user may reach these trees.
+  const base = rootfsCacheDir(root);
   await mkdir(base, { recursive: true, mode: 0o700 });
   await chmod(base, 0o700);
-  const temp = join(base, `.tmp-${randomUUID()}`);
+  const temp = rootfsTempDir(root);
   try {
     await mkdir(join(temp, 'tree'), { recursive: true });
     if (from > 0) await copyTree(treeOf(from), join(temp, 'tree'));
     const isRoot = process.getuid?.() === 0;
     await applyLayers(layers.slice(from), join(temp, 'tree'), { chown: isRoot, dropSetuid: false });
-    await writeFile(join(temp, 'diffids'), `${diffIDs.join('\n')}\n`);
-    const final = join(base, chainKey(diffIDs));
+    await writeFile(join(temp, rootfsChainFile), rootfsChainText(diffIDs));
     try {
-      await rename(temp, final);
+      await rename(temp, rootfsEntryDir(root, diffIDs));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
@@ -148,7 +182,7 @@ export async function cachedRootfs(store: ImageStore, layers: readonly LayerInde
 export interface MaterializedRootfs extends RootfsLayers {
   /** The private copy of the root: the `dir` given. */
   readonly dir: string;
-  /** The shared cached tree it was copied from (read-only; see {@link cachedRootfs}). */
+  /** The shared cached tree it was copied from (read-only; see {@link cachedRootfs}). No longer held: gc may remove it once nothing keeps its chain. */
   readonly cached: string;
 }
 
@@ -159,6 +193,8 @@ export interface MaterializedRootfs extends RootfsLayers {
  * ({@link cachedRootfs}), copied with `cp -a --reflink=auto` (a reflink
  * where the filesystem has them, else a plain copy). The copy is the
  * caller's to change, e.g. to build an ext4 image with `mke2fs -d dir`.
+ * The cached tree is held while it is copied, so a gc cannot remove it
+ * half way.
  *
  * @example
  * const { dir, imageProcess } = await materializeRootfs(manifest, '/tmp/vm/rootfs', { store });
@@ -171,10 +207,14 @@ export interface MaterializedRootfs extends RootfsLayers {
 export async function materializeRootfs(manifest: BackendManifest, dir: string, options: RootfsOptions): Promise<MaterializedRootfs> {
   const layers = await rootfsLayers(manifest, options);
   const cached = await cachedRootfs(options.store, layers.layers);
-  await mkdir(dir, { recursive: true });
-  if ((await readdir(dir)).length > 0) throw new StrataError(ErrorCode.badPath, `cannot materialize a root filesystem into '${dir}': it is not empty`);
-  await copyTree(cached, dir);
-  return { ...layers, dir, cached };
+  try {
+    await mkdir(dir, { recursive: true });
+    if ((await readdir(dir)).length > 0) throw new StrataError(ErrorCode.badPath, `cannot materialize a root filesystem into '${dir}': it is not empty`);
+    await copyTree(cached.tree, dir);
+  } finally {
+    await cached.release();
+  }
+  return { ...layers, dir, cached: cached.tree };
 }
 
 /** Close the layer indexes a {@link rootfsLayers} call opened (their data files). */

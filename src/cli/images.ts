@@ -34,8 +34,10 @@ until 'strata gc'.
 export const gcHelp = `Usage: strata gc [--json]
 
 Deletes every blob, cached layer tar and layer index that no pulled image
-refers to, and temp files left by dead processes; reports the bytes freed.
-Waits for pulls in progress to finish (up to a minute).
+or snapshot refers to; every cached root tree (extracted for the runc, crun,
+runsc and qemu classes) with a layer nothing keeps, unless a live sandbox
+uses it; and temp files left by dead processes. Reports the bytes freed.
+Waits for pulls and root tree builds in progress to finish (up to a minute).
 
 Options:
   --json      print the result as JSON
@@ -105,7 +107,7 @@ export async function gcCommand(argv: readonly string[]): Promise<number> {
   if (values.json === true) {
     out(`${JSON.stringify(result)}\n`);
   } else {
-    out(`removed ${result.blobsRemoved} blob(s), ${result.layerFilesRemoved} cached layer file(s), ${result.tempFilesRemoved} temp file(s); freed ${formatBytes(result.bytesFreed)} (${result.bytesFreed} bytes)\n`);
+    out(`removed ${result.blobsRemoved} blob(s), ${result.layerFilesRemoved} cached layer file(s), ${result.rootfsTreesRemoved} cached root tree(s), ${result.tempFilesRemoved} temp file(s); freed ${formatBytes(result.bytesFreed)} (${result.bytesFreed} bytes)\n`);
   }
   return 0;
 }

@@ -7,7 +7,8 @@ import { BlobStore, defaultStoreRoot } from './blob-store.js';
 import { parseDigest, type Digest } from './digest.js';
 import type { Descriptor, Platform } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
-import { acquireGcLock, acquirePullLease, processAlive, type LockOptions, type StoreLock } from './store-lock.js';
+import { sweepRootfsCache } from './rootfs-cache.js';
+import { acquireGcLock, acquirePullLease, processAlive, type LeaseOptions, type LockOptions, type StoreLock } from './store-lock.js';
 
 /** A layer of a pulled image. */
 export interface LayerRecord {
@@ -45,8 +46,11 @@ export interface GcResult {
   readonly blobsRemoved: number;
   /** Cached layer tars and layer indexes (files under `layers/` and `index/`). */
   readonly layerFilesRemoved: number;
-  /** Abandoned temp files of dead processes. */
+  /** Cached extracted root trees (`rootfs/<chainKey>`) whose chain has a layer nothing keeps. */
+  readonly rootfsTreesRemoved: number;
+  /** Abandoned temp files of dead processes (under `tmp/`, and half-built or half-deleted rootfs trees). */
   readonly tempFilesRemoved: number;
+  /** The bytes of everything removed; an inode (a hard link, a layer tar linked to its blob) is counted once. */
   readonly bytesFreed: number;
 }
 
@@ -59,7 +63,8 @@ export const derivedDirs = ['layers', 'index'] as const;
  * each written atomically, so concurrent pulls never corrupt it.
  *
  * Removing an image only removes its record; {@link gc} then deletes every
- * blob, cached layer tar and layer index no record refers to.
+ * blob, cached layer tar, layer index and cached rootfs tree no record
+ * refers to.
  *
  * @example
  * const images = await ImageStore.open();
@@ -127,8 +132,8 @@ export class ImageStore {
     return records;
   }
 
-  /** A shared lease held while pulling; see {@link acquirePullLease}. */
-  lease(options?: LockOptions): Promise<StoreLock> {
+  /** A shared lease held while pulling or building a cached rootfs tree; see {@link acquirePullLease}. */
+  lease(options?: LeaseOptions): Promise<StoreLock> {
     return acquirePullLease(this.root, options);
   }
 
@@ -137,8 +142,11 @@ export class ImageStore {
    * indexes, i.e. files under `layers/` and `index/` whose name holds a
    * digest that no record refers to as layer digest or diffID (layer-index.ts
    * names them `layers/sha256/<diffID>`, `index/sha256/<diffID>` and
-   * `index/blob-diffid/<blob digest>`); and temp files left by dead
-   * processes. Waits for running pulls first.
+   * `index/blob-diffid/<blob digest>`); every cached rootfs tree
+   * (`rootfs/<chainKey>`, see rootfs-cache.ts) whose chain has a diffID no
+   * record refers to, unless a live process holds it (a sandbox's overlay
+   * lower, a copy in progress); and temp files left by dead processes.
+   * Waits for running pulls and rootfs builds (their leases) first.
    *
    * Errors: ERR_STORE_BUSY (another gc, or pulls still running after
    * `timeoutMs`).
@@ -191,7 +199,11 @@ export class ImageStore {
         await rm(path, { recursive: true, force: true });
         tempFilesRemoved++;
       }
-      return { blobsRemoved, layerFilesRemoved, tempFilesRemoved, bytesFreed };
+      // A tree is kept while every layer of its chain is: any manifest the store can still serve may ask for it again.
+      const rootfs = await sweepRootfsCache(this.root, (diffID) => referenced.has(diffID), size);
+      bytesFreed += rootfs.bytesFreed;
+      tempFilesRemoved += rootfs.tempRemoved;
+      return { blobsRemoved, layerFilesRemoved, rootfsTreesRemoved: rootfs.treesRemoved, tempFilesRemoved, bytesFreed };
     } finally {
       await lock.release();
     }

@@ -47,7 +47,9 @@ export { BlobStore, defaultStoreRoot } from './blob-store.js';
 export type { Expected, IngestOptions } from './blob-store.js';
 export { ImageStore, derivedDirs, snapshotReferences, snapshotsDir } from './image-store.js';
 export type { ImageRecord, LayerRecord, GcResult } from './image-store.js';
-export type { StoreLock, LockOptions } from './store-lock.js';
+export type { StoreLock, LockOptions, LeaseOptions } from './store-lock.js';
+export { chainKey, holdRootfsTree, rootfsCacheDir, rootfsCacheDirName, rootfsChainFile, rootfsChainText, rootfsEntryDir, rootfsTempDir, rootfsTreePath, sweepRootfsCache } from './rootfs-cache.js';
+export type { RootfsSweep } from './rootfs-cache.js';
 export { pull, openSource } from './pull.js';
 export type { PullOptions, PullEvent } from './pull.js';
 

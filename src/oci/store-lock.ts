@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrataError } from '../errors.js';
 
@@ -17,6 +17,12 @@ export interface LockOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link acquirePullLease}. */
+export interface LeaseOptions extends LockOptions {
+  /** What the lease is for, in its file name and in gc's ERR_STORE_BUSY message: `pull` (default) or `rootfs` (building a cached root tree). */
+  readonly purpose?: 'pull' | 'rootfs';
+}
+
 const gcLockName = 'gc.lock';
 const leaseSuffix = '.lease';
 const pollMs = 50;
@@ -25,19 +31,20 @@ const foreignStaleMs = 24 * 60 * 60 * 1000;
 
 /**
  * A reader-writer lock between the processes sharing one store, made of
- * files under `<root>/locks`: pulls hold shared leases (`*.lease`), a
- * garbage collection holds the exclusive `gc.lock`.
+ * files under `<root>/locks`: pulls and rootfs builds hold shared leases
+ * (`*.lease`), a garbage collection holds the exclusive `gc.lock`.
  *
  * A pull takes its lease only while no gc holds the lock (and checks again
  * after taking it), and a gc sweeps only once every lease has gone. So a gc
  * never deletes a blob that a pull has fetched or found but not yet
- * catalogued. A lock whose process is dead (same host, pid gone) is stale
- * and removed; one from another host is presumed alive for a day.
+ * catalogued, nor a cached rootfs tree being built or not yet held (see
+ * rootfs-cache.ts). A lock whose process is dead (same host, pid gone) is
+ * stale and removed; one from another host is presumed alive for a day.
  */
-export async function acquirePullLease(root: string, options: LockOptions = {}): Promise<StoreLock> {
+export async function acquirePullLease(root: string, options: LeaseOptions = {}): Promise<StoreLock> {
   const dir = await locksDir(root);
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
-  const lease = join(dir, `pull-${process.pid}-${randomBytes(6).toString('hex')}${leaseSuffix}`);
+  const lease = join(dir, `${options.purpose ?? 'pull'}-${process.pid}-${randomBytes(6).toString('hex')}${leaseSuffix}`);
   for (;;) {
     if (!(await liveLock(join(dir, gcLockName)))) {
       await writeFile(lease, owner(), { flag: 'wx' });
@@ -76,7 +83,7 @@ export async function acquireGcLock(root: string, options: LockOptions = {}): Pr
       if (live.length === 0) return held;
       if (Date.now() > deadline) {
         const pids = live.map((n) => n.split('-')[1]).join(', ');
-        throw new StrataError('ERR_STORE_BUSY', `${live.length} pull(s) are still running on ${root} (pids ${pids}); try again when they finish`);
+        throw new StrataError('ERR_STORE_BUSY', `${live.length} pull(s) or rootfs build(s) are still running on ${root} (pids ${pids}); try again when they finish`);
       }
       await sleep(pollMs, undefined, options.signal !== undefined ? { signal: options.signal } : {});
     }
@@ -84,6 +91,17 @@ export async function acquireGcLock(root: string, options: LockOptions = {}): Pr
     await held.release();
     throw error;
   }
+}
+
+/**
+ * Take a hold: a file at `path` naming this process (created exclusively,
+ * its directory made), which {@link liveLock} sees as alive until
+ * `release()` removes it or this process dies.
+ */
+export async function acquireHold(path: string): Promise<StoreLock> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, owner(), { flag: 'wx' });
+  return releaser(path);
 }
 
 async function locksDir(root: string): Promise<string> {
@@ -107,8 +125,8 @@ function releaser(path: string): StoreLock {
   };
 }
 
-/** Whether a lock file exists and its holder is alive; a stale one is removed. */
-async function liveLock(path: string): Promise<boolean> {
+/** Whether a lock file (lock, lease or hold) exists and its holder is alive; a stale one is removed. */
+export async function liveLock(path: string): Promise<boolean> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

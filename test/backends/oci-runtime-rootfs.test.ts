@@ -57,7 +57,10 @@ describe.skipIf(!requireTool(...busyboxTools))('rootfs: materializing a manifest
 
   it('cachedRootfs of the same layers twice is one tree, under a cache no other user can enter', async () => {
     const layers = await rootfsLayers(manifest(), { store: bb.store });
-    expect(await cachedRootfs(bb.store, layers.layers)).toBe(await cachedRootfs(bb.store, layers.layers));
+    const [a, b] = [await cachedRootfs(bb.store, layers.layers), await cachedRootfs(bb.store, layers.layers)];
+    expect(a.tree).toBe(b.tree);
+    await a.release();
+    await b.release();
     expect(lstatSync(join(bb.store.root, 'rootfs')).mode & 0o777).toBe(0o700);
     closeRootfsLayers(layers);
   });

@@ -4,16 +4,17 @@
  * codes, stdio), its config.json against the runtime-spec schema, runsc
  * memory checkpoints, and refusals before anything runs.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, ManifestMount, ManifestRootMode, OciPrepared, Prepared } from '../../src/backends/index.js';
+import { chainKey, type Backend, type ManifestMount, type ManifestRootMode, type OciPrepared, type Prepared } from '../../src/backends/index.js';
+import { ImageStore } from '../../src/oci/index.js';
 import { SnapshotStore, type SnapshotManifest } from '../../src/snapshot/index.js';
 import { codeOf } from '../support/error-code.js';
 import { text } from '../support/guests.js';
 import { runtimeConfigCheck, specPresent } from '../support/published-specs.js';
-import type { BusyboxImage } from '../support/busybox-image.js';
+import { busyboxImage, type BusyboxImage } from '../support/busybox-image.js';
 import { bundleDirs, busybox, busyboxManifest, busyboxMotd, OciRuntimeBackend, ociRuntimeReady, runtimeClasses, runtimeConfig, stopBusybox, tamperedConfig } from './oci-runtime-fixture.js';
 
 const ready = ociRuntimeReady();
@@ -126,6 +127,28 @@ describe.skipIf(!ready)('oci-runtime backend: one manifest on runc, crun and run
       }
     } finally {
       await backend.cleanup(prepared);
+    }
+  });
+
+  it("runc: a prepared sandbox holds its cached tree (the overlay's lower) against gc until cleanup", async () => {
+    const store = await ImageStore.open(mkdtempSync(join(tmpdir(), 'strata-oci-gc-')));
+    try {
+      const own = await busyboxImage({ registry: (await busybox()).registry, store });
+      const backend = new OciRuntimeBackend('runc', await runtimeConfig('runc'));
+      const prepared = (await backend.prepare(busyboxManifest('runc', own, 'overlay'), { store })) as OciPrepared;
+      const tree = join(store.root, 'rootfs', chainKey(own.image.diffIDs), 'tree');
+      try {
+        await store.remove(own.image.reference);
+        expect(await store.gc()).toMatchObject({ rootfsTreesRemoved: 0 });
+        expect(readFileSync(join(tree, 'etc', 'motd'), 'utf8')).toBe(busyboxMotd);
+        expect((await run(backend, prepared, ['/bin/cat', '/etc/motd'])).stdout).toBe(busyboxMotd);
+      } finally {
+        await backend.cleanup(prepared);
+      }
+      expect(await store.gc()).toMatchObject({ rootfsTreesRemoved: 1 });
+      expect(existsSync(tree)).toBe(false);
+    } finally {
+      rmSync(store.root, { recursive: true, force: true });
     }
   });
 

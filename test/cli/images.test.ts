@@ -143,12 +143,12 @@ describe('strata images, inspect, rmi, gc', () => {
     const home = { STRATA_HOME: join(dir, 'gc-home') };
     strata(['pull', '-q', `oci:${layout.dir}:v1`], home);
     strata(['pull', '-q', `oci:${layout.dir}:multi`], home);
-    expect(strata(['gc'], home).stdout).toBe('removed 0 blob(s), 0 cached layer file(s), 0 temp file(s); freed 0 B (0 bytes)\n');
+    expect(strata(['gc'], home).stdout).toBe('removed 0 blob(s), 0 cached layer file(s), 0 cached root tree(s), 0 temp file(s); freed 0 B (0 bytes)\n');
     expect(strata(['rmi', `oci:${layout.dir}:v1`, `oci:${layout.dir}:multi`], home).stdout).toBe(`removed oci:${layout.dir}:v1 ${single.digest}\nremoved oci:${layout.dir}:multi ${wasm.digest}\n`);
     const gc = strata(['gc'], home);
     expect(gc.status).toBe(0);
     // single: manifest, config, 2 layers; multi: index, manifest, config, 1 layer.
-    expect(gc.stdout).toMatch(/^removed 8 blob\(s\), \d+ cached layer file\(s\), 0 temp file\(s\); freed [\d.]+ KiB \(\d+ bytes\)\n$/);
+    expect(gc.stdout).toMatch(/^removed 8 blob\(s\), \d+ cached layer file\(s\), 0 cached root tree\(s\), 0 temp file\(s\); freed [\d.]+ KiB \(\d+ bytes\)\n$/);
     expect(readdirSync(join(home.STRATA_HOME, 'blobs', 'sha256'))).toEqual([]);
     expect(existsSync(join(home.STRATA_HOME, 'layers', 'sha256')) ? readdirSync(join(home.STRATA_HOME, 'layers', 'sha256')) : []).toEqual([]);
     expect(strata(['images'], home).stdout).toBe('REFERENCE  DIGEST  PLATFORM  SIZE  CREATED\n');

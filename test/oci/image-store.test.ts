@@ -58,7 +58,7 @@ describe('gc', () => {
   it('keeps what images use, and removes blobs, layer tars and indexes that nothing uses', async () => {
     const { layout, one, two } = await twoImages();
     const before = (await images.blobs.list()).length;
-    expect(await images.gc()).toEqual({ blobsRemoved: 0, layerFilesRemoved: 0, tempFilesRemoved: 0, bytesFreed: 0 });
+    expect(await images.gc()).toEqual({ blobsRemoved: 0, layerFilesRemoved: 0, rootfsTreesRemoved: 0, tempFilesRemoved: 0, bytesFreed: 0 });
 
     await images.remove(`oci:${layout.dir}:two`);
     const onlyTwo = [two.manifestDigest, two.config.digest, two.layers[1]!.digest];

@@ -9,7 +9,7 @@ import type { Backend, BackendCapabilities, BackendProcess, Checkpoint, PrepareO
 import { checkCapabilities } from '../capabilities.js';
 import type { BackendManifest } from '../manifest.js';
 import type { ClassConfig } from '../registry.js';
-import { cachedRootfs, closeRootfsLayers, rootfsLayers, type RootfsLayers } from '../rootfs.js';
+import { cachedRootfs, closeRootfsLayers, rootfsLayers, type CachedRootfs, type RootfsLayers } from '../rootfs.js';
 import { createBundle, removeBundle, type Bundle } from './bundle.js';
 import { unpackCheckpointImage, type RunscCheckpointRecord } from './checkpoint-image.js';
 import { takeCheckpoint } from './checkpoint.js';
@@ -30,6 +30,8 @@ export interface OciState {
   readonly bundle: Bundle;
   readonly store: ImageStore;
   readonly layers: RootfsLayers;
+  /** The cached tree under the root (the overlay's lower, or the tmpfs root's source), held from prepare to cleanup so gc keeps it. */
+  readonly rootfs: CachedRootfs;
   /** The snapshot it was restored from: the parent of its checkpoints. */
   readonly snapshot: string | undefined;
   /** The class config as recorded in `backend.config`. */
@@ -172,6 +174,7 @@ export class OciRuntimeBackend implements Backend {
     await runRuntime(state.rt, 'delete', ['--force', state.bundle.id]).catch(() => {});
     closeRootfsLayers(state.layers);
     await removeBundle(state.bundle);
+    await state.rootfs.release();
     live.delete(state);
   }
 
@@ -225,8 +228,10 @@ export class OciRuntimeBackend implements Backend {
     const store = options.store ?? (await ImageStore.open());
     const layers = await rootfsLayers(manifest, { store, ...(snapshot !== undefined && { snapshot }), ...(options.cwd !== undefined && { cwd: options.cwd }) });
     let bundle: Bundle | undefined;
+    let rootfs: CachedRootfs | undefined;
     try {
-      const lower = await cachedRootfs(store, layers.layers);
+      rootfs = await cachedRootfs(store, layers.layers);
+      const lower = rootfs.tree;
       const settings = this.#config.config ?? {};
       const annotations = this.class === 'runsc' && isStringRecord(settings['annotations']) ? settings['annotations'] : undefined;
       const image = layers.imageProcess;
@@ -252,7 +257,7 @@ export class OciRuntimeBackend implements Backend {
         await runRuntime(rt, 'start', [bundle.id]);
       }
       const prepared: OciPrepared = { class: this.class, manifest, assets, bundle };
-      const state: OciState = { rt, bundle, store, layers, snapshot, config, processes: new Set(), cleaned: false, nextProcess: 1 };
+      const state: OciState = { rt, bundle, store, layers, rootfs, snapshot, config, processes: new Set(), cleaned: false, nextProcess: 1 };
       states.set(prepared, state);
       live.add(state);
       installExitHook();
@@ -263,6 +268,7 @@ export class OciRuntimeBackend implements Backend {
         await runRuntime(rt, 'delete', ['--force', bundle.id]).catch(() => {});
         await removeBundle(bundle);
       }
+      await rootfs?.release();
       closeRootfsLayers(layers);
       throw error;
     }
