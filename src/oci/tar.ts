@@ -1,4 +1,6 @@
 import { StrataError } from '../errors.js';
+import { checkChecksum, decodeCString, isZeroBlock, readNumber, readString, tarBlock as block, ustarKind } from './tar-header.js';
+import { applyPax, parsePax, type PendingMember } from './tar-pax.js';
 
 /**
  * A streaming tar reader that reports where each entry's data starts.
@@ -12,6 +14,10 @@ import { StrataError } from '../errors.js';
  * parsed and ignored, as Go's archive/tar, containerd and umoci do), GNU
  * long names and long link targets (`L`, `K`), GNU base-256 numbers.
  * https://pubs.opengroup.org/onlinepubs/9699919799/utilities/pax.html
+ *
+ * The header block's fields are read in tar-header.ts, pax records parsed
+ * in tar-pax.ts; this file is the stream: the reader's states and the
+ * entries it reports.
  */
 
 /** Tar typeflags this reader distinguishes. Anything else is reported as is. */
@@ -63,20 +69,6 @@ export interface TarLimits {
 /** Defaults: pax and GNU long-name headers up to 1 MiB. */
 export const defaultTarLimits: TarLimits = { maxMetaBytes: 1 << 20 };
 
-const block = 512;
-const utf8 = new TextDecoder('utf-8');
-
-interface Pending {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  mtimeNs?: bigint;
-  xattrs?: Map<string, Uint8Array>;
-  sparse?: boolean;
-  headerOffset?: number;
-}
 
 /**
  * A push parser: feed it the uncompressed stream with {@link push}, in
@@ -109,7 +101,7 @@ export class TarReader {
   #skip = 0;
   /** Meta header body being collected (pax or GNU long name). */
   #meta: { type: string; bytes: Uint8Array; fill: number; padding: number } | undefined;
-  #pending: Pending = {};
+  #pending: PendingMember = {};
   #done = false;
   #failed = false;
 
@@ -222,7 +214,7 @@ export class TarReader {
     }
     const pending = this.#pending;
     this.#pending = {};
-    const ustar = isUstar(h);
+    const ustar = ustarKind(h);
     let name = pending.path;
     if (name === undefined) {
       name = readString(h, 0, 100);
@@ -269,35 +261,7 @@ export class TarReader {
     }
     const records = parsePax(bytes, at);
     if (type === TarType.paxGlobal) return;
-    const p = this.#pending;
-    for (const [key, value] of records) {
-      switch (key) {
-        case 'path':
-          p.path = utf8.decode(value);
-          break;
-        case 'linkpath':
-          p.linkpath = utf8.decode(value);
-          break;
-        case 'size':
-          p.size = paxInteger(value, key, at);
-          break;
-        case 'uid':
-          p.uid = paxInteger(value, key, at);
-          break;
-        case 'gid':
-          p.gid = paxInteger(value, key, at);
-          break;
-        case 'mtime':
-          p.mtimeNs = paxTime(value, at);
-          break;
-        default:
-          if (key.startsWith('SCHILY.xattr.')) {
-            (p.xattrs ??= new Map()).set(key.slice('SCHILY.xattr.'.length), value);
-          } else if (key.startsWith('GNU.sparse.')) {
-            p.sparse = true;
-          }
-      }
-    }
+    applyPax(this.#pending, records, at);
   }
 }
 
@@ -317,126 +281,4 @@ export function readTarEntries(bytes: Uint8Array, limits?: Partial<TarLimits>): 
 
 function describeMeta(type: string): string {
   return type === TarType.gnuLongName ? 'GNU long name' : type === TarType.gnuLongLink ? 'GNU long link' : 'pax header';
-}
-
-function isZeroBlock(h: Uint8Array): boolean {
-  for (let i = 0; i < block; i++) if (h[i] !== 0) return false;
-  return true;
-}
-
-function isUstar(h: Uint8Array): 'posix' | 'gnu' | undefined {
-  // "ustar\0" "00" is POSIX; "ustar " " \0" is GNU.
-  if (h[257] !== 0x75 || h[258] !== 0x73 || h[259] !== 0x74 || h[260] !== 0x61 || h[261] !== 0x72) return undefined;
-  return h[262] === 0 ? 'posix' : 'gnu';
-}
-
-function checkChecksum(h: Uint8Array, at: number): void {
-  let unsigned = 8 * 0x20;
-  for (let i = 0; i < 148; i++) unsigned += h[i]!;
-  for (let i = 156; i < block; i++) unsigned += h[i]!;
-  const stored = readOctal(h, 148, 8);
-  if (stored === unsigned) return;
-  // Old tars summed signed bytes; accept either, as GNU tar does.
-  let signed = 8 * 0x20;
-  for (let i = 0; i < block; i++) {
-    if (i >= 148 && i < 156) continue;
-    const b = h[i]!;
-    signed += b > 127 ? b - 256 : b;
-  }
-  if (stored === undefined || stored !== signed) {
-    throw new StrataError('ERR_TAR_HEADER', `tar header at byte ${at} has a bad checksum (not a tar, or corrupt)`);
-  }
-}
-
-/** An octal field (spaces and NULs around the digits), or undefined if malformed. */
-function readOctal(h: Uint8Array, off: number, len: number): number | undefined {
-  let i = off;
-  const end = off + len;
-  while (i < end && (h[i] === 0x20 || h[i] === 0)) i++;
-  let value = 0;
-  let digits = 0;
-  for (; i < end; i++) {
-    const c = h[i]!;
-    if (c === 0x20 || c === 0) break;
-    if (c < 0x30 || c > 0x37) return undefined;
-    value = value * 8 + (c - 0x30);
-    digits++;
-  }
-  for (; i < end; i++) if (h[i] !== 0x20 && h[i] !== 0) return undefined;
-  return digits === 0 ? 0 : value;
-}
-
-function readNumber(h: Uint8Array, off: number, len: number, field: string, at: number): number {
-  const first = h[off]!;
-  if (first & 0x80) {
-    // GNU base-256: big-endian two's complement in the remaining bits.
-    if (first === 0xff) throw new StrataError('ERR_TAR_HEADER', `tar header at byte ${at} has a negative ${field}`);
-    let value = first & 0x7f;
-    for (let i = off + 1; i < off + len; i++) {
-      value = value * 256 + h[i]!;
-      if (value > Number.MAX_SAFE_INTEGER) throw new StrataError('ERR_TAR_HEADER', `tar header at byte ${at} has an out-of-range ${field}`);
-    }
-    return value;
-  }
-  const value = readOctal(h, off, len);
-  if (value === undefined) throw new StrataError('ERR_TAR_HEADER', `tar header at byte ${at} has a malformed ${field} field`);
-  return value;
-}
-
-function readString(h: Uint8Array, off: number, len: number): string {
-  let end = off;
-  while (end < off + len && h[end] !== 0) end++;
-  return utf8.decode(h.subarray(off, end));
-}
-
-function decodeCString(bytes: Uint8Array): string {
-  let end = bytes.indexOf(0);
-  if (end < 0) end = bytes.length;
-  return utf8.decode(bytes.subarray(0, end));
-}
-
-/** Pax records: `LEN KEY=VALUE\n`, LEN counting the whole record in bytes. */
-function parsePax(bytes: Uint8Array, at: number): Array<[string, Uint8Array]> {
-  const records: Array<[string, Uint8Array]> = [];
-  const bad = (why: string): StrataError => new StrataError('ERR_TAR_HEADER', `tar pax header at byte ${at}: ${why}`);
-  let i = 0;
-  while (i < bytes.length) {
-    // Trailing NUL padding after the last record is tolerated.
-    if (bytes[i] === 0) break;
-    let len = 0;
-    let j = i;
-    while (j < bytes.length && bytes[j] !== 0x20) {
-      const c = bytes[j]!;
-      if (c < 0x30 || c > 0x39 || j - i > 9) throw bad('bad record length');
-      len = len * 10 + (c - 0x30);
-      j++;
-    }
-    if (j === i || j >= bytes.length || len <= j - i + 1 || i + len > bytes.length) throw bad('bad record length');
-    const end = i + len;
-    if (bytes[end - 1] !== 0x0a) throw bad('record does not end in a newline');
-    const body = bytes.subarray(j + 1, end - 1);
-    const eq = body.indexOf(0x3d);
-    if (eq <= 0) throw bad('record has no key');
-    records.push([utf8.decode(body.subarray(0, eq)), body.subarray(eq + 1)]);
-    i = end;
-  }
-  return records;
-}
-
-function paxInteger(value: Uint8Array, key: string, at: number): number {
-  const text = utf8.decode(value);
-  if (!/^[0-9]{1,16}$/.test(text)) throw new StrataError('ERR_TAR_HEADER', `tar pax header at byte ${at}: bad ${key} '${text.slice(0, 40)}'`);
-  const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new StrataError('ERR_TAR_HEADER', `tar pax header at byte ${at}: ${key} out of range`);
-  return n;
-}
-
-/** A pax time: `[-]SECONDS[.FRACTION]`, to nanoseconds (extra digits truncated). */
-function paxTime(value: Uint8Array, at: number): bigint {
-  const text = utf8.decode(value);
-  const m = /^(-?)([0-9]{1,19})(?:\.([0-9]*))?$/.exec(text);
-  if (m === null) throw new StrataError('ERR_TAR_HEADER', `tar pax header at byte ${at}: bad mtime '${text.slice(0, 40)}'`);
-  const frac = (m[3] ?? '').slice(0, 9).padEnd(9, '0');
-  const ns = BigInt(m[2]!) * 1_000_000_000n + BigInt(frac);
-  return m[1] === '-' ? -ns : ns;
 }
