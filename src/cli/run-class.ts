@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { isatty } from 'node:tty';
 import type { Backend, BackendExit, PrepareOptions, Prepared } from '../backends/backend.js';
 import { hostConfigPath, readHostConfig } from '../backends/host-config.js';
 import type { BackendManifest, ManifestMount } from '../backends/manifest.js';
@@ -10,6 +9,7 @@ import { ImageStore } from '../oci/image-store.js';
 import type { MountSpec } from '../sandbox/index.js';
 import { writeAll, UsageError } from './io.js';
 import type { RunArgs } from './run-args.js';
+import { isTerminal } from './terminal.js';
 import { openImageWithProgress } from './run.js';
 
 /** Flags of `strata run` that only the in-process wasm host has. */
@@ -114,7 +114,7 @@ export async function restoreOnClass(cls: string, snapshot: string, command: rea
 
 async function startAndWait(backend: Backend, prepared: Prepared, parsed: RunArgs | undefined, args: readonly string[] | undefined): Promise<BackendExit> {
   const env = Object.entries(parsed?.options.env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const stdin = isatty(0) ? undefined : readFileSync(0);
+  const stdin = isTerminal(0) ? undefined : readFileSync(0);
   const process = await backend.start(prepared, {
     ...(args !== undefined && { args }),
     ...(env.length > 0 && { env }),

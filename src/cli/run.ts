@@ -1,5 +1,4 @@
 import { existsSync, readSync, statSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import type { ImageStore } from '../oci/image-store.js';
 import { formatChanges } from '../sandbox/apply-back.js';
 import type { Image, MountSpec, RunOptions, RunResult } from '../sandbox/index.js';
@@ -11,6 +10,7 @@ import { Sandbox } from '../sandbox/sandbox.js';
 import type { StreamSource } from '../wasi/index.js';
 import { bytes, err, out, positive, UsageError, writeAll } from './io.js';
 import { parseRun, type RunArgs } from './run-args.js';
+import { isTerminal } from './terminal.js';
 
 /** The text of `strata run --help`. */
 export const runHelp = `Usage: strata run [OPTIONS] IMAGE [--] [COMMAND [ARGS...]]
@@ -116,7 +116,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     stdout: (chunk) => writeAll(1, chunk),
     stderr: (chunk) => writeAll(2, chunk),
     // The guest sees a terminal only where strata's own fd is one.
-    tty: { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) },
+    tty: { stdin: isTerminal(0), stdout: isTerminal(1), stderr: isTerminal(2) },
   };
   const common = sandboxOptions(parsed);
   const command = parsed.explicitCommand || parsed.guestArgs.length > 0 ? parsed.guestArgs : undefined;
