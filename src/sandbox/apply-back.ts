@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -242,7 +241,7 @@ function write(change: OverlayChange, host: string, writtenAt: Map<Node, string>
   }
   // Files and symlinks: made beside the path, then renamed over it.
   if (existing?.isDirectory() === true) rmSync(host, { recursive: true, force: true });
-  const temp = join(host, '..', `.strata-apply-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const temp = join(host, '..', `.strata-apply-${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}`);
   try {
     const twin = writtenAt.get(node);
     if (twin !== undefined) linkSync(twin, temp);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ErrorCode, StrataError } from '../errors.js';
 import { FsError, type Namespace } from '../vfs/index.js';
 import { compileGuest, type CompileOptions, type GuestModule } from './guest-module.js';
@@ -66,7 +65,8 @@ const compiled = new Map<string, Promise<GuestModule>>();
 
 /** A module read from a sandbox, compiled once per (content digest, compile options) in this thread. */
 export function compiledProgram(bytes: Uint8Array, options: CompileOptions): Promise<GuestModule> {
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${options.memoryLimitBytes ?? ''}:${options.tableLimitElements ?? ''}:${options.reactor === true}:${JSON.stringify(options.imports ?? {})}`;
+  // node:crypto loads here, on first use, not with the CLI (docs/decisions.md, "CLI start").
+  const key = `${process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex')}:${options.memoryLimitBytes ?? ''}:${options.tableLimitElements ?? ''}:${options.reactor === true}:${JSON.stringify(options.imports ?? {})}`;
   let module = compiled.get(key);
   if (module === undefined) {
     module = compileGuest(bytes, options);

@@ -1,8 +1,10 @@
 import { constants, type BigIntStats } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, stat, symlink, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FsError } from '../vfs/index.js';
 import { tempName, type ChunkReader, type CopyMeta, type CopyTarget, type SourceEntry } from './sandbox-fs-copy.js';
+
+/** node:fs/promises, loaded on first use: the CLI's run path imports this module but rarely copies (docs/decisions.md, "CLI start"). */
+const fsp = () => process.getBuiltinModule('node:fs/promises');
 
 // Windows has neither; there a symlink swapped in is the documented limit.
 const noFollow = constants.O_NOFOLLOW ?? 0;
@@ -18,7 +20,7 @@ const nonBlock = constants.O_NONBLOCK ?? 0;
  */
 export async function hostSource(path: string, syscall: string): Promise<SourceEntry> {
   const abs = resolve(path);
-  return hostEntry(abs, await lstat(abs, { bigint: true }), syscall);
+  return hostEntry(abs, await fsp().lstat(abs, { bigint: true }), syscall);
 }
 
 function hostEntry(path: string, st: BigIntStats, syscall: string): SourceEntry {
@@ -33,17 +35,17 @@ function hostEntry(path: string, st: BigIntStats, syscall: string): SourceEntry 
     linkKey: kind === 'file' && st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined,
     children: async () => {
       // Sorted, so a copy is made in the same order on every host.
-      const names = (await readdir(path)).sort();
+      const names = (await fsp().readdir(path)).sort();
       const entries: SourceEntry[] = [];
       for (const name of names) {
         const child = join(path, name);
-        entries.push(hostEntry(child, await lstat(child, { bigint: true }), syscall));
+        entries.push(hostEntry(child, await fsp().lstat(child, { bigint: true }), syscall));
       }
       return entries;
     },
-    readlink: () => readlink(path),
+    readlink: () => fsp().readlink(path),
     open: async () => {
-      const handle = await open(path, constants.O_RDONLY | noFollow | nonBlock);
+      const handle = await fsp().open(path, constants.O_RDONLY | noFollow | nonBlock);
       try {
         if (!(await handle.stat()).isFile()) throw new FsError('ENOTSUP', syscall, path);
       } catch (error) {
@@ -99,17 +101,17 @@ export class HostTarget implements CopyTarget<string, string> {
       return { dir: abs };
     }
     const parent = dirname(abs);
-    if (!(await stat(parent)).isDirectory()) throw new FsError('ENOTDIR', this.#syscall, parent);
+    if (!(await fsp().stat(parent)).isDirectory()) throw new FsError('ENOTDIR', this.#syscall, parent);
     return { parent, name };
   }
 
   async makeDir(parent: string, name: string): Promise<{ dir: string; created: boolean }> {
     const path = join(parent, name);
     try {
-      await mkdir(path, 0o700);
+      await fsp().mkdir(path, 0o700);
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
-      const st = await lstat(path);
+      const st = await fsp().lstat(path);
       if (!st.isDirectory()) throw new FsError('EEXIST', this.#syscall, path);
       return { dir: path, created: false };
     }
@@ -120,7 +122,7 @@ export class HostTarget implements CopyTarget<string, string> {
   async writeFile(parent: string, name: string, meta: CopyMeta, reader: ChunkReader, buffer: Uint8Array): Promise<string> {
     await this.#checkDir(parent);
     const tmp = join(parent, tempName());
-    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | noFollow, 0o600);
+    const handle = await fsp().open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | noFollow, 0o600);
     try {
       try {
         for (let position = 0; ; ) {
@@ -138,7 +140,7 @@ export class HostTarget implements CopyTarget<string, string> {
       await this.#replace(tmp, final);
       return final;
     } catch (error) {
-      await unlink(tmp).catch(() => undefined);
+      await fsp().unlink(tmp).catch(() => undefined);
       throw error;
     }
   }
@@ -147,11 +149,11 @@ export class HostTarget implements CopyTarget<string, string> {
     await this.#checkDir(parent);
     const tmp = join(parent, tempName());
     try {
-      await symlink(target, tmp);
-      await lutimes(tmp, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+      await fsp().symlink(target, tmp);
+      await fsp().lutimes(tmp, seconds(meta.atimeNs), seconds(meta.mtimeNs));
       await this.#replace(tmp, join(parent, name));
     } catch (error) {
-      await unlink(tmp).catch(() => undefined);
+      await fsp().unlink(tmp).catch(() => undefined);
       throw error;
     }
   }
@@ -160,7 +162,7 @@ export class HostTarget implements CopyTarget<string, string> {
     await this.#checkDir(parent);
     const tmp = join(parent, tempName());
     try {
-      await link(existing, tmp);
+      await fsp().link(existing, tmp);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK') return false;
@@ -170,27 +172,27 @@ export class HostTarget implements CopyTarget<string, string> {
       await this.#replace(tmp, join(parent, name));
       return true;
     } catch (error) {
-      await unlink(tmp).catch(() => undefined);
+      await fsp().unlink(tmp).catch(() => undefined);
       throw error;
     }
   }
 
   async finishDir(dir: string, meta: CopyMeta): Promise<void> {
     await this.#checkDir(dir);
-    await chmod(dir, meta.mode & 0o777);
-    await utimes(dir, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+    await fsp().chmod(dir, meta.mode & 0o777);
+    await fsp().utimes(dir, seconds(meta.atimeNs), seconds(meta.mtimeNs));
   }
 
   /** Rename `tmp` over `final`, which may be a file or a symlink, never a directory. */
   async #replace(tmp: string, final: string): Promise<void> {
-    const existing = await lstat(final).catch(() => undefined);
+    const existing = await fsp().lstat(final).catch(() => undefined);
     if (existing?.isDirectory() === true) throw new FsError('EISDIR', this.#syscall, final);
-    await rename(tmp, final);
+    await fsp().rename(tmp, final);
   }
 
   /** `path` is still a real directory, not a symlink to one. */
   async #checkDir(path: string): Promise<void> {
-    const st = await lstat(path);
+    const st = await fsp().lstat(path);
     if (!st.isDirectory()) throw new FsError(st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR', this.#syscall, path);
   }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { FsError } from '../vfs/index.js';
 import { toFsError } from './sandbox-fs-stats.js';
 
@@ -159,5 +158,5 @@ export async function copyTree<D, L>(source: SourceEntry, target: CopyTarget<D, 
 
 /** A name no entry of a copy's destination is expected to have, for the temporary copy of one entry. */
 export function tempName(): string {
-  return `.strata-copy-${randomBytes(6).toString('hex')}`;
+  return `.strata-copy-${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}`;
 }

@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto';
 import { coarseNowNs } from './clock.js';
 import { fsError, FsError } from './errors.js';
 import type { Namespace } from './namespace.js';
@@ -204,7 +203,8 @@ class Device implements DeviceNode {
         return length;
       case 'random':
       case 'urandom':
-        if (length > 0) randomFillSync(dst, dstOffset, length);
+        // node:crypto loads on first use, not with the CLI (docs/decisions.md, "CLI start").
+        if (length > 0) process.getBuiltinModule('node:crypto').randomFillSync(dst, dstOffset, length);
         return length;
       default:
         throw fsError('ENXIO', 'read', `/dev/${this.device}`);

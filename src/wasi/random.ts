@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto';
 import { GuestDeadline, type WasiContext } from './context.js';
 
 /**
@@ -8,6 +7,10 @@ import { GuestDeadline, type WasiContext } from './context.js';
  * deadline checked between chunks.
  */
 export const randomChunkBytes = 1 << 20;
+
+// node:crypto loads on the first random_get, not with the CLI: most runs
+// never ask, and it costs ~5 ms of a start (docs/decisions.md, "CLI start").
+let randomFillSync: typeof import('node:crypto').randomFillSync | undefined;
 
 /**
  * `random_get`: fill a guest buffer from the host CSPRNG.
@@ -26,13 +29,14 @@ export function randomSyscalls(ctx: WasiContext) {
       const n = len >>> 0;
       if (n === 0) return 0;
       const u8 = mem.u8;
+      const fill = (randomFillSync ??= process.getBuiltinModule('node:crypto').randomFillSync);
       if (n <= randomChunkBytes && p + n <= 0x7fffffff) {
-        randomFillSync(u8, p, n);
+        fill(u8, p, n);
         return 0;
       }
       for (let done = 0; done < n; done += randomChunkBytes) {
         if (done > 0 && performance.now() > ctx.deadline) throw new GuestDeadline();
-        randomFillSync(u8.subarray(p + done, p + Math.min(n, done + randomChunkBytes)));
+        fill(u8.subarray(p + done, p + Math.min(n, done + randomChunkBytes)));
       }
       return 0;
     },
