@@ -13,7 +13,12 @@
 // Correctness:
 // - The cache file is named by the sha256 of the bundle's bytes, so a
 //   changed bundle never meets an old cache. (V8's own check compares only
-//   the source's length, and a rebuild can keep it.)
+//   the source's length, and a rebuild can keep it.) scripts/bundle-cli.mjs
+//   writes that digest into the bundle's first line, so the loader need
+//   not hash 0.9 MB (nor load node:crypto) on every start: it trusts the
+//   line only together with the file's size and modification time, which
+//   go into the name too, so a hand edit that keeps the line still misses.
+//   A file without the line is hashed here.
 // - The name also holds the Node version, the architecture and the flags
 //   Node runs with: V8 rejects a cache made under other flags, and two
 //   setups used in turn would otherwise overwrite each other's file.
@@ -27,8 +32,7 @@
 //   own and nobody else may write it (on POSIX; files are made 0600).
 // - Any error around the cache (no home, a read-only or full disk) leaves
 //   the CLI running uncached; none is reported.
-const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
-const { createHash } = require('node:crypto');
+const { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { homedir } = require('node:os');
 const { dirname, join } = require('node:path');
@@ -48,10 +52,55 @@ function cacheDirectory(env = process.env) {
   return join(home, 'compile-cache');
 }
 
-/** What else V8's code depends on: the runtime and its flags. */
+/**
+ * What else V8's code depends on: the runtime and its flags, as 12 hex
+ * digits (FNV-1a, 64 bits). A collision costs no correctness: V8 checks
+ * its version and flags itself and rejects a cache made under others.
+ */
 function runtimeKey(env = process.env) {
   const runtime = [process.version, process.arch, process.execArgv.join(' '), env.NODE_OPTIONS ?? ''].join('\0');
-  return createHash('sha256').update(runtime).digest('hex').slice(0, 12);
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < runtime.length; i++) hash = BigInt.asUintN(64, (hash ^ BigInt(runtime.charCodeAt(i))) * 0x100000001b3n);
+  return hash.toString(16).padStart(16, '0').slice(0, 12);
+}
+
+/** How scripts/bundle-cli.mjs begins the bundle: this, the sha256 (hex) of the bytes after the line, and a newline. */
+const digestLine = '// strata-bundle sha256=';
+
+/**
+ * The part of the cache file's name that stands for the bundle's bytes:
+ * the digest its first line states, with the file's size and modification
+ * time (a hand edit keeps the line but not both of those); for a file
+ * without the line, the sha256 of its bytes.
+ */
+function bundleKey(bytes, stat) {
+  const end = digestLine.length + 64;
+  const stated = bytes.length > end && bytes[end] === 0x0a ? bytes.toString('latin1', digestLine.length, end) : '';
+  if (bytes.toString('latin1', 0, digestLine.length) === digestLine && /^[0-9a-f]{64}$/.test(stated)) {
+    return `${stated.slice(0, 32)}-${stat.size.toString(36)}-${stat.mtimeNs.toString(36)}`;
+  }
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+}
+
+/**
+ * The file's bytes, and its fstat (bigint: the modification time in ns)
+ * taken after reading them: bytes read while a rebuild rewrote the file
+ * then carry the rebuild's time, a name no whole file has.
+ */
+function readWithStat(file) {
+  const fd = openSync(file, 'r');
+  try {
+    const bytes = Buffer.allocUnsafe(fstatSync(fd).size);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = readSync(fd, bytes, read, bytes.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return { bytes: bytes.subarray(0, read), stat: fstatSync(fd, { bigint: true }) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -65,14 +114,14 @@ function runtimeKey(env = process.env) {
  * Errors: those of reading and running the file; never the cache's.
  */
 function loadBundle(file, { tag = 'main', env = process.env } = {}) {
-  const bytes = readFileSync(file);
+  const { bytes, stat } = readWithStat(file);
   const source = bytes.toString('utf8');
   const dir = cacheDirectory(env);
   let cachePath;
   let cachedData;
   if (dir !== undefined) {
     try {
-      const name = `${runtimeKey(env)}-${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}-${tag}.v8`;
+      const name = `${runtimeKey(env)}-${bundleKey(bytes, stat)}-${tag}.v8`;
       cachePath = join(dir, name);
       cachedData = readCache(cachePath);
     } catch {
@@ -159,4 +208,4 @@ function prune(dir) {
   for (const { name } of files.slice(keptFiles)) rmSync(join(dir, name), { force: true });
 }
 
-module.exports = { loadBundle, cacheDirectory };
+module.exports = { loadBundle, cacheDirectory, digestLine };

@@ -8,7 +8,6 @@
 // Node's ES module loader, ~10 ms of the CLI's start.
 const { statSync } = require('node:fs');
 const { join } = require('node:path');
-const { pathToFileURL } = require('node:url');
 
 const bundle = join(__dirname, '..', 'dist', 'cli', 'strata.bundle.cjs');
 const modules = join(__dirname, '..', 'dist', 'cli', 'main.js');
@@ -22,7 +21,7 @@ const argv = process.argv.slice(2);
 // A cache holds what its first run compiled: `strata run` (not its help)
 // has one of its own, so a run finds the code it needs whatever ran first.
 const tag = argv[0] === 'run' && !argv.includes('--help') && !argv.includes('-h') ? 'run' : 'other';
-const cli = fresh ? Promise.resolve(require('./compile-cache.js').loadBundle(bundle, { tag })) : import(pathToFileURL(modules).href);
+const cli = fresh ? Promise.resolve(require('./compile-cache.js').loadBundle(bundle, { tag })) : import(require('node:url').pathToFileURL(modules).href);
 cli.then((m) => m.main(argv)).then((code) => {
   process.exitCode = code;
 });

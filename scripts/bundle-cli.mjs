@@ -11,6 +11,8 @@
 // Packages under node_modules stay external (loaded as usual).
 // Run after `tsc -p tsconfig.build.json` (npm run build and npm test do).
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -57,7 +59,10 @@ await build({
   logLevel: 'warning',
 });
 // esbuild escapes non-ASCII characters in code but not in comments; an
-// all-ASCII file becomes a one-byte string in V8, read and hashed faster.
-const text = readFileSync(outfile, 'utf8');
+// all-ASCII file becomes a one-byte string in V8, read faster.
 // eslint-disable-next-line no-control-regex
-if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`));
+const text = readFileSync(outfile, 'utf8').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+// The first line states the sha256 of the rest, the key of the code cache
+// (with the file's size and time): the loader then hashes nothing at start.
+const { digestLine } = createRequire(import.meta.url)('../bin/compile-cache.js');
+writeFileSync(outfile, `${digestLine}${createHash('sha256').update(text).digest('hex')}\n${text}`);

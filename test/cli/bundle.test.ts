@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,6 +10,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = `${root}bin/strata.js`;
 const loader = `${root}bin/compile-cache.js`;
 const hello = `${root}guests/bin/hello.wasm`;
+const bundle = `${root}dist/cli/strata.bundle.cjs`;
 
 /** Run bin/strata.js with its code cache in `cache`. */
 function strata(args: string[], cache: string) {
@@ -32,7 +34,8 @@ describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () 
     const cold = strata(['run', hello, 'bundled'], cache);
     expect(cold.stderr).toBe('');
     expect(cold.stdout).toBe('hello, bundled\n');
-    expect(readdirSync(cache)).toEqual([expect.stringMatching(/^[0-9a-f]{12}-[0-9a-f]{32}-run\.v8$/)]);
+    // runtime, the digest the bundle states, its size and time (base 36), the command
+    expect(readdirSync(cache)).toEqual([expect.stringMatching(/^[0-9a-f]{12}-[0-9a-f]{32}-[0-9a-z]+-[0-9a-z]+-run\.v8$/)]);
     const warm = strata(['run', hello, 'bundled'], cache);
     expect([warm.status, warm.stdout, warm.stderr]).toEqual([0, 'hello, bundled\n', '']);
   });
@@ -43,6 +46,30 @@ describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () 
     for (const cache of ['off', file]) {
       const r = strata(['run', hello, 'uncached'], cache);
       expect([r.status, r.stdout, r.stderr]).toEqual([0, 'hello, uncached\n', '']);
+    }
+  });
+
+  it('states the sha256 of the rest in its first line', () => {
+    const text = readFileSync(bundle, 'latin1');
+    const newline = text.indexOf('\n');
+    expect(text.slice(0, newline)).toBe(`// strata-bundle sha256=${createHash('sha256').update(text.slice(newline + 1), 'latin1').digest('hex')}`);
+  });
+
+  it('`strata run MODULE.wasm` loads no builtin module it does not need, from a cold or a warm cache, into a pipe or /dev/null', () => {
+    // Each costs milliseconds of every start (docs/decisions.md, "CLI start"). crypto, fs/promises, os and stream are still
+    // loaded by modules on the path (oci/blob-store, oci/digest, sandbox/sandbox-fs-handle); add them here once they are not.
+    const unneeded = ['tty', 'net', 'readline', 'child_process', 'worker_threads', 'zlib', 'http', 'https'];
+    const cache = tempDir('strata-cc-');
+    const report = join(cache, 'report.js');
+    writeFileSync(report, `const fs = require('node:fs'); process.on('exit', () => fs.writeSync(2, JSON.stringify(process.moduleLoadList)));`);
+    for (const stdio of ['pipe', 'ignore'] as const) {
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync(process.execPath, ['-r', report, bin, 'run', hello], { encoding: 'utf8', stdio: ['ignore', stdio, 'pipe'], env: { ...process.env, STRATA_COMPILE_CACHE: cache } });
+        expect(r.status).toBe(0);
+        const loaded = (JSON.parse(r.stderr) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+        expect(loaded).toContain('vm'); // the report works
+        expect(unneeded.filter((m) => loaded.includes(m))).toEqual([]);
+      }
     }
   });
 
@@ -80,6 +107,44 @@ describe('the code cache (bin/compile-cache.js)', () => {
     writeFileSync(file, 'exports.value = function () { return 2; }();');
     expect(load(file, cache).stdout).toBe('2');
     expect(readdirSync(cache)).toHaveLength(2);
+  });
+
+  it('trusts the digest a bundle states only with its size and time: an edit that keeps the line and the length misses', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const file = join(dir, 'bundle.cjs');
+    const line = `// strata-bundle sha256=${'ab'.repeat(32)}\n`;
+    writeFileSync(file, `${line}exports.value = function () { return 1; }();`);
+    expect(load(file, cache).stdout).toBe('1');
+    expect(load(file, cache).stdout).toBe('1');
+    writeFileSync(file, `${line}exports.value = function () { return 2; }();`);
+    utimesSync(file, 1_000_000, 1_000_000);
+    expect(load(file, cache).stdout).toBe('2');
+    expect(load(file, cache).stdout).toBe('2');
+    expect(readdirSync(cache)).toHaveLength(2);
+    expect(readdirSync(cache).every((name) => name.includes('-abababababababababababababababab-'))).toBe(true);
+  });
+
+  it('loads no node:crypto for a bundle that states its digest, and hashes one that does not', () => {
+    const dir = tempDir('strata-cc-');
+    const cache = join(dir, 'cache');
+    const stated = join(dir, 'stated.cjs');
+    const plain = join(dir, 'plain.cjs');
+    writeFileSync(stated, `// strata-bundle sha256=${'cd'.repeat(32)}\nexports.value = 6;`);
+    writeFileSync(plain, 'exports.value = 6;');
+    // a script file: `node -e` loads node:crypto itself
+    const runner = join(dir, 'runner.cjs');
+    writeFileSync(runner, `require(${JSON.stringify(loader)}).loadBundle(process.argv[2], { tag: 'test' }); process.stdout.write(String(process.moduleLoadList.includes('NativeModule crypto')));`);
+    const loadsCrypto = (file: string) => spawnSync(process.execPath, [runner, file], { encoding: 'utf8', env: { ...process.env, STRATA_COMPILE_CACHE: cache } }).stdout;
+    for (let i = 0; i < 2; i++) {
+      expect(loadsCrypto(stated)).toBe('false');
+      expect(loadsCrypto(plain)).toBe('true');
+    }
+    expect(readdirSync(cache).sort()).toEqual([
+      expect.stringMatching(/^[0-9a-f]{12}-[0-9a-f]{32}-test\.v8$/),
+      expect.stringMatching(/^[0-9a-f]{12}-cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd-[0-9a-z]+-[0-9a-z]+-test\.v8$/),
+    ]);
+    expect(readdirSync(cache).find((name) => !name.includes('-cdcd'))).toContain(createHash('sha256').update('exports.value = 6;').digest('hex').slice(0, 32));
   });
 
   it('writes no cache from a run that fails', () => {
