@@ -14,6 +14,8 @@ import { GuestError, type RunOptions } from './run-options.js';
 // which every process importing strata would pay otherwise.
 let timed: { context: vm.Context & { job: (() => number) | undefined }; script: vm.Script } | undefined;
 
+const encoder = new TextEncoder();
+
 /** Run `job` under V8's watchdog: past `timeoutMs` it is interrupted (ERR_SCRIPT_EXECUTION_TIMEOUT). */
 export function runWithTimeout(job: () => number, timeoutMs: number): number {
   timed ??= { context: vm.createContext({ job: undefined }) as vm.Context & { job: (() => number) | undefined }, script: new vm.Script('job()') };
@@ -83,6 +85,8 @@ export class OutputStream implements StreamSink {
 
   collected(): Uint8Array {
     if (this.#chunks.length === 1) return this.#chunks[0]!;
+    // Most runs leave stderr empty: no Buffer machinery for nothing.
+    if (this.#chunks.length === 0) return new Uint8Array(0);
     return Buffer.concat(this.#chunks);
   }
 }
@@ -90,7 +94,7 @@ export class OutputStream implements StreamSink {
 /** stdin as a blocking source: bytes or text are read through once, then EOF. */
 export function toSource(stdin: RunOptions['stdin']): StreamSource {
   if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) return stdin;
-  const bytes = typeof stdin === 'string' ? new TextEncoder().encode(stdin) : (stdin ?? new Uint8Array(0));
+  const bytes = typeof stdin === 'string' ? (stdin === '' ? new Uint8Array(0) : encoder.encode(stdin)) : (stdin ?? new Uint8Array(0));
   let at = 0;
   return {
     read(dst, offset, length) {

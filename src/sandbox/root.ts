@@ -88,7 +88,7 @@ export function buildRoot(options: RootOptions): SandboxRoot {
   if (options.upperDir !== undefined && mode !== RootMode.overlay) {
     throw new StrataError(ErrorCode.invalidOption, `an upper directory needs root mode 'overlay', not '${mode}'`);
   }
-  const hostRoot = options.mounts.find((m) => normalize(m.target) === '/');
+  const hostRoot = options.mounts.length === 0 ? undefined : options.mounts.find((m) => normalize(m.target) === '/');
   if (hostRoot !== undefined) {
     // A bind at `/` replaces the root: a trusted process given a host tree.
     if (hostRoot.type !== 'bind' || image !== undefined || mode !== RootMode.tmpfs) {
@@ -110,7 +110,7 @@ export function buildRoot(options: RootOptions): SandboxRoot {
       break;
     }
     case RootMode.tmpfs:
-      tmpfs = new Tmpfs({ dev: 1n, ...(options.limits !== undefined && { limits: options.limits }) });
+      tmpfs = new Tmpfs(options.limits === undefined ? { dev: 1n } : { dev: 1n, limits: options.limits });
       if (image !== undefined) {
         try {
           copyTree(image.view.root, tmpfs.root);
@@ -125,7 +125,10 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     default:
       throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
   }
-  return mountAll(options, { root, hostDirs, ...(overlay !== undefined && { overlay }), ...(tmpfs !== undefined && { tmpfs }) }, dev, hostRoot);
+  const rootFs: { -readonly [K in keyof RootFs]: RootFs[K] } = { root, hostDirs };
+  if (overlay !== undefined) rootFs.overlay = overlay;
+  if (tmpfs !== undefined) rootFs.tmpfs = tmpfs;
+  return mountAll(options, rootFs, dev, hostRoot);
 }
 
 /**
@@ -137,7 +140,7 @@ export function mountAll(options: RootOptions, rootFs: RootFs, dev = devCounter(
   const { mode } = options;
   const namespace = new Namespace(rootFs.root);
   const mounts = new Map<string, BuiltMount>();
-  const hostDirs: HostDir[] = [...(rootFs.hostDirs ?? [])];
+  const hostDirs: HostDir[] = rootFs.hostDirs === undefined ? [] : [...rootFs.hostDirs];
   const specs = options.mounts.length === 0 ? [] : options.mounts.filter((m) => m !== hostRoot);
   if (mode === RootMode.readonly && !specs.some((m) => m.type === 'tmpfs')) {
     for (const target of readonlyScratch) specs.push({ type: 'tmpfs', target });
@@ -158,7 +161,7 @@ export function mountAll(options: RootOptions, rootFs: RootFs, dev = devCounter(
     mounts.set(target, built);
   }
   if (options.dev) mountDev(namespace, dev());
-  return { mode, namespace, mounts, options, hostRoot: hostRoot !== undefined, nextDev: dev, hostDirs, ...withoutRoot(rootFs) };
+  return withRootFs({ mode, namespace, mounts, options, hostRoot: hostRoot !== undefined, nextDev: dev, hostDirs }, rootFs);
 }
 
 /**
@@ -174,11 +177,14 @@ export function remount(root: SandboxRoot, rootFs: RootFs): SandboxRoot {
   if (root.options.dev) mountDev(namespace, root.nextDev());
   const { mode, mounts, options, hostRoot, nextDev } = root;
   const hostDirs = [...(rootFs.hostDirs ?? []), ...[...mounts.values()].flatMap((m) => (m.hostDir === undefined ? [] : [m.hostDir]))];
-  return { mode, namespace, mounts, options, hostRoot, nextDev, hostDirs, ...withoutRoot(rootFs) };
+  return withRootFs({ mode, namespace, mounts, options, hostRoot, nextDev, hostDirs }, rootFs);
 }
 
-function withoutRoot(rootFs: RootFs): { overlay?: Overlay; tmpfs?: Tmpfs } {
-  return { ...(rootFs.overlay !== undefined && { overlay: rootFs.overlay }), ...(rootFs.tmpfs !== undefined && { tmpfs: rootFs.tmpfs }) };
+/** `root` with the filesystem behind `rootFs` (its overlay or tmpfs), set one by one (no spreads: part of every spawn's cost). */
+function withRootFs(root: { -readonly [K in keyof SandboxRoot]: SandboxRoot[K] }, rootFs: RootFs): SandboxRoot {
+  if (rootFs.overlay !== undefined) root.overlay = rootFs.overlay;
+  if (rootFs.tmpfs !== undefined) root.tmpfs = rootFs.tmpfs;
+  return root;
 }
 
 /** Device numbers of one namespace, from 10 (1 is the root's). */

@@ -23,7 +23,7 @@ export interface TmpfsLimits {
 }
 
 /** Defaults for a tmpfs with no explicit limits: 1 GiB, 1 Mi inodes, 256 MiB of metadata. */
-export const defaultTmpfsLimits: TmpfsLimits = { maxBytes: 1 << 30, maxInodes: 1 << 20, maxMetadataBytes: 256 << 20 };
+export const defaultTmpfsLimits: TmpfsLimits = Object.freeze({ maxBytes: 1 << 30, maxInodes: 1 << 20, maxMetadataBytes: 256 << 20 });
 
 /** Usage counters of a tmpfs, for `df`-like reporting and tests. */
 export interface TmpfsUsage {
@@ -74,7 +74,8 @@ export class Tmpfs implements FileSystem {
 
   constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits> }) {
     this.dev = options.dev;
-    this.limits = { ...defaultTmpfsLimits, ...options.limits };
+    // The shared (frozen) defaults when none is given: no object per tmpfs.
+    this.limits = options.limits === undefined ? defaultTmpfsLimits : { ...defaultTmpfsLimits, ...options.limits };
     this.root = new TmpDir(this, 0o755, undefined);
   }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Namespace, Tmpfs, maxFileSize, type Errno, type Stat } from '../../src/vfs/index.js';
+import { Namespace, Tmpfs, defaultTmpfsLimits, maxFileSize, type Errno, type Stat } from '../../src/vfs/index.js';
 import { build, contents, dirAt, expectErrno, names, outcome, readFile, world, writeFile } from './tree.js';
 
 type World = ReturnType<typeof world>;
@@ -413,6 +413,16 @@ describe('times', () => {
 });
 
 describe('quotas', () => {
+  it('the defaults apply where no limit is given, and cannot be changed (every tmpfs without limits shares them)', () => {
+    expect(new Tmpfs({ dev: 1n }).limits).toEqual({ maxBytes: 1 << 30, maxInodes: 1 << 20, maxMetadataBytes: 256 << 20 });
+    expect(new Tmpfs({ dev: 1n, limits: { maxBytes: 5 } }).limits).toEqual({ maxBytes: 5, maxInodes: 1 << 20, maxMetadataBytes: 256 << 20 });
+    expect(Object.isFrozen(defaultTmpfsLimits)).toBe(true);
+    expect(() => {
+      (defaultTmpfsLimits as { maxBytes: number }).maxBytes = 1;
+    }).toThrow(TypeError);
+    expect(new Tmpfs({ dev: 1n }).limits.maxBytes).toBe(1 << 30);
+  });
+
   it('maxBytes: a write past the limit gives ENOSPC and changes nothing', () => {
     const w = world({ maxBytes: 100 });
     const file = writeFile(w.ns, 'f', 'x'.repeat(60));
