@@ -1,23 +1,19 @@
 import { coarseNowNs } from '../clock.js';
-import { FsError, fsError } from '../errors.js';
-import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type FileType, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
+import { fsError } from '../errors.js';
+import { firstEntryCookie, type DirEntry, type DirNode, type FileNode, type Node, type Stat, type SymlinkNode, type TimeChange } from '../node.js';
 import { copyUpDir, copyUpLeaf, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
 import type { Overlay } from './filesystem.js';
 import type { OverlayLeaf } from './inode.js';
 import { countsOver, hasExactCounts, plainCounts, type DirCounts } from './counts.js';
 import { isReservedName, lookupState, opaqueMarker, whiteoutName, type LookupState } from './lookup.js';
+import { forEachMergedEntry } from './merged-listing.js';
 import { SealedDirCache } from './sealed-directory.js';
 import { renameEntry } from './rename.js';
+import { clearReserved, hideLowerAt, isGone } from './whiteouts.js';
 
-/**
- * Readdir cookies of entries listed from the upper start here; below it
- * are the lower directory's own cookies (stable: the lower never changes).
- * A lower's cookies must stay under 2^30, and the upper's under 2^30 - 2^16,
- * so every cookie stays below the namespace's synthetic mount names and
- * below 2^31: wasi-libc's `telldir` returns a 32-bit `long`, and a larger
- * cookie breaks `seekdir` in a guest.
- */
-export const upperCookieBase = 2 ** 30;
+// Moved by concept; still importable from here.
+export { upperCookieBase } from './merged-listing.js';
+export { isGone } from './whiteouts.js';
 
 /**
  * A directory of the overlay: the lower directory it merges (undefined when
@@ -25,10 +21,8 @@ export const upperCookieBase = 2 ** 30;
  * upper directory once copied up.
  *
  * Merged listing, with cookies that stay valid while the directory changes:
- * first the lower's entries in the lower's order and with the lower's
- * cookies (skipping whiteouts, showing the upper node for a name the upper
- * replaced), then the upper's own entries with the upper's cookies offset
- * by {@link upperCookieBase}. Names starting with `.wh.` are never shown.
+ * {@link forEachMergedEntry} (merged-listing.ts). Hiding lower entries
+ * (whiteouts) is in whiteouts.ts. Names starting with `.wh.` are never shown.
  *
  * Errors: those of {@link DirNode}, in its order, plus EINVAL for a
  * reserved name given to a create or as a rename's target, EXDEV for a
@@ -171,7 +165,7 @@ export class OverlayDir implements DirNode {
 
   /** Every merged child, as overlay nodes. */
   forEachChild(fn: (node: Node, name: string) => void): void {
-    this.#forEachEntry(firstEntryCookie, (name) => {
+    forEachMergedEntry(this, firstEntryCookie, (name) => {
       const node = this.lookup(name);
       if (node !== undefined) fn(node, name);
       return true;
@@ -184,8 +178,8 @@ export class OverlayDir implements DirNode {
    * one needs of its lower.
    */
   readdir(cookie: number, take: (entry: DirEntry) => boolean): void {
-    if (!this.fs.sealed) return this.#forEachEntry(cookie, (name, ino, type, next) => take({ name, ino, type, next }));
-    (this.#sealed ??= new SealedDirCache()).readdir(cookie, take, (add) => this.#forEachEntry(firstEntryCookie, add));
+    if (!this.fs.sealed) return forEachMergedEntry(this, cookie, (name, ino, type, next) => take({ name, ino, type, next }));
+    (this.#sealed ??= new SealedDirCache()).readdir(cookie, take, (add) => forEachMergedEntry(this, firstEntryCookie, add));
   }
 
   mkdir(name: string, mode: number): DirNode {
@@ -223,7 +217,7 @@ export class OverlayDir implements DirNode {
     UndoLog.run((log) => {
       const upper = copyUpDir(this, log);
       timesOnRollback(upper, log);
-      this.#hideLower(name, state, node, log);
+      hideLowerAt(this, name, state, node, log);
       if (state.kind === 'upper') {
         upper.unlink(name);
         if (isGone(state.upper)) this.fs.forget(state.upper);
@@ -243,10 +237,10 @@ export class OverlayDir implements DirNode {
     UndoLog.run((log) => {
       const upper = copyUpDir(this, log);
       timesOnRollback(upper, log);
-      this.#hideLower(name, state, node, log);
+      hideLowerAt(this, name, state, node, log);
       dir.markRemoved(log);
       if (state.kind === 'upper') {
-        dir.clearReserved(log);
+        clearReserved(dir, log);
         upper.rmdir(name);
         this.fs.forget(state.upper);
       }
@@ -259,56 +253,6 @@ export class OverlayDir implements DirNode {
     this.#counts = undefined;
     newDir.#counts = undefined;
     renameEntry(this, oldName, newDir, newName);
-  }
-
-  /**
-   * If a lower entry is visible at `name` (or shadowed by the upper entry
-   * there), add the whiteout that hides it once the upper entry is gone.
-   */
-  #hideLower(name: string, state: LookupState, node: Node, log: UndoLog): void {
-    if (state.kind !== 'lower' && (state.kind !== 'upper' || state.lower === undefined)) return;
-    this.hideLowerEntry(name, state.lower!, node, log);
-  }
-
-  /** Whiteout `name`'s lower entry `lower` (shown as `node`). Errors: the upper's. */
-  hideLowerEntry(name: string, lower: Node, node: Node | undefined, log: UndoLog): void {
-    const upper = this.upper!;
-    upper.createFile(whiteoutName(name), 0o644);
-    log.add(() => upper.unlink(whiteoutName(name)));
-    this.noteHidden(name, lower, node, log);
-  }
-
-  /**
-   * The lower entry `lower` at `name` (shown as `node`) is hidden from now
-   * on: remember its stat as it is now, and count a lower name down.
-   */
-  noteHidden(name: string, lower: Node, node: Node | undefined, log: UndoLog): void {
-    if (!this.hidden.has(name)) {
-      const origin = node !== undefined && node.ino === lower.ino ? (node as { origin?: Stat }).origin : undefined;
-      this.hidden.set(name, origin ?? lower.stat());
-      log.add(() => this.hidden.delete(name));
-    }
-    if (node !== undefined && node.type !== 'directory' && (node as unknown as OverlayLeaf).upper === undefined) {
-      const leaf = node as unknown as OverlayLeaf;
-      leaf.lowerLinks--;
-      leaf.lowerNameGone();
-      log.add(() => {
-        leaf.lowerLinks++;
-        leaf.lowerNameBack();
-      });
-    }
-  }
-
-  /** Remove the reserved entries (whiteouts, opaque marker) of this directory's upper, restoring them on rollback. */
-  clearReserved(log: UndoLog): void {
-    const upper = this.upper;
-    if (upper === undefined) return;
-    const names: string[] = [];
-    upper.readdir(firstEntryCookie, (e) => (isReservedName(e.name) && names.push(e.name), true));
-    for (const name of names) {
-      upper.unlink(name);
-      log.add(() => upper.createFile(name, 0o644));
-    }
   }
 
   /** Create `name` in the upper with `make`, over a whiteout if there is one. */
@@ -350,7 +294,7 @@ export class OverlayDir implements DirNode {
     }
     let entries = 0;
     let subdirs = 0;
-    this.#forEachEntry(firstEntryCookie, (_name, _ino, type) => {
+    forEachMergedEntry(this, firstEntryCookie, (_name, _ino, type) => {
       entries++;
       if (type === 'directory') subdirs++;
       return entries < limit;
@@ -368,47 +312,5 @@ export class OverlayDir implements DirNode {
     if (this.upper !== undefined || this.removed) return this.#tally(Infinity);
     const lower = this.lower!;
     return lower instanceof OverlayDir ? lower.counts() : plainCounts(lower);
-  }
-
-  /** The merged listing after `cookie` (see the class). */
-  #forEachEntry(cookie: number, take: (name: string, ino: bigint, type: FileType, next: number) => boolean): void {
-    if (this.removed) return;
-    const { upper, lower } = this;
-    if (lower !== undefined && cookie < upperCookieBase) {
-      let stopped = false;
-      lower.readdir(cookie, (e) => {
-        if (isReservedName(e.name)) return true;
-        let { ino, type } = e;
-        const u = upper?.lookup(e.name);
-        if (u !== undefined) {
-          const shown = this.fs.nodeFor(this, e.name, { kind: 'upper', upper: u, lower: lower.lookup(e.name) });
-          if (shown === undefined) return true;
-          ino = shown.ino;
-          type = shown.type;
-        } else if (upper?.lookup(whiteoutName(e.name)) !== undefined) {
-          return true;
-        }
-        stopped = !take(e.name, ino, type, e.next);
-        return !stopped;
-      });
-      if (stopped) return;
-    }
-    if (upper === undefined) return;
-    upper.readdir(cookie < upperCookieBase ? firstEntryCookie : cookie - upperCookieBase, (e) => {
-      if (isReservedName(e.name) || lower?.lookup(e.name) !== undefined) return true;
-      const shown = this.lookup(e.name);
-      if (shown === undefined) return true;
-      return take(e.name, shown.ino, shown.type, e.next + upperCookieBase);
-    });
-  }
-}
-
-/** True when an upper node has no name left (or its host file is gone): the upper may reuse its identity. */
-export function isGone(node: Node): boolean {
-  try {
-    return node.stat().nlink === 0;
-  } catch (error) {
-    if (error instanceof FsError) return true;
-    throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { fsError } from '../errors.js';
 import { copyUpDir, copyUpLeaf, copyUpTree, keepTimes, timesOnRollback, UndoLog } from './copy-up.js';
-import { isGone, type OverlayDir } from './directory.js';
+import type { OverlayDir } from './directory.js';
+import { clearReserved, hideLowerEntry, isGone, noteHidden } from './whiteouts.js';
 import type { OverlayLeaf } from './inode.js';
 import { isOpaque, isReservedName, opaqueMarker, whiteoutName } from './lookup.js';
 
@@ -49,15 +50,15 @@ export function renameEntry(src: OverlayDir, oldName: string, dst: OverlayDir, n
     timesOnRollback(dstUpper, log);
     // The lower entry at the old name stays hidden once the upper one leaves.
     const lowerAtOld = from.kind === 'none' ? undefined : from.lower;
-    if (lowerAtOld !== undefined) src.hideLowerEntry(oldName, lowerAtOld, node, log);
+    if (lowerAtOld !== undefined) hideLowerEntry(src, oldName, lowerAtOld, node, log);
     // What the new name shows now is replaced.
     if (existing !== undefined) {
       const lowerAtNew = to.kind === 'none' ? undefined : to.lower;
-      if (lowerAtNew !== undefined) dst.noteHidden(newName, lowerAtNew, existing, log);
+      if (lowerAtNew !== undefined) noteHidden(dst, newName, lowerAtNew, existing, log);
       if (existing.type === 'directory') {
         const gone = existing as OverlayDir;
         gone.markRemoved(log);
-        if (to.kind === 'upper') gone.clearReserved(log);
+        if (to.kind === 'upper') clearReserved(gone, log);
       }
     }
     if (to.kind === 'whiteout') {
