@@ -62,7 +62,10 @@ await build({
 // all-ASCII file becomes a one-byte string in V8, read faster.
 // eslint-disable-next-line no-control-regex
 const text = readFileSync(outfile, 'utf8').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-// The first line states the sha256 of the rest, the key of the code cache
-// (with the file's size and time): the loader then hashes nothing at start.
-const { digestLine } = createRequire(import.meta.url)('../bin/compile-cache.js');
-writeFileSync(outfile, `${digestLine}${createHash('sha256').update(text).digest('hex')}\n${text}`);
+// The code goes in the function the loader runs it in, written here so
+// that the loader compiles the file's text as it is; the first line states
+// the sha256 of the rest, the key of the code cache (with the file's size
+// and time), so the loader hashes nothing at start.
+const { digestLine, wrapperHead, wrapperTail } = createRequire(import.meta.url)('../bin/compile-cache.js');
+const wrapped = `${wrapperHead}${text}${wrapperTail}`;
+writeFileSync(outfile, `${digestLine}${createHash('sha256').update(wrapped).digest('hex')}\n${wrapped}`);

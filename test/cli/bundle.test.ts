@@ -49,10 +49,11 @@ describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () 
     }
   });
 
-  it('states the sha256 of the rest in its first line', () => {
+  it('states the sha256 of the rest in its first line, and holds its code in the function the loader runs', () => {
     const text = readFileSync(bundle, 'latin1');
     const newline = text.indexOf('\n');
     expect(text.slice(0, newline)).toBe(`// strata-bundle sha256=${createHash('sha256').update(text.slice(newline + 1), 'latin1').digest('hex')}`);
+    expect(text.slice(newline + 1)).toMatch(/^\(function \(exports, require, module, __filename, __dirname, __hostImport\) \{[^]*\n\}\)$/);
   });
 
   it('`strata run MODULE.wasm` loads no builtin module it does not need, from a cold or a warm cache, into a pipe or /dev/null', () => {
