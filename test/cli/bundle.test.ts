@@ -181,9 +181,9 @@ describe('the code cache (bin/compile-cache.js)', () => {
     const file = join(dir, 'bundle.cjs');
     const module = join(dir, 'module.mjs');
     writeFileSync(module, 'export const value = 7;');
-    // what the bundler makes of import('node:os') and of import(expression)
-    writeFileSync(file, `exports.value = async () => (await __hostImport('node:os')).EOL.length + (await Promise.resolve().then(() => require(${JSON.stringify(pathToFileURL(module).href)}))).value;`);
-    for (let i = 0; i < 2; i++) expect(load(file, cache, 'exports.value()')).toMatchObject({ stdout: '8', stderr: '' });
+    // what the bundler makes of import('node:os') and of import(expression); a require of a builtin and of a name
+    writeFileSync(file, `exports.value = async () => (await __hostImport('node:os')).EOL.length + (await Promise.resolve().then(() => require(${JSON.stringify(pathToFileURL(module).href)}))).value + require('node:path').sep.length + require('path').sep.length;`);
+    for (let i = 0; i < 2; i++) expect(load(file, cache, 'exports.value()')).toMatchObject({ stdout: '10', stderr: '' });
   });
 
   it.skipIf(process.platform === 'win32')('ignores a cache file others may write, and writes its own', () => {
