@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
 import { digestHex, digestOf, parseDigest, type Digest } from './digest.js';
+
+export { defaultStoreRoot } from './store-root.js';
 
 /** What a blob is expected to be. `size` is checked when given. */
 export interface Expected {
@@ -18,16 +19,6 @@ export interface IngestOptions {
   readonly onProgress?: (bytes: number) => void;
   /** Refuse a stream longer than this (defaults to `size` when known). */
   readonly maxBytes?: number;
-}
-
-/**
- * The default store location: `$STRATA_HOME`, else `$XDG_CACHE_HOME/strata`,
- * else `~/.cache/strata`.
- */
-export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['STRATA_HOME']) return env['STRATA_HOME'];
-  const cache = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
-  return join(cache, 'strata');
 }
 
 /** Largest blob {@link BlobStore.readVerified} reads with a blocking call. */

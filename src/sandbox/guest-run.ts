@@ -3,7 +3,7 @@
  * collected or streamed output with its cap, stdin as a source, and the
  * typed error a run that did not exit becomes.
  */
-import vm from 'node:vm';
+import type vm from 'node:vm';
 import { ErrorCode, StrataError } from '../errors.js';
 import { GuestDeadline, type StreamSink, type StreamSource } from '../wasi/index.js';
 import { GuestError, type RunOptions } from './run-options.js';
@@ -18,7 +18,10 @@ const encoder = new TextEncoder();
 
 /** Run `job` under V8's watchdog: past `timeoutMs` it is interrupted (ERR_SCRIPT_EXECUTION_TIMEOUT). */
 export function runWithTimeout(job: () => number, timeoutMs: number): number {
-  timed ??= { context: vm.createContext({ job: undefined }) as vm.Context & { job: (() => number) | undefined }, script: new vm.Script('job()') };
+  if (timed === undefined) {
+    const { createContext, Script } = process.getBuiltinModule('node:vm');
+    timed = { context: createContext({ job: undefined }) as vm.Context & { job: (() => number) | undefined }, script: new Script('job()') };
+  }
   const { context, script } = timed;
   context.job = job;
   try {

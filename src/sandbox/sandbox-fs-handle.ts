@@ -1,4 +1,4 @@
-import { Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 // ReadableStream is Node's global: node:stream/web loads only when a web stream is asked for.
 import { FsError, type DeviceNode, type FileNode } from '../vfs/index.js';
 import { SandboxStats, withPath } from './sandbox-fs-stats.js';
@@ -132,7 +132,8 @@ export class SandboxFileHandle {
     const chunk = options.highWaterMark ?? defaultStreamChunkBytes;
     const end = options.end ?? Number.MAX_SAFE_INTEGER - 1;
     let position = options.start ?? 0;
-    const stream: Readable = new Readable({
+    // node:stream loads on first use, not with every process that runs a guest (docs/decisions.md, "CLI start").
+    const stream: Readable = new (process.getBuiltinModule('node:stream').Readable)({
       highWaterMark: chunk,
       read: () => {
         try {
@@ -165,7 +166,7 @@ export class SandboxFileHandle {
       if (options.autoClose === false) callback(error);
       else void this.close().then(() => callback(error));
     };
-    return new Writable({
+    return new (process.getBuiltinModule('node:stream').Writable)({
       write: (chunk: Buffer, _encoding, callback) => {
         try {
           const n = this.writeSync(chunk, 0, chunk.length, position);

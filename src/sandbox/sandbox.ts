@@ -1,7 +1,7 @@
 import { ErrorCode, StrataError } from '../errors.js';
 // A module-file run in a tmpfs root needs none of the image, store and
 // component code: those modules are imported where they are used.
-import { defaultStoreRoot } from '../oci/blob-store.js';
+import { defaultStoreRoot } from '../oci/store-root.js';
 import type { ImageStore } from '../oci/index.js';
 import { FsError, Namespace, type DirNode } from '../vfs/index.js';
 import { applyChanges } from './apply-back.js';

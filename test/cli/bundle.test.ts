@@ -57,9 +57,9 @@ describe('the CLI bundle (scripts/bundle-cli.mjs, loaded by bin/strata.js)', () 
   });
 
   it('`strata run MODULE.wasm` loads no builtin module it does not need, from a cold or a warm cache, into a pipe or /dev/null', () => {
-    // Each costs milliseconds of every start (docs/decisions.md, "CLI start"). crypto, fs/promises, os and stream are still
-    // loaded by modules on the path (oci/blob-store, oci/digest, sandbox/sandbox-fs-handle); add them here once they are not.
-    const unneeded = ['tty', 'net', 'readline', 'child_process', 'worker_threads', 'zlib', 'http', 'https'];
+    // Each costs milliseconds of every start (docs/decisions.md, "CLI start"). vm (the code cache's loader) and perf_hooks
+    // (a run's clock) are needed.
+    const unneeded = ['tty', 'net', 'readline', 'child_process', 'worker_threads', 'zlib', 'http', 'https', 'crypto', 'fs/promises', 'stream', 'os'];
     const cache = tempDir('strata-cc-');
     const report = join(cache, 'report.js');
     writeFileSync(report, `const fs = require('node:fs'); process.on('exit', () => fs.writeSync(2, JSON.stringify(process.moduleLoadList)));`);
