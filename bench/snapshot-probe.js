@@ -28,7 +28,7 @@
 
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { distEntry } from './peers.js';
+import { distDir, distEntry } from './peers.js';
 
 const [mode, specJson] = process.argv.slice(2);
 if ((mode !== 'restore' && mode !== 'golden' && mode !== 'phases') || !specJson) {
@@ -37,7 +37,10 @@ if ((mode !== 'restore' && mode !== 'golden' && mode !== 'phases') || !specJson)
 }
 /** @type {{ storeDir: string, digest: string, check: string, n?: number, other?: string }} */
 const spec = JSON.parse(specJson);
-const strata = await import(pathToFileURL(distEntry).href);
+// 'phases' times internal steps, so it loads strata's modules (dist/index.js and
+// dist/snapshot/), which share their classes; the other modes load the package
+// entry, as users do.
+const strata = await import(pathToFileURL(mode === 'phases' ? path.join(distDir, 'index.js') : distEntry).href);
 const now = () => performance.now();
 const ns = (/** @type {number} */ ms) => ms * 1e6;
 const print = (/** @type {object} */ o) => console.log(JSON.stringify(o));
@@ -50,7 +53,7 @@ async function sees(sandbox, what) {
 
 if (mode === 'phases') {
   // The steps of the first restore (openSnapshot in src/sandbox/snapshot.ts), timed one by one.
-  const { restoreLayers, parseSnapshotManifest, snapshotMediaType } = await import(pathToFileURL(path.join(path.dirname(distEntry), 'snapshot', 'index.js')).href);
+  const { restoreLayers, parseSnapshotManifest, snapshotMediaType } = await import(pathToFileURL(path.join(distDir, 'snapshot', 'index.js')).href);
   // The first manifest a process validates (the generated validator's first, unoptimized run).
   const v = now();
   try {
