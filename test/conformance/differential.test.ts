@@ -214,8 +214,9 @@ const nodeWasiDeviations: readonly Deviation[] = [
   {
     case: 'poll-sleep',
     reason:
-      "uvwasi's relative sleeps can end up to ~1 ms early by the guest's monotonic clock: libuv arms the timer from its loop time, " +
-      'cached before the call, so node:wasi sometimes prints "no" for an elapsed check; POSIX (and strata) sleep at least the time asked',
+      "uvwasi's relative sleeps can end up to ~1 ms early by the guest's monotonic clock: it truncates the timeout to whole ms and " +
+      "arms a libuv timer on a loop clock that counts whole ms (uvwasi's src/poll_oneoff.c), so node:wasi sometimes prints \"no\" for an " +
+      'elapsed check; POSIX (and strata) sleep at least the time asked',
     lines: ['nanosleep-elapsed>=20ms', 'clock-nanosleep-rel-elapsed>=15ms', 'clock-nanosleep-abs-realtime-elapsed>=20ms', 'usleep-elapsed>=10ms', 'poll-timeout-elapsed>=10ms'].map(
       (check) => ({ node: new RegExp(`^${check}: (yes|no)$`), posix: `${check}: yes` }),
     ),
