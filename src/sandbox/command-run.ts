@@ -9,6 +9,7 @@ import { WasiHost, type WasiHostOptions } from '../wasi/index.js';
 import type { GuestModule } from './guest-module.js';
 import { linkImports, wasiImportNames } from './guest-imports.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
+import type { Mutable } from './mutable.js';
 import { resolvePreopens } from './preopens.js';
 import type { RunningProcesses } from './rebase.js';
 import { defaultMaxOutputBytes, type RunOptions, type RunResult } from './run-options.js';
@@ -75,7 +76,7 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   const envStrings: string[] = [];
   for (const k in env) envStrings.push(`${k}=${env[k]!}`);
   // Set one by one, not spread: a run's setup is part of every spawn's cost.
-  const hostOptions: { -readonly [K in keyof WasiHostOptions]: WasiHostOptions[K] } = {
+  const hostOptions: Mutable<WasiHostOptions> = {
     namespace,
     args,
     env: envStrings,

@@ -97,7 +97,7 @@ export class OutputStream implements StreamSink {
 /** stdin as a blocking source: bytes or text are read through once, then EOF. */
 export function toSource(stdin: RunOptions['stdin']): StreamSource {
   if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) return stdin;
-  const bytes = typeof stdin === 'string' ? (stdin === '' ? new Uint8Array(0) : encoder.encode(stdin)) : (stdin ?? new Uint8Array(0));
+  const bytes = typeof stdin === 'string' ? encoder.encode(stdin) : (stdin ?? new Uint8Array(0));
   let at = 0;
   return {
     read(dst, offset, length) {

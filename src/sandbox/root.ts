@@ -3,6 +3,7 @@ import { firstEntryCookie, FsError, HostDir, mountDev, Namespace, Overlay, Tmpfs
 import { identityView } from './identity.js';
 import type { Image } from './image.js';
 import { buildMount, type BuiltMount, type MountSpec } from './mounts.js';
+import type { Mutable } from './mutable.js';
 
 /** Root modes of a sandbox. */
 export const RootMode = {
@@ -125,7 +126,7 @@ export function buildRoot(options: RootOptions): SandboxRoot {
     default:
       throw new StrataError(ErrorCode.invalidOption, `unknown root mode '${String(mode)}' (one of readonly, overlay, tmpfs)`);
   }
-  const rootFs: { -readonly [K in keyof RootFs]: RootFs[K] } = { root, hostDirs };
+  const rootFs: Mutable<RootFs> = { root, hostDirs };
   if (overlay !== undefined) rootFs.overlay = overlay;
   if (tmpfs !== undefined) rootFs.tmpfs = tmpfs;
   return mountAll(options, rootFs, dev, hostRoot);
@@ -181,7 +182,7 @@ export function remount(root: SandboxRoot, rootFs: RootFs): SandboxRoot {
 }
 
 /** `root` with the filesystem behind `rootFs` (its overlay or tmpfs), set one by one (no spreads: part of every spawn's cost). */
-function withRootFs(root: { -readonly [K in keyof SandboxRoot]: SandboxRoot[K] }, rootFs: RootFs): SandboxRoot {
+function withRootFs(root: Mutable<SandboxRoot>, rootFs: RootFs): SandboxRoot {
   if (rootFs.overlay !== undefined) root.overlay = rootFs.overlay;
   if (rootFs.tmpfs !== undefined) root.tmpfs = rootFs.tmpfs;
   return root;

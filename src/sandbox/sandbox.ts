@@ -17,6 +17,7 @@ import { instantiateReactor, type InstantiateOptions, type ReactorInstance } fro
 import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
 import type { Image } from './image.js';
 import { overlayChanges } from './mounts.js';
+import type { Mutable } from './mutable.js';
 import { buildRoot, RootMode, usage, type RootOptions, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
 import type { SandboxOptions } from './sandbox-options.js';
@@ -110,8 +111,7 @@ export class Sandbox {
       image = options.image;
     }
     let storeRoot = options.store?.root;
-    // Set one by one, not spread: this is part of every spawn's cost.
-    const rootOptions: { -readonly [K in keyof RootOptions]: RootOptions[K] } = {
+    const rootOptions: Mutable<RootOptions> = {
       mode,
       mounts: options.mounts ?? [],
       dev: options.dev ?? true,
