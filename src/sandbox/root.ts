@@ -188,6 +188,28 @@ function withRootFs(root: Mutable<SandboxRoot>, rootFs: RootFs): SandboxRoot {
   return root;
 }
 
+/**
+ * Give back the memory of the root's in-memory filesystems (the tmpfs
+ * root, an overlay's in-memory upper, tmpfs mounts and overlay mounts'
+ * uppers) to the page pool, for other sandboxes' files: what closing the
+ * sandbox does. Their file contents then fail with EIO ({@link Tmpfs.release});
+ * a frozen one (shared with a fork, or being written out as a commit)
+ * is left as it is.
+ */
+export function releaseMemory(root: SandboxRoot): void {
+  root.tmpfs?.release();
+  releaseUpper(root.overlay);
+  for (const mount of root.mounts.values()) {
+    if (mount.root.fs instanceof Tmpfs) mount.root.fs.release();
+    releaseUpper(mount.overlay);
+  }
+}
+
+function releaseUpper(overlay: Overlay | undefined): void {
+  const upper = overlay?.upperRoot.fs;
+  if (upper instanceof Tmpfs) upper.release();
+}
+
 /** Device numbers of one namespace, from 10 (1 is the root's). */
 function devCounter(): () => bigint {
   let next = 10n;

@@ -18,7 +18,7 @@ import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
 import type { Image } from './image.js';
 import { overlayChanges } from './mounts.js';
 import type { Mutable } from './mutable.js';
-import { buildRoot, RootMode, usage, type RootOptions, type SandboxRoot } from './root.js';
+import { buildRoot, releaseMemory, RootMode, usage, type RootOptions, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
 import type { SandboxOptions } from './sandbox-options.js';
 import { RunningProcesses } from './rebase.js';
@@ -202,14 +202,16 @@ export class Sandbox {
   }
 
   /**
-   * Release what the sandbox holds on the host: the fds of its bind, volume
-   * and overlay mounts and of an upper in a host directory (syncing that
-   * upper first). Later file operations on those mounts fail with EIO.
-   * Closing twice does nothing.
+   * Release what the sandbox holds: the fds of its bind, volume and overlay
+   * mounts and of a host upper (synced first), and its in-memory files'
+   * pages, for the thread's next files (`releaseMemory`). Later file
+   * operations on those fail with EIO; the image's files stay readable, and
+   * state a fork or commit shares stays as it is. Closing twice does nothing.
    */
   close(): void {
     this.sync();
     for (const dir of this.#root.hostDirs) dir.close();
+    releaseMemory(this.#root);
   }
 
   /** `await using sandbox = await Sandbox.create(…)` closes it. */

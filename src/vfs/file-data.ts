@@ -1,41 +1,12 @@
-/** Size of a page of file data: 64 KiB. */
-export const pageSize = 1 << 16;
+import { pageSize, type PagePool } from './page-pool.js';
+
+export { pageSize };
 const pageMask = pageSize - 1;
 /** The smallest buffer a page starts with. */
 const minPage = 64;
 
 /** A first page past this many bytes is taken whole from the pool, when it has one, instead of grown. */
 const poolFrom = 4096;
-
-/**
- * Full pages given back by files that are gone, kept for the next files of
- * the same filesystem to take instead of allocating. A program that deletes
- * and recreates a file in a loop (SQLite's rollback journal, once per
- * transaction) would otherwise allocate a page per loop, and V8 collects
- * garbage for that churn of ArrayBuffers (docs/benchmarks.md, P9). At most
- * `max` pages are kept; each is zeroed when it is given back, so nothing of
- * one file is ever seen in another.
- */
-export class PagePool {
-  readonly #pages: Uint8Array[] = [];
-
-  constructor(readonly max: number) {}
-
-  /** Pages held now. */
-  get size(): number {
-    return this.#pages.length;
-  }
-
-  take(): Uint8Array | undefined {
-    return this.#pages.pop();
-  }
-
-  give(page: Uint8Array): void {
-    if (page.length !== pageSize || this.#pages.length >= this.max) return;
-    page.fill(0);
-    this.#pages.push(page);
-  }
-}
 
 /**
  * The bytes of a regular file, in pages.
@@ -107,8 +78,16 @@ export class FileData {
       const index = Math.floor(at / pageSize);
       const offset = at & pageMask;
       const take = Math.min(length - done, pageSize - offset);
-      const page = this.#page(index, offset + take);
-      copy(src, srcOffset + done, page, offset, take);
+      if (take === pageSize && index > 0 && this.#pages[index] === undefined) {
+        // A whole new page: a pooled one needs no zeroing, since every
+        // byte is written before it joins the file (a copy cut short
+        // leaves it out of the file).
+        const fresh = this.#pool?.take() ?? new Uint8Array(pageSize);
+        copy(src, srcOffset + done, fresh, 0, pageSize);
+        this.#pages[index] = fresh;
+      } else {
+        copy(src, srcOffset + done, this.#page(index, offset + take), offset, take);
+      }
       done += take;
     }
     if (end > size) this.#size = end;
@@ -120,8 +99,16 @@ export class FileData {
     if (size > old) {
       this.#zero(old, size);
     } else {
+      const pages = this.#pages;
       const keep = Math.ceil(size / pageSize);
-      if (this.#pages.length > keep) this.#pages.length = keep;
+      if (pages.length > keep) {
+        // Cut the list first, so a call cut short leaves no page both in the file and in the pool.
+        const dropped = this.#pool === undefined ? undefined : pages.slice(keep);
+        pages.length = keep;
+        this.#size = size;
+        if (dropped !== undefined) for (const page of dropped) if (page !== undefined) this.#pool!.give(page);
+        return;
+      }
     }
     this.#size = size;
   }
@@ -152,18 +139,25 @@ export class FileData {
     if (pool !== undefined) for (const page of pages) if (page !== undefined) pool.give(page);
   }
 
+  /** A page from the pool, zeroed (it holds another file's old bytes), or undefined. */
+  #pooled(): Uint8Array | undefined {
+    const page = this.#pool?.take();
+    if (page !== undefined) page.fill(0);
+    return page;
+  }
+
   /** Page `index`, allocated and, for page 0, at least `need` bytes long (grown ×2, at least 64 B, at most a page). */
   #page(index: number, need: number): Uint8Array {
     const page = this.#pages[index];
     if (index > 0) {
       if (page !== undefined) return page;
-      const fresh = this.#pool?.take() ?? new Uint8Array(pageSize);
+      const fresh = this.#pooled() ?? new Uint8Array(pageSize);
       this.#pages[index] = fresh;
       return fresh;
     }
     if (page !== undefined && page.length >= need) return page;
     const length = Math.min(pageSize, Math.max(need, (page?.length ?? 0) * 2, minPage));
-    const grown = (length > poolFrom ? this.#pool?.take() : undefined) ?? new Uint8Array(length);
+    const grown = (length > poolFrom ? this.#pooled() : undefined) ?? new Uint8Array(length);
     if (page !== undefined) grown.set(page);
     // A one-page file's list: a literal holds one slot, where `[][0] = x` would reserve 17.
     if (this.#pages.length === 0) this.#pages = [grown];

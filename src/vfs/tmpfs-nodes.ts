@@ -108,6 +108,7 @@ export class TmpFile extends TmpNode implements FileNode {
   }
 
   read(dst: Uint8Array, dstOffset: number, length: number, position: number): number {
+    if (this.fs.released) throw fsError('EIO', 'read');
     return this.#data.read(dst, dstOffset, length, position);
   }
 
@@ -168,6 +169,11 @@ export class TmpFile extends TmpNode implements FileNode {
         // Nothing of the file's state depends on it.
       }
     }
+  }
+
+  /** @internal Give the pages to the pool: its tmpfs is released ({@link Tmpfs.release}), and reads and writes fail with EIO. */
+  releaseData(): void {
+    this.#data.clear();
   }
 
   /**

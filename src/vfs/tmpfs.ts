@@ -1,7 +1,7 @@
 import { coarseNowNs } from './clock.js';
 import { DirEntries } from './dir-entries.js';
 import { fsError } from './errors.js';
-import { PagePool, pageSize } from './file-data.js';
+import { sharedPagePool, type PagePool } from './page-pool.js';
 import { maxPathBytes } from './namespace.js';
 import type { DirEntry, DirNode, FileNode, FileSystem, Node, Stat, SymlinkNode } from './node.js';
 import { entryCost, nodeMetadataBytes, TmpFile, TmpNode, TmpSymlink, type Freed } from './tmpfs-nodes.js';
@@ -30,9 +30,6 @@ export interface TmpfsUsage {
   readonly bytes: number;
   readonly inodes: number;
 }
-
-/** Pages of removed files a tmpfs keeps for reuse: 1 MiB. */
-const maxPooledPages = (1 << 20) / pageSize;
 
 /**
  * An in-memory filesystem with byte, inode and metadata quotas.
@@ -70,18 +67,21 @@ export class Tmpfs implements FileSystem {
   faultHook: ((step: string) => void) | undefined;
   #nextIno = 1n;
   #frozen = false;
-  #pagePool: PagePool | undefined;
+  #released = false;
+  readonly #pagePool: PagePool | undefined;
 
-  constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits> }) {
+  /** `pagePool` (@internal, for tests): where its files' pages come from and go back to; the thread's pool by default. */
+  constructor(options: { dev: bigint; limits?: Partial<TmpfsLimits>; pagePool?: PagePool }) {
     this.dev = options.dev;
+    this.#pagePool = options.pagePool;
     // The shared (frozen) defaults when none is given: no object per tmpfs.
     this.limits = options.limits === undefined ? defaultTmpfsLimits : { ...defaultTmpfsLimits, ...options.limits };
     this.root = new TmpDir(this, 0o755, undefined);
   }
 
-  /** @internal Pages of removed files, for the next files to take (at most 1 MiB; see {@link PagePool}); made with the first file. */
+  /** @internal Where its files take pages from and give them back to: the thread's pool ({@link PagePool}) unless the constructor was given one. */
   get pagePool(): PagePool {
-    return (this.#pagePool ??= new PagePool(maxPooledPages));
+    return this.#pagePool ?? sharedPagePool();
   }
 
   /** True once {@link freeze} was called: every mutation fails with EROFS. */
@@ -97,8 +97,34 @@ export class Tmpfs implements FileSystem {
     this.#frozen = true;
   }
 
-  /** @internal A mutation's first check. Errors: EROFS once frozen. */
+  /** True once {@link release} was called: file contents and mutations fail with EIO. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * Give the memory of every file's data back to the page pool, for other
+   * files to reuse: what closing the sandbox that owns this tmpfs does.
+   * From then on reading or writing a file's contents and every mutation
+   * fail with EIO (the names stay; every file's size is 0). A
+   * frozen tmpfs may be shared (the lower of a fork's overlays, a commit
+   * being written out), so releasing one does nothing. O(nodes).
+   */
+  release(): void {
+    if (this.#frozen || this.#released) return;
+    this.#released = true;
+    const dirs: TmpDir[] = [this.root as TmpDir];
+    for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+      for (const node of dir.entries.values()) {
+        if (node instanceof TmpDir) dirs.push(node);
+        else if (node instanceof TmpFile) node.releaseData();
+      }
+    }
+  }
+
+  /** @internal A mutation's first check. Errors: EIO once released, EROFS once frozen. */
   writable(syscall: string, name?: string): void {
+    if (this.#released) throw fsError('EIO', syscall, name);
     if (this.#frozen) throw fsError('EROFS', syscall, name);
   }
 
