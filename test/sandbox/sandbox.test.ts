@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, GuestError, Sandbox, StrataError, compileGuest, defaultMaxFds } from '../../src/index.js';
 import { guestBytes, guestPath, name, section, text, wasmModule } from '../support/guests.js';
@@ -97,6 +101,21 @@ describe('bad modules', () => {
       code: ErrorCode.hostFile,
       message: expect.stringContaining('/no/such/module.wasm'),
     });
+  });
+
+  it.skipIf(process.platform === 'win32')('reads a module from a FIFO without blocking the event loop while it waits for a writer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-fifo-'));
+    const fifo = join(dir, 'module.wasm');
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const compiling = compileGuest(fifo);
+      // The writer runs on this event loop: a blocking open or read would never let it.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      writeFileSync(fifo, guestBytes('hello'));
+      expect((await compiling).kind).toBe('command');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a memory limit under one page', async () => {
