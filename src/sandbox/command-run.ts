@@ -36,8 +36,10 @@ export interface RunSetup {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly timeoutMs: number | undefined;
-  /** performance.now() at the start. */
-  readonly started: number;
+  /** `process.hrtime()` at the start, for the run's duration ({@link elapsedMs}). */
+  readonly started: [number, number];
+  /** performance.now() past which the run's blocking calls give up (set only with a timeout: reading that clock loads `node:perf_hooks`). */
+  readonly deadline: number | undefined;
   /** What the streams collected so far. */
   output(): { stdout: Uint8Array; stderr: Uint8Array };
 }
@@ -60,7 +62,19 @@ export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
   if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
     throw new StrataError(ErrorCode.invalidOption, `timeoutMs must be a positive number, got ${timeoutMs}`);
   }
-  return { env, stdout, stderr, timeoutMs, started: performance.now(), output: () => ({ stdout: stdout.collected(), stderr: stderr.collected() }) };
+  const started = process.hrtime();
+  const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
+  return { env, stdout, stderr, timeoutMs, started, deadline, output: () => ({ stdout: stdout.collected(), stderr: stderr.collected() }) };
+}
+
+/**
+ * Milliseconds since `started` (a `process.hrtime()`). Not performance.now():
+ * its first read loads `node:perf_hooks`, ~1.4 ms of a CLI start that
+ * reads no other clock (docs/decisions.md, "CLI start").
+ */
+export function elapsedMs(started: [number, number]): number {
+  const [s, ns] = process.hrtime(started);
+  return s * 1e3 + ns / 1e6;
 }
 
 /**
@@ -70,7 +84,7 @@ export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
  */
 export function runCommand(namespace: Namespace, running: RunningProcesses, guest: GuestModule, options: RunOptions): RunResult {
   if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
-  const { env, stdout, stderr, timeoutMs, started, output } = runSetup(namespace, options);
+  const { env, stdout, stderr, timeoutMs, started, deadline, output } = runSetup(namespace, options);
   const args = [options.argv0 ?? guest.name];
   if (options.args !== undefined) args.push(...options.args);
   const envStrings: string[] = [];
@@ -88,7 +102,7 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   };
   if (options.maxFds !== undefined) hostOptions.maxFds = options.maxFds;
   if (options.tty !== undefined) hostOptions.tty = stdioTty(options.tty);
-  if (timeoutMs !== undefined) hostOptions.deadline = started + timeoutMs;
+  if (deadline !== undefined) hostOptions.deadline = deadline;
   if (options.trace !== undefined) hostOptions.trace = options.trace;
   const host = new WasiHost(hostOptions);
   const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
@@ -102,5 +116,5 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   } finally {
     untrack();
   }
-  return { exitCode, stdout: stdout.collected(), stderr: stderr.collected(), durationMs: performance.now() - started };
+  return { exitCode, stdout: stdout.collected(), stderr: stderr.collected(), durationMs: elapsedMs(started) };
 }

@@ -13,7 +13,7 @@ import { BlobStore, digestHex, parseDigest, type Digest } from '../oci/index.js'
 import type { Namespace } from '../vfs/index.js';
 import { defaultMemoryLimitBytes, defaultTableLimitElements, limitSections } from './guest-module.js';
 import { guestError, runWithTimeout, stdioTty, toSource } from './guest-run.js';
-import { runSetup } from './command-run.js';
+import { elapsedMs, runSetup } from './command-run.js';
 import { resolvePreopens } from './preopens.js';
 import type { RebasableProcess, RunningProcesses } from './rebase.js';
 import type { RunOptions, RunResult } from './run-options.js';
@@ -121,7 +121,7 @@ export function loadedComponent(bytes: Uint8Array, name: string, storeRoot: stri
  */
 export function runLoadedComponent(namespace: Namespace, component: LoadedComponent, name: string, options: RunOptions = {}, running?: RunningProcesses): RunResult {
   refuseTrace(options.trace !== undefined, name);
-  const { env, stdout, stderr, timeoutMs, started, output } = runSetup(namespace, options);
+  const { env, stdout, stderr, timeoutMs, started, deadline, output } = runSetup(namespace, options);
   const context = {
     namespace,
     args: [options.argv0 ?? name, ...(options.args ?? [])],
@@ -132,7 +132,7 @@ export function runLoadedComponent(namespace: Namespace, component: LoadedCompon
     stdout,
     stderr,
     ...(options.tty === undefined ? {} : { tty: stdioTty(options.tty) }),
-    ...(timeoutMs === undefined ? {} : { deadline: started + timeoutMs }),
+    ...(deadline === undefined ? {} : { deadline }),
   };
   let untrack: (() => void) | undefined;
   const hooks = { context: (ctx: ComponentContext) => (untrack = running?.track(rebasable(ctx))) };
@@ -144,7 +144,7 @@ export function runLoadedComponent(namespace: Namespace, component: LoadedCompon
   } finally {
     untrack?.();
   }
-  return { exitCode, ...output(), durationMs: performance.now() - started };
+  return { exitCode, ...output(), durationMs: elapsedMs(started) };
 }
 
 /** `trace` is preview1's strace; components have none yet. Errors: ERR_INVALID_OPTION. */

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { ClockId } from './abi.js';
 import type { WasiContext } from './context.js';
 import { wasiError } from './errno.js';
@@ -8,9 +7,24 @@ export const clockResolutionNs = 1000;
 
 const two32 = 4294967296;
 
-// `performance` is imported, not read from the global: the global is an accessor
-// (Node installs it lazily), and calling its getter on every clock_time_get cost
-// ~20 ns of a ~120 ns call (docs/decisions.md).
+let perf: { now(): number } | undefined;
+
+/**
+ * `node:perf_hooks`' performance, loaded on first use (~1.4 ms: a run that
+ * reads no clock, as hello's, never loads it). Not the global
+ * `performance`: that is an accessor Node installs lazily, and calling its
+ * getter on every clock_time_get cost ~20 ns of a ~120 ns call
+ * (docs/decisions.md).
+ */
+export function perfHooks(): { now(): number } {
+  return (perf ??= process.getBuiltinModule('node:perf_hooks').performance);
+}
+
+/** The instant of a `process.hrtime()` reading taken earlier, on performance.now()'s clock (ms). */
+export function perfMsAt(hr: [number, number]): number {
+  const [s, ns] = process.hrtime(hr);
+  return perfHooks().now() - (s * 1e3 + ns / 1e6);
+}
 
 /**
  * Clocks: `clock_res_get`, `clock_time_get`.
@@ -22,7 +36,18 @@ const two32 = 4294967296;
  * https://github.com/WebAssembly/WASI/blob/main/legacy/preview1/docs.md#clock_time_get
  */
 export function clockSyscalls(ctx: WasiContext) {
-  const startMs = ctx.startMs;
+  // Read on the first call, not here: every host module makes each group
+  // once over a probe context at load (host.ts, groupOf).
+  let performance: { now(): number } | undefined;
+  let startMs = 0;
+  /** ns on the MONOTONIC clock. */
+  const monoNs = (): number => {
+    if (performance === undefined) {
+      performance = perfHooks();
+      startMs = ctx.startMs;
+    }
+    return Math.floor((performance.now() - startMs) * 1e6);
+  };
   const epochNs = ctx.epochNs;
   const epochHi = Number(epochNs / BigInt(two32));
   const epochLo = Number(epochNs % BigInt(two32));
@@ -39,9 +64,9 @@ export function clockSyscalls(ctx: WasiContext) {
     clock_time_get(id: number, _precision: bigint, time: number): number {
       const mem = ctx.memory;
       if (id === ClockId.MONOTONIC) {
-        mem.setU64n(time, Math.floor((performance.now() - startMs) * 1e6));
+        mem.setU64n(time, monoNs());
       } else if (id === ClockId.REALTIME) {
-        const mono = Math.floor((performance.now() - startMs) * 1e6);
+        const mono = monoNs();
         let lo = epochLo + (mono % two32);
         let hi = epochHi + Math.floor(mono / two32);
         if (lo >= two32) {
@@ -64,7 +89,7 @@ export function clockSyscalls(ctx: WasiContext) {
 
 /** A clock in ns, as the guest sees it (for poll_oneoff). Errors: EINVAL. */
 export function clockNowNs(ctx: WasiContext, id: number): bigint {
-  const mono = BigInt(Math.floor((performance.now() - ctx.startMs) * 1e6));
+  const mono = BigInt(Math.floor((perfHooks().now() - ctx.startMs) * 1e6));
   if (id === ClockId.MONOTONIC) return mono;
   if (id === ClockId.REALTIME) return ctx.epochNs + mono;
   if (id === ClockId.PROCESS_CPUTIME_ID || id === ClockId.THREAD_CPUTIME_ID) {
