@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { Namespace, type FileNode, type Node } from '../../src/vfs/index.js';
 import { DirEntries } from '../../src/vfs/dir-entries.js';
 import { FileData } from '../../src/vfs/file-data.js';
+import { nearTheStackLimit } from '../support/stack-limit.js';
 import { Tmpfs } from '../../src/vfs/tmpfs.js';
 import { directHost } from './direct-host.js';
 import { expectExactUsage } from './recount.js';
@@ -152,36 +153,6 @@ describe('a throw at each call the mutation makes into file data, entries and th
     }
   });
 });
-
-/**
- * Recurse until the stack overflows, then, unwinding, call `attempt(i)`
- * at each of the `levels` deepest frames: the first calls start with
- * almost no stack, each next one with a frame more, so the overflow lands
- * at every point of the call in turn. Returns how many attempts threw.
- * (Under vitest an import read near the limit may throw a TypeError
- * rather than a RangeError; any throw is an interruption here.)
- */
-function nearTheStackLimit(levels: number, attempt: (i: number) => void): number {
-  let next = 0;
-  let thrown = 0;
-  const dive = (): void => {
-    try {
-      dive();
-    } catch {
-      // The bottom: unwind.
-    }
-    if (next < levels) {
-      const i = next++;
-      try {
-        attempt(i);
-      } catch {
-        thrown++;
-      }
-    }
-  };
-  dive();
-  return thrown;
-}
 
 const data5000 = new Uint8Array(5000).fill(1);
 

@@ -10,6 +10,7 @@ import { FileData } from '../../src/vfs/file-data.js';
 import { PagePool, pageSize, sharedPagePool } from '../../src/vfs/page-pool.js';
 import { Tmpfs } from '../../src/vfs/index.js';
 import type { FileNode } from '../../src/vfs/index.js';
+import { nearTheStackLimit } from '../support/stack-limit.js';
 
 const full = (n: number, byte: number) => new Uint8Array(n).fill(byte);
 
@@ -134,24 +135,7 @@ describe('a pooled page never shows its old bytes', () => {
     };
     attempt(make()); // compile the path first
     const files = Array.from({ length: 600 }, make);
-    let next = 0;
-    let thrown = 0;
-    const dive = (): void => {
-      try {
-        dive();
-      } catch {
-        // the bottom: unwind
-      }
-      if (next < files.length) {
-        const i = next++;
-        try {
-          attempt(files[i]!);
-        } catch {
-          thrown++;
-        }
-      }
-    };
-    dive();
+    const thrown = nearTheStackLimit(files.length, (i) => attempt(files[i]!));
     expect(thrown).toBeGreaterThan(0);
     expect(thrown).toBeLessThan(files.length);
     for (const data of files) {
