@@ -189,14 +189,15 @@ function withRootFs(root: Mutable<SandboxRoot>, rootFs: RootFs): SandboxRoot {
 }
 
 /**
- * Give back the memory of the root's in-memory filesystems (the tmpfs
- * root, an overlay's in-memory upper, tmpfs mounts and overlay mounts'
- * uppers) to the page pool, for other sandboxes' files: what closing the
- * sandbox does. Their file contents then fail with EIO ({@link Tmpfs.release});
- * a frozen one (shared with a fork, or being written out as a commit)
- * is left as it is.
+ * What closing the sandbox releases: the host directories the root holds
+ * open, and the memory of its in-memory filesystems (the tmpfs root, an
+ * overlay's in-memory upper, tmpfs mounts and overlay mounts' uppers),
+ * whose pages go to the page pool for other sandboxes' files. Their
+ * operations then fail with EIO ({@link Tmpfs.release}); a frozen tmpfs
+ * (shared with a fork, or being written out as a commit) is left as it is.
  */
-export function releaseMemory(root: SandboxRoot): void {
+export function closeRoot(root: SandboxRoot): void {
+  for (const dir of root.hostDirs) dir.close();
   root.tmpfs?.release();
   releaseUpper(root.overlay);
   for (const mount of root.mounts.values()) {

@@ -18,7 +18,7 @@ import { SandboxWasi, type SandboxWasiOptions } from './wasi-facade.js';
 import type { Image } from './image.js';
 import { overlayChanges } from './mounts.js';
 import type { Mutable } from './mutable.js';
-import { buildRoot, releaseMemory, RootMode, usage, type RootOptions, type SandboxRoot } from './root.js';
+import { buildRoot, closeRoot, RootMode, usage, type RootOptions, type SandboxRoot } from './root.js';
 import { SandboxFs } from './sandbox-fs.js';
 import type { SandboxOptions } from './sandbox-options.js';
 import { RunningProcesses } from './rebase.js';
@@ -202,16 +202,14 @@ export class Sandbox {
   }
 
   /**
-   * Release what the sandbox holds: the fds of its bind, volume and overlay
-   * mounts and of a host upper (synced first), and its in-memory files'
-   * pages, for the thread's next files (`releaseMemory`). Later file
-   * operations on those fail with EIO; the image's files stay readable, and
-   * state a fork or commit shares stays as it is. Closing twice does nothing.
+   * Release what the sandbox holds (`closeRoot`): the fds of its host mounts
+   * and host upper (synced first), and its in-memory files' pages, for the
+   * thread's next files. Their file operations then fail with EIO; the
+   * image's files, and state a fork or commit shares, stay. Closing twice does nothing.
    */
   close(): void {
     this.sync();
-    for (const dir of this.#root.hostDirs) dir.close();
-    releaseMemory(this.#root);
+    closeRoot(this.#root);
   }
 
   /** `await using sandbox = await Sandbox.create(…)` closes it. */
