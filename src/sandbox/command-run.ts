@@ -5,7 +5,7 @@
  */
 import { ErrorCode, StrataError } from '../errors.js';
 import { FsError, type Namespace } from '../vfs/index.js';
-import { WasiHost, type WasiHostOptions } from '../wasi/index.js';
+import { elapsedMs, WasiHost, type WasiHostOptions } from '../wasi/index.js';
 import type { GuestModule } from './guest-module.js';
 import { linkImports, wasiImportNames } from './guest-imports.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
@@ -67,15 +67,6 @@ export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
   return { env, stdout, stderr, timeoutMs, started, deadline, output: () => ({ stdout: stdout.collected(), stderr: stderr.collected() }) };
 }
 
-/**
- * Milliseconds since `started` (a `process.hrtime()`). Not performance.now():
- * its first read loads `node:perf_hooks`, ~1.4 ms of a CLI start that
- * reads no other clock (docs/decisions.md, "CLI start").
- */
-export function elapsedMs(started: [number, number]): number {
-  const [s, ns] = process.hrtime(started);
-  return s * 1e3 + ns / 1e6;
-}
 
 /**
  * Run `guest` to its end over `namespace`, tracked in `running` while it

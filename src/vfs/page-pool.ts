@@ -53,10 +53,7 @@ export class PagePool {
   give(page: Uint8Array): void {
     if (page.length !== pageSize || this.#pages.length >= this.max) return;
     this.#pages.push(page);
-    if (this.#timer === undefined && this.decayMs !== Number.POSITIVE_INFINITY) {
-      this.#timer = setTimeout(() => this.trim(), this.decayMs);
-      this.#timer.unref?.();
-    }
+    if (this.#timer === undefined) this.#arm();
   }
 
   /** Drop the pages held all through the interval since the last trim; go on trimming while any are held. */
@@ -66,10 +63,14 @@ export class PagePool {
     // The bottom of the stack is what no take reached: take() pops the top.
     if (this.#low > 0) this.#pages.splice(0, this.#low);
     this.#low = this.#pages.length;
-    if (this.#pages.length > 0 && this.decayMs !== Number.POSITIVE_INFINITY) {
-      this.#timer = setTimeout(() => this.trim(), this.decayMs);
-      this.#timer.unref?.();
-    }
+    if (this.#pages.length > 0) this.#arm();
+  }
+
+  /** The next trim, `decayMs` from now; the timer keeps no process alive. */
+  #arm(): void {
+    if (this.decayMs === Number.POSITIVE_INFINITY) return;
+    this.#timer = setTimeout(() => this.trim(), this.decayMs);
+    this.#timer.unref?.();
   }
 }
 

@@ -20,10 +20,19 @@ export function perfHooks(): { now(): number } {
   return (perf ??= process.getBuiltinModule('node:perf_hooks').performance);
 }
 
+/**
+ * Milliseconds since `started` (a `process.hrtime()` reading). Not
+ * performance.now(): its first read loads `node:perf_hooks`, ~1.4 ms of a
+ * CLI start that reads no other clock (docs/decisions.md, "CLI start").
+ */
+export function elapsedMs(started: [number, number]): number {
+  const [s, ns] = process.hrtime(started);
+  return s * 1e3 + ns / 1e6;
+}
+
 /** The instant of a `process.hrtime()` reading taken earlier, on performance.now()'s clock (ms). */
 export function perfMsAt(hr: [number, number]): number {
-  const [s, ns] = process.hrtime(hr);
-  return perfHooks().now() - (s * 1e3 + ns / 1e6);
+  return perfHooks().now() - elapsedMs(hr);
 }
 
 /**

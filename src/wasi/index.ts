@@ -1,4 +1,5 @@
 export { WasiHost, wasiFunctionNames, wasiModuleName } from './host.js';
+export { elapsedMs } from './clock.js';
 export type { Preopen, WasiHostOptions } from './host.js';
 export type { StreamSink, StreamSource } from './descriptor.js';
 export { ProcExit, GuestDeadline } from './context.js';
