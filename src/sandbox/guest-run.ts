@@ -94,10 +94,14 @@ export class OutputStream implements StreamSink {
   }
 }
 
+/** An empty stdin: EOF at once. It holds no state, so every run shares it. */
+const emptySource: StreamSource = { read: () => 0 };
+
 /** stdin as a blocking source: bytes or text are read through once, then EOF. */
 export function toSource(stdin: RunOptions['stdin']): StreamSource {
-  if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) return stdin;
-  const bytes = typeof stdin === 'string' ? encoder.encode(stdin) : (stdin ?? new Uint8Array(0));
+  if (stdin === undefined || stdin === '' || (stdin instanceof Uint8Array && stdin.length === 0)) return emptySource;
+  if (typeof stdin !== 'string' && !(stdin instanceof Uint8Array)) return stdin;
+  const bytes = typeof stdin === 'string' ? encoder.encode(stdin) : stdin;
   let at = 0;
   return {
     read(dst, offset, length) {

@@ -4,7 +4,7 @@ import { perfMsAt } from './clock.js';
 import { DirectoryDescriptor, FileDescriptor, type Descriptor } from './descriptor.js';
 import { wasiError } from './errno.js';
 import { FdTable } from './fd-table.js';
-import type { GuestMemory } from './memory.js';
+import { utf8Bytes, type GuestMemory } from './memory.js';
 
 /** Signals that the guest called proc_exit (or was ended by proc_raise). */
 export class ProcExit extends Error {
@@ -25,23 +25,8 @@ export class GuestDeadline extends Error {
   }
 }
 
-const utf8 = new TextEncoder();
-
-/**
- * `s` as NUL-terminated UTF-8. An ASCII string is copied by hand into a
- * small array V8 allocates on its own heap; `TextEncoder.encode` would
- * give each one a backing store of its own, which costs more than the copy.
- */
-function cString(s: string): Uint8Array {
-  const n = s.length;
-  const out = new Uint8Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return utf8.encode(s + '\0');
-    out[i] = c;
-  }
-  return out;
-}
+/** `s` as a NUL-terminated UTF-8 string, as argv and environ hold them. */
+const cString = (s: string): Uint8Array => utf8Bytes(s, true);
 
 /**
  * The state of one process that the syscalls share: its memory, fd table,

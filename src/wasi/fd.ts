@@ -4,7 +4,7 @@ import type { WasiContext } from './context.js';
 import { DeviceDescriptor, DirectoryDescriptor, FileDescriptor, StreamDescriptor, type Descriptor } from './descriptor.js';
 import { DirentScratch } from './dirent.js';
 import { wasiError } from './errno.js';
-import type { GuestMemory } from './memory.js';
+import { utf8Bytes, type GuestMemory } from './memory.js';
 
 /** IOV_MAX: most iovecs in one read or write call (EINVAL past it, as readv(2) says). */
 export const maxIovecs = 1024;
@@ -296,7 +296,7 @@ export function fdSyscalls(ctx: WasiContext) {
 function preopenName(ctx: WasiContext, fd: number): Uint8Array {
   const d = ctx.fds.get(fd);
   if (!(d instanceof DirectoryDescriptor) || d.preopenPath === undefined) throw wasiError('EBADF');
-  return new TextEncoder().encode(d.preopenPath);
+  return utf8Bytes(d.preopenPath);
 }
 
 function positionOf(offset: bigint): number {

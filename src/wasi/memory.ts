@@ -129,6 +129,25 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Node's native one-byte decoder; it accepts any Uint8Array as `this`.
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 
+const utf8Encoder = new TextEncoder();
+
+/**
+ * `s` as UTF-8, NUL-terminated when `terminated`. An ASCII string is
+ * copied by hand into a small array V8 allocates on its own heap;
+ * `TextEncoder.encode` would give each one a backing store of its own,
+ * which costs more than the copy.
+ */
+export function utf8Bytes(s: string, terminated = false): Uint8Array {
+  const n = s.length;
+  const out = new Uint8Array(terminated ? n + 1 : n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return utf8Encoder.encode(terminated ? s + '\0' : s);
+    out[i] = c;
+  }
+  return out;
+}
+
 function decodeUtf8(u8: Uint8Array, p: number, n: number): string {
   try {
     return utf8.decode(u8.subarray(p, p + n));

@@ -73,6 +73,22 @@ describe('Sandbox.run with preopens', () => {
     ]);
   });
 
+  it('gives a name outside ASCII as its UTF-8 bytes, with their length', async () => {
+    const sandbox = await sandboxWithData();
+    const { stdout, exitCode } = await sandbox.run(guestBytes('fd-misc'), {
+      preopens: [
+        { dir: '/', as: '/' },
+        { dir: '/data', as: '/données/日本' },
+      ],
+    });
+    expect(exitCode).toBe(0);
+    expect(text(stdout).split('\n').filter((l) => l.startsWith('preopen'))).toEqual([
+      'preopen: type-dir yes, name "/", ok',
+      'preopen: type-dir yes, name "/données/日本", ok',
+      'preopens: 2',
+    ]);
+  });
+
   it('reaches only what is preopened: /data as /data, and not the rest of the root', async () => {
     const sandbox = await sandboxWithData();
     const only = { preopens: [{ dir: '/data', as: '/data' }] };

@@ -241,6 +241,23 @@ describe('Tmpfs.release', () => {
     expect(pool.size).toBe(5);
   });
 
+  it('fails contents and mutations with EIO even when no file holds a byte (no walk then)', () => {
+    const pool = new PagePool(1024);
+    const fs = new Tmpfs({ dev: 1n, pagePool: pool });
+    const a = fs.root.mkdir('d', 0o755).createFile('a', 0o644);
+    const b = fs.root.createFile('b', 0o644);
+    b.write(full(2 * pageSize, 2), 0, 2 * pageSize, 0);
+    b.truncate(0); // its pages go back now: nothing is left for release
+    expect(pool.size).toBe(2);
+    expect(fs.usage.bytes).toBe(0);
+    fs.release();
+    expect(fs.released).toBe(true);
+    expect(pool.size).toBe(2);
+    expect(() => a.read(new Uint8Array(1), 0, 1, 0)).toThrow(expect.objectContaining({ errno: 'EIO' }));
+    expect(() => b.write(full(1, 1), 0, 1, 0)).toThrow(expect.objectContaining({ errno: 'EIO' }));
+    expect(() => fs.root.createFile('c', 0o644)).toThrow(expect.objectContaining({ errno: 'EIO' }));
+  });
+
   it('does nothing to a frozen tmpfs (it may be the lower of a fork)', () => {
     const pool = new PagePool(1024);
     const fs = new Tmpfs({ dev: 1n, pagePool: pool });
