@@ -8,6 +8,8 @@ import { FsError, type Namespace } from '../vfs/index.js';
 import { elapsedMs, WasiHost, type WasiHostOptions } from '../wasi/index.js';
 import type { GuestModule } from './guest-module.js';
 import { linkImports, wasiImportNames } from './guest-imports.js';
+import { keepMemory, takeMemory } from './memory-pool.js';
+import { importedMemory } from './module-sections.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
 import type { Mutable } from './mutable.js';
 import { resolvePreopens } from './preopens.js';
@@ -97,15 +99,26 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   if (options.trace !== undefined) hostOptions.trace = options.trace;
   const host = new WasiHost(hostOptions);
   const imports = linkImports(guest.module, guest.name, host.imports, options.imports);
+  // A small command runs in a memory a finished process left, when one is
+  // kept (memory-pool.ts); never with caller-provided imports around.
+  const pooled = options.imports === undefined ? guest.pooled : undefined;
+  const memory = pooled === undefined ? undefined : takeMemory(pooled);
   let exitCode: number;
+  let instance: WebAssembly.Instance | undefined;
   const untrack = running.track(host);
   try {
-    const instance = new WebAssembly.Instance(guest.module, imports);
-    exitCode = timeoutMs === undefined ? host.start(instance) : runWithTimeout(() => host.start(instance), timeoutMs);
+    instance =
+      memory === undefined
+        ? new WebAssembly.Instance(guest.module, imports)
+        : new WebAssembly.Instance(pooled!.module, { ...imports, [importedMemory.module]: { [importedMemory.name]: memory } });
+    const live = instance;
+    exitCode = timeoutMs === undefined ? host.start(live) : runWithTimeout(() => host.start(live), timeoutMs);
   } catch (error) {
     throw guestError(error, guest.name, timeoutMs, output());
   } finally {
     untrack();
+    // The process is over: nothing calls into its instance again.
+    if (pooled !== undefined && instance !== undefined) keepMemory(pooled, instance.exports['memory']);
   }
   return { exitCode, stdout: stdout.collected(), stderr: stderr.collected(), durationMs: elapsedMs(started) };
 }

@@ -12,7 +12,8 @@ import { ComponentContext, componentDigest, loadComponent, runComponent, transpi
 import { BlobStore, digestHex, parseDigest, type Digest } from '../oci/index.js';
 import type { Namespace } from '../vfs/index.js';
 import { elapsedMs } from '../wasi/index.js';
-import { defaultMemoryLimitBytes, defaultTableLimitElements, limitSections } from './guest-module.js';
+import { defaultMemoryLimitBytes, defaultTableLimitElements } from './guest-module.js';
+import { limitSections } from './module-sections.js';
 import { guestError, runWithTimeout, stdioTty, toSource } from './guest-run.js';
 import { runSetup } from './command-run.js';
 import { resolvePreopens } from './preopens.js';

@@ -1,6 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readFile, readSync } from 'node:fs';
 import { ErrorCode, StrataError } from '../errors.js';
 import { checkExtraImports, unknownImportError, unknownImports, type ExtraImports } from './guest-imports.js';
+import { pooledMemoryModule, type PooledMemoryModule } from './memory-pool.js';
+import { limitSections } from './module-sections.js';
 
 const wasmPage = 65536;
 
@@ -63,14 +65,24 @@ export class GuestModule {
   readonly kind: GuestKind;
   /** The extra imports it was compiled to accept, beyond preview1. */
   readonly imports: ExtraImports;
+  /** @internal The variant that runs in a pooled memory (src/sandbox/memory-pool.ts), for a small command with no extra imports. */
+  readonly pooled: PooledMemoryModule | undefined;
 
   /** @internal Use {@link compileGuest}. */
-  constructor(module: WebAssembly.Module, memoryLimitBytes: number, name: string, kind: GuestKind = 'command', imports: ExtraImports = {}) {
+  constructor(
+    module: WebAssembly.Module,
+    memoryLimitBytes: number,
+    name: string,
+    kind: GuestKind = 'command',
+    imports: ExtraImports = {},
+    pooled?: PooledMemoryModule,
+  ) {
     this.module = module;
     this.memoryLimitBytes = memoryLimitBytes;
     this.name = name;
     this.kind = kind;
     this.imports = imports;
+    this.pooled = pooled;
   }
 }
 
@@ -123,7 +135,8 @@ export async function compileGuest(source: Uint8Array | string, options: Compile
   const unknown = unknownImports(WebAssembly.Module.imports(module), extra);
   if (unknown.length > 0) throw unknownImportError(name, unknown, extra);
   const kind = guestKind(module, name, options.reactor);
-  return new GuestModule(module, limit, name, kind, extra);
+  const pooled = kind === 'command' && Object.keys(extra).length === 0 && patched.length <= syncBytes ? pooledMemoryModule(patched) : undefined;
+  return new GuestModule(module, limit, name, kind, extra, pooled);
 }
 
 /** A module's kind by its exports. Errors: ERR_NOT_WASI_COMMAND, ERR_NOT_WASI_REACTOR (see {@link compileGuest}). */
@@ -143,127 +156,6 @@ function guestKind(module: WebAssembly.Module, name: string, reactor: boolean | 
       ? `'${name}' is a WASI reactor ("_initialize", no "_start"), not a command: compile it with reactor: true and use sandbox.instantiate() or sandbox.wasi().initialize()`
       : `'${name}' is not a WASI command: it must export a memory named "memory" and a function "_start"`,
   );
-}
-
-/**
- * Return `bytes` with every defined memory's maximum lowered to `maxPages`
- * and the tables' maxima lowered so that all together hold at most
- * `maxElements`. Only the table (id 4) and memory (id 5) sections are
- * rewritten; everything else is copied.
- * https://webassembly.github.io/spec/core/binary/modules.html#memory-section
- */
-export function limitSections(bytes: Uint8Array, maxPages: number, maxElements: number, name: string): Uint8Array {
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  let pos = 8;
-  while (pos < bytes.length) {
-    const id = bytes[pos]!;
-    const [size, sizeLen] = readU32(bytes, pos + 1);
-    const body = pos + 1 + sizeLen;
-    if (body + size > bytes.length) return bytes; // Let the compiler report the truncation.
-    const rewritten = id === 4 ? limitTables(bytes, body, maxElements, name) : id === 5 ? limitMemories(bytes, body, maxPages, name) : undefined;
-    if (rewritten === undefined) {
-      parts.push(bytes.subarray(pos, body + size));
-    } else {
-      const header: number[] = [id];
-      writeU32(header, rewritten.length);
-      parts.push(Uint8Array.from(header), Uint8Array.from(rewritten));
-    }
-    pos = body + size;
-  }
-  return Buffer.concat(parts);
-}
-
-function limitMemories(bytes: Uint8Array, body: number, maxPages: number, name: string): number[] {
-  const out: number[] = [];
-  let p = body;
-  const [count, countLen] = readU32(bytes, p);
-  p += countLen;
-  writeU32(out, count);
-  for (let i = 0; i < count; i++) {
-    const flags = bytes[p++]!;
-    const [min, minLen] = readU32(bytes, p);
-    p += minLen;
-    let max = maxPages;
-    if (flags & 1) {
-      const [declared, maxLen] = readU32(bytes, p);
-      p += maxLen;
-      max = Math.min(declared, maxPages);
-    }
-    if (min > maxPages) {
-      throw new StrataError(ErrorCode.invalidWasm, `'${name}' needs ${min * wasmPage} bytes of memory at start, over the limit of ${maxPages * wasmPage}`);
-    }
-    out.push(flags | 1);
-    writeU32(out, min);
-    writeU32(out, max);
-  }
-  return out;
-}
-
-/**
- * The table section with maxima lowered: the minima must fit in
- * `maxElements` together, and the room left is given to the tables in
- * order, each up to its declared maximum.
- * https://webassembly.github.io/spec/core/binary/modules.html#table-section
- */
-function limitTables(bytes: Uint8Array, body: number, maxElements: number, name: string): number[] {
-  let p = body;
-  const [count, countLen] = readU32(bytes, p);
-  p += countLen;
-  const tables: { refType: number; min: number; max: number | undefined }[] = [];
-  for (let i = 0; i < count; i++) {
-    const refType = bytes[p++]!;
-    const flags = bytes[p++]!;
-    if (refType === 0x40 || (flags & ~1) !== 0) {
-      throw new StrataError(ErrorCode.invalidWasm, `'${name}' declares a table strata cannot bound (type 0x${refType.toString(16)}, limits 0x${flags.toString(16)})`);
-    }
-    const [min, minLen] = readU32(bytes, p);
-    p += minLen;
-    let max: number | undefined;
-    if (flags & 1) {
-      const [declared, maxLen] = readU32(bytes, p);
-      p += maxLen;
-      max = declared;
-    }
-    tables.push({ refType, min, max });
-  }
-  const atStart = tables.reduce((sum, t) => sum + t.min, 0);
-  if (atStart > maxElements) {
-    throw new StrataError(ErrorCode.invalidWasm, `'${name}' needs ${atStart} table elements at start, over the limit of ${maxElements}`);
-  }
-  let spare = maxElements - atStart;
-  const out: number[] = [];
-  writeU32(out, count);
-  for (const t of tables) {
-    const extra = Math.min(spare, Math.max(0, (t.max ?? Infinity) - t.min));
-    spare -= extra;
-    out.push(t.refType, 1);
-    writeU32(out, t.min);
-    writeU32(out, t.min + extra);
-  }
-  return out;
-}
-
-function readU32(bytes: Uint8Array, at: number): [number, number] {
-  let result = 0;
-  let shift = 0;
-  let i = at;
-  for (;;) {
-    const b = bytes[i++];
-    if (b === undefined) return [0, i - at];
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0 || shift > 28) return [result, i - at];
-    shift += 7;
-  }
-}
-
-function writeU32(out: number[], value: number): void {
-  let v = value;
-  do {
-    let b = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
 }
 
 /**

@@ -9,6 +9,7 @@ export type { OpenOptions, Opened } from './namespace.js';
 export { Tmpfs, defaultTmpfsLimits, maxFileSize } from './tmpfs.js';
 export type { TmpfsLimits, TmpfsUsage } from './tmpfs.js';
 export { coarseNowNs } from './clock.js';
+export { IdlePool } from './idle-pool.js';
 export { counterpart, maxTreeDepth, nodeAtPath, pathInTree } from './tree-path.js';
 export { ChangesetApplier, LayerEntryKind, maxLayerSymlinks } from './changeset.js';
 export type { ChangesetTree, LayerEntry, LayerSource, TreeNodeType } from './changeset.js';

@@ -1,0 +1,81 @@
+/**
+ * Guest memories kept from one process of a module for the next process
+ * of a module with the same memory type, in the caller's thread.
+ *
+ * A fresh linear memory costs a process more than all of strata's own
+ * setup: V8 reserves its address space, the kernel faults in each page the
+ * guest first touches, and every new memory counts against V8's external
+ * memory, where it collects garbage (docs/benchmarks.md, P1). A small
+ * command therefore runs in a memory a finished process left, zeroed
+ * first, through a variant of its module that imports its memory
+ * ({@link memoryImportVariant}): the guest sees what a fresh instance
+ * would, a zeroed memory of its declared size and maximum with its data
+ * segments written by instantiation.
+ *
+ * Only a memory still at its first size is kept (a memory cannot shrink),
+ * and only once its process is over and nothing can call into its
+ * instance again: `runCommand` gives it back after `_start` returned or
+ * threw. Runs that pass the guest caller-provided imports never share one.
+ */
+import { IdlePool } from '../vfs/index.js';
+import { memoryImportVariant, type MemoryImportVariant } from './module-sections.js';
+
+const wasmPage = 65536;
+
+/**
+ * Memories of at most 8 pages (512 KiB) at start are pooled: zeroing costs
+ * ~1.5 µs a page here, about what a fresh memory with a few pages touched
+ * costs at 8 pages (docs/benchmarks.md, P1).
+ */
+export const maxPooledPages = 8;
+
+/** At most 16 memories are kept per thread (≤ 8 MiB), let go of after ~2 s unused. */
+const pool = new IdlePool<{ memory: WebAssembly.Memory; pages: number; maxPages: number }>(16, 1000);
+
+/** @internal A module's memory-importing variant, compiled on its first pooled run. */
+export class PooledMemoryModule {
+  readonly pages: number;
+  readonly maxPages: number;
+  #bytes: Uint8Array | undefined;
+  #module: WebAssembly.Module | undefined;
+
+  constructor(variant: MemoryImportVariant) {
+    this.pages = variant.pages;
+    this.maxPages = variant.maxPages;
+    this.#bytes = variant.bytes;
+  }
+
+  /** The variant, compiled in this thread on first use (it comes only from small modules). */
+  get module(): WebAssembly.Module {
+    if (this.#module === undefined) {
+      this.#module = new WebAssembly.Module(this.#bytes!);
+      this.#bytes = undefined;
+    }
+    return this.#module;
+  }
+}
+
+/** The pooled-memory variant of a module's (limited) bytes, or undefined when its memory is not one to pool. */
+export function pooledMemoryModule(bytes: Uint8Array): PooledMemoryModule | undefined {
+  const variant = memoryImportVariant(bytes, maxPooledPages);
+  return variant === undefined ? undefined : new PooledMemoryModule(variant);
+}
+
+/** A kept memory of `variant`'s type, zeroed, or undefined when none is kept. */
+export function takeMemory(variant: PooledMemoryModule): WebAssembly.Memory | undefined {
+  const found = pool.take((m) => m.pages === variant.pages && m.maxPages === variant.maxPages);
+  if (found === undefined) return undefined;
+  new Uint8Array(found.memory.buffer).fill(0);
+  return found.memory;
+}
+
+/** Keep the memory of a process that is over, if it is still of `variant`'s type (it did not grow). */
+export function keepMemory(variant: PooledMemoryModule, memory: unknown): void {
+  if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength !== variant.pages * wasmPage) return;
+  pool.give({ memory, pages: variant.pages, maxPages: variant.maxPages });
+}
+
+/** @internal Memories kept now (tests). */
+export function pooledMemories(): number {
+  return pool.size;
+}
