@@ -194,7 +194,8 @@ function readU32(bytes: Uint8Array, at: number): [number, number] {
   }
 }
 
-function writeU32(out: number[], value: number): void {
+/** Append `value` as unsigned LEB128. */
+export function writeU32(out: number[], value: number): void {
   let v = value;
   do {
     let b = v & 0x7f;

@@ -4,6 +4,7 @@
  * and data segments. Bodies are raw opcodes; see {@link op}.
  * https://webassembly.github.io/spec/core/binary/modules.html
  */
+import { writeU32 } from '../../src/sandbox/module-sections.js';
 
 /** An imported function: `module.name`, taking `params` i32s and returning `results` i32s (0 or 1). */
 export interface HandImport {
@@ -93,13 +94,7 @@ function name(s: string): number[] {
 
 function uleb(value: number): number[] {
   const out: number[] = [];
-  let v = value;
-  do {
-    let b = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
+  writeU32(out, value);
   return out;
 }
 
