@@ -52,9 +52,11 @@ export interface RunSetup {
  * that is not a positive number).
  */
 export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
-  const env = { ...options.env };
+  // Copied only to add PWD; otherwise read as given (never written).
+  let env: Record<string, string> = options.env ?? {};
   if (options.workdir !== undefined) {
     checkWorkdir(namespace, options.workdir);
+    env = { ...env };
     env['PWD'] ??= options.workdir;
   }
   const maxOutput = options.maxOutputBytes ?? defaultMaxOutputBytes;
@@ -70,6 +72,12 @@ export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
 }
 
 
+/** `imports` and the pooled memory the variant imports; `imports` is this run's own object, so it is added to, not copied. */
+function withMemory(imports: WebAssembly.Imports, memory: WebAssembly.Memory): WebAssembly.Imports {
+  (imports as Record<string, Record<string, unknown>>)[importedMemory.module] = { [importedMemory.name]: memory };
+  return imports;
+}
+
 /**
  * Run `guest` to its end over `namespace`, tracked in `running` while it
  * runs (a commit moves it onto the fresh upper). Errors: those of
@@ -79,9 +87,10 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
   if (guest.kind !== 'command') throw new StrataError(ErrorCode.notWasiCommand, `'${guest.name}' is a WASI reactor (no "_start"): use instantiate() or wasi().initialize()`);
   const { env, stdout, stderr, timeoutMs, started, deadline, output } = runSetup(namespace, options);
   const args = [options.argv0 ?? guest.name];
-  if (options.args !== undefined) args.push(...options.args);
+  const more = options.args;
+  if (more !== undefined) for (let i = 0; i < more.length; i++) args.push(more[i]!);
   const envStrings: string[] = [];
-  for (const k in env) envStrings.push(`${k}=${env[k]!}`);
+  for (const k of Object.keys(env)) envStrings.push(`${k}=${env[k]!}`);
   // Set one by one, not spread: a run's setup is part of every spawn's cost.
   const hostOptions: Mutable<WasiHostOptions> = {
     namespace,
@@ -110,7 +119,7 @@ export function runCommand(namespace: Namespace, running: RunningProcesses, gues
     instance =
       memory === undefined
         ? new WebAssembly.Instance(guest.module, imports)
-        : new WebAssembly.Instance(pooled!.module, { ...imports, [importedMemory.module]: { [importedMemory.name]: memory } });
+        : new WebAssembly.Instance(pooled!.module, withMemory(imports, memory));
     const live = instance;
     exitCode = timeoutMs === undefined ? host.start(live) : runWithTimeout(() => host.start(live), timeoutMs);
   } catch (error) {
