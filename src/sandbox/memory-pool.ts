@@ -8,7 +8,7 @@
  * memory, where it collects garbage (docs/benchmarks.md, P1). A small
  * command therefore runs in a memory a finished process left, zeroed
  * first, through a variant of its module that imports its memory
- * ({@link memoryImportVariant}): the guest sees what a fresh instance
+ * ({@link importingMemory}): the guest sees what a fresh instance
  * would, a zeroed memory of its declared size and maximum with its data
  * segments written by instantiation.
  *
@@ -18,7 +18,7 @@
  * threw. Runs that pass the guest caller-provided imports never share one.
  */
 import { IdlePool } from '../vfs/index.js';
-import { memoryImportVariant, type MemoryImportVariant } from './module-sections.js';
+import { importableMemory, importingMemory, type MemoryType } from './module-sections.js';
 
 const wasmPage = 65536;
 
@@ -32,33 +32,33 @@ export const maxPooledPages = 8;
 /** At most 16 memories are kept per thread (≤ 8 MiB), let go of after ~2 s unused. */
 const pool = new IdlePool<{ memory: WebAssembly.Memory; pages: number; maxPages: number }>(16, 1000);
 
-/** @internal A module's memory-importing variant, compiled on its first pooled run. */
-export class PooledMemoryModule {
+/** @internal A module's memory-importing variant, made and compiled on its first pooled run. */
+export class PooledMemoryModule implements MemoryType {
   readonly pages: number;
   readonly maxPages: number;
   #bytes: Uint8Array | undefined;
   #module: WebAssembly.Module | undefined;
 
-  constructor(variant: MemoryImportVariant) {
-    this.pages = variant.pages;
-    this.maxPages = variant.maxPages;
-    this.#bytes = variant.bytes;
+  constructor(bytes: Uint8Array, type: MemoryType) {
+    this.pages = type.pages;
+    this.maxPages = type.maxPages;
+    this.#bytes = bytes;
   }
 
   /** The variant, compiled in this thread on first use (it comes only from small modules). */
   get module(): WebAssembly.Module {
     if (this.#module === undefined) {
-      this.#module = new WebAssembly.Module(this.#bytes!);
+      this.#module = new WebAssembly.Module(importingMemory(this.#bytes!, this));
       this.#bytes = undefined;
     }
     return this.#module;
   }
 }
 
-/** The pooled-memory variant of a module's (limited) bytes, or undefined when its memory is not one to pool. */
+/** What runs a module's (limited) bytes in a pooled memory, or undefined when its memory is not one to pool. Reads the sections only. */
 export function pooledMemoryModule(bytes: Uint8Array): PooledMemoryModule | undefined {
-  const variant = memoryImportVariant(bytes, maxPooledPages);
-  return variant === undefined ? undefined : new PooledMemoryModule(variant);
+  const type = importableMemory(bytes, maxPooledPages);
+  return type === undefined ? undefined : new PooledMemoryModule(bytes, type);
 }
 
 /** A kept memory of `variant`'s type, zeroed, or undefined when none is kept. */

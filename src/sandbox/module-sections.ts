@@ -22,29 +22,23 @@ export function limitSections(bytes: Uint8Array, maxPages: number, maxElements: 
   );
 }
 
-/** A module that imports its memory, as {@link memoryImportVariant} makes it. */
-export interface MemoryImportVariant {
-  /** The rewritten module's bytes. */
-  readonly bytes: Uint8Array;
-  /** The memory's size at start and its maximum, in 64 KiB pages: the type of the memory it imports. */
+/** The type of a module's one memory, in 64 KiB pages: its size at start and its maximum. */
+export interface MemoryType {
   readonly pages: number;
   readonly maxPages: number;
 }
 
-/** Where the variant imports its memory from: a name no preview1 module or caller uses. */
+/** Where {@link importingMemory}'s module imports its memory from: a name no preview1 module or caller uses. */
 export const importedMemory = { module: 'strata:guest', name: 'memory' } as const;
 
 /**
- * The same module with its one memory imported (as {@link importedMemory})
- * rather than defined, when it defines exactly one memory, with a maximum
+ * The type of the module's memory when {@link importingMemory} can import
+ * it instead: exactly one memory, defined (not imported), with a maximum
  * (as {@link limitSections} leaves every memory), neither shared nor
- * 64-bit, of at most `maxStartPages`, and has an import section. The
- * memory keeps index 0, so no instruction, export or data segment changes:
- * the memory section is dropped and one import appended to the import
- * section (appended last, so no function index moves). Undefined for any
- * other module.
+ * 64-bit, of at most `maxStartPages`, in a module with an import section.
+ * Undefined for any other module. Reads the sections; copies nothing.
  */
-export function memoryImportVariant(bytes: Uint8Array, maxStartPages: number): MemoryImportVariant | undefined {
+export function importableMemory(bytes: Uint8Array, maxStartPages: number): MemoryType | undefined {
   let memtype: Uint8Array | undefined;
   let hasImports = false;
   const whole = eachSection(bytes, (id, body, size) => {
@@ -57,14 +51,27 @@ export function memoryImportVariant(bytes: Uint8Array, maxStartPages: number): M
   const [pages, pagesLen] = readU32(memtype, 1);
   const [maxPages, maxLen] = readU32(memtype, 1 + pagesLen);
   if (pages > maxStartPages || 1 + pagesLen + maxLen !== memtype.length) return undefined;
+  return { pages, maxPages };
+}
+
+/**
+ * The same module with its memory (of type `type`, found by
+ * {@link importableMemory}) imported as {@link importedMemory} rather
+ * than defined. The memory keeps index 0, so no instruction, export or
+ * data segment changes: the memory section is dropped and one import
+ * appended to the import section (last, so no function index moves).
+ */
+export function importingMemory(bytes: Uint8Array, type: MemoryType): Uint8Array {
   const entry: number[] = [];
   for (const text of [importedMemory.module, importedMemory.name]) {
     const utf8 = Buffer.from(text);
     writeU32(entry, utf8.length);
     entry.push(...utf8);
   }
-  entry.push(0x02, ...memtype);
-  const rewritten = rewriteSections(bytes, (id, body, size) => {
+  entry.push(0x02, 0x01);
+  writeU32(entry, type.pages);
+  writeU32(entry, type.maxPages);
+  return rewriteSections(bytes, (id, body, size) => {
     if (id === 5) return null;
     if (id !== 2) return undefined;
     const [count, countLen] = readU32(bytes, body);
@@ -74,7 +81,6 @@ export function memoryImportVariant(bytes: Uint8Array, maxStartPages: number): M
     out.push(...entry);
     return out;
   });
-  return { bytes: rewritten, pages, maxPages };
 }
 
 /**

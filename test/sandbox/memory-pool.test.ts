@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileGuest, Sandbox } from '../../src/index.js';
 import { maxPooledPages, pooledMemories } from '../../src/sandbox/memory-pool.js';
-import { importedMemory, limitSections, memoryImportVariant } from '../../src/sandbox/module-sections.js';
+import { importableMemory, importedMemory, importingMemory, limitSections } from '../../src/sandbox/module-sections.js';
 import { guestBytes, name, section, text, wasmModule } from '../support/guests.js';
 
 /** A module importing one preview1 function and defining a memory of these limits (flags, min[, max]). */
@@ -14,13 +14,13 @@ function withMemory(limits: number[]): Uint8Array {
   return wasmModule(section(1, [1, 0x60, 0, 0]), section(2, [1, ...name('wasi_snapshot_preview1'), ...name('sched_yield'), 0x00, 0]), section(5, [1, ...limits]));
 }
 
-describe('memoryImportVariant', () => {
+describe('importableMemory and importingMemory', () => {
   it("imports hello's memory instead of defining it, and changes nothing else", () => {
     const limited = limitSections(guestBytes('hello'), 16384, 1 << 20, 'hello');
-    const variant = memoryImportVariant(limited, maxPooledPages)!;
-    expect([variant.pages, variant.maxPages]).toEqual([2, 16384]);
+    const type = importableMemory(limited, maxPooledPages)!;
+    expect(type).toEqual({ pages: 2, maxPages: 16384 });
     const original = new WebAssembly.Module(limited);
-    const rewritten = new WebAssembly.Module(variant.bytes);
+    const rewritten = new WebAssembly.Module(importingMemory(limited, type));
     expect(WebAssembly.Module.imports(rewritten)).toEqual([
       ...WebAssembly.Module.imports(original),
       { module: importedMemory.module, name: importedMemory.name, kind: 'memory' },
@@ -29,8 +29,8 @@ describe('memoryImportVariant', () => {
   });
 
   it('keeps the memory type: the variant links only to a memory of the same size and maximum', () => {
-    const variant = memoryImportVariant(withMemory([1, 1, 2]), maxPooledPages)!;
-    const module = new WebAssembly.Module(variant.bytes);
+    const bytes = withMemory([1, 1, 2]);
+    const module = new WebAssembly.Module(importingMemory(bytes, importableMemory(bytes, maxPooledPages)!));
     const link = (memory: WebAssembly.Memory) =>
       new WebAssembly.Instance(module, { wasi_snapshot_preview1: { sched_yield: () => 0 }, [importedMemory.module]: { [importedMemory.name]: memory } });
     expect(link(new WebAssembly.Memory({ initial: 1, maximum: 2 })).exports).toEqual({});
@@ -48,7 +48,7 @@ describe('memoryImportVariant', () => {
     ['a truncated module', withMemory([1, 1, 1]).subarray(0, 30)],
   ];
   it.each(left)('leaves %s alone', (_what, bytes) => {
-    expect(memoryImportVariant(bytes, maxPooledPages)).toBeUndefined();
+    expect(importableMemory(bytes, maxPooledPages)).toBeUndefined();
   });
 });
 
