@@ -24,8 +24,8 @@ const wasmPage = 65536;
 
 /**
  * Memories of at most 8 pages (512 KiB) at start are pooled: zeroing costs
- * ~1.5 µs a page here, about what a fresh memory with a few pages touched
- * costs at 8 pages (docs/benchmarks.md, P1).
+ * ~1.5 µs a page here, less than a fresh memory with a few pages touched
+ * up to 8 pages, more at 16 (docs/decisions.md).
  */
 export const maxPooledPages = 8;
 
