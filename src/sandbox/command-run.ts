@@ -8,8 +8,7 @@ import { FsError, type Namespace } from '../vfs/index.js';
 import { elapsedMs, WasiHost, type WasiHostOptions } from '../wasi/index.js';
 import type { GuestModule } from './guest-module.js';
 import { linkImports, wasiImportNames } from './guest-imports.js';
-import { keepMemory, takeMemory } from './memory-pool.js';
-import { importedMemory } from './module-sections.js';
+import { keepMemory, takeMemory, withMemory } from './memory-pool.js';
 import { guestError, OutputStream, runWithTimeout, stdioTty, toSource } from './guest-run.js';
 import type { Mutable } from './mutable.js';
 import { resolvePreopens } from './preopens.js';
@@ -71,12 +70,6 @@ export function runSetup(namespace: Namespace, options: RunOptions): RunSetup {
   return { env, stdout, stderr, timeoutMs, started, deadline, output: () => ({ stdout: stdout.collected(), stderr: stderr.collected() }) };
 }
 
-
-/** `imports` and the pooled memory the variant imports; `imports` is this run's own object, so it is added to, not copied. */
-function withMemory(imports: WebAssembly.Imports, memory: WebAssembly.Memory): WebAssembly.Imports {
-  (imports as Record<string, Record<string, unknown>>)[importedMemory.module] = { [importedMemory.name]: memory };
-  return imports;
-}
 
 /**
  * Run `guest` to its end over `namespace`, tracked in `running` while it

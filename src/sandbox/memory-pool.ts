@@ -15,10 +15,11 @@
  * Only a memory still at its first size is kept (a memory cannot shrink),
  * and only once its process is over and nothing can call into its
  * instance again: `runCommand` gives it back after `_start` returned or
- * threw. Runs that pass the guest caller-provided imports never share one.
+ * threw (a pool worker likewise). Runs that pass the guest caller-provided
+ * imports never share one.
  */
 import { IdlePool } from '../vfs/index.js';
-import { importableMemory, importingMemory, type MemoryType } from './module-sections.js';
+import { importableMemory, importedMemory, importingMemory, type MemoryType } from './module-sections.js';
 
 const wasmPage = 65536;
 
@@ -32,8 +33,13 @@ export const maxPooledPages = 8;
 /** At most 16 memories are kept per thread (≤ 8 MiB), let go of after ~2 s unused. */
 const pool = new IdlePool<{ memory: WebAssembly.Memory; pages: number; maxPages: number }>(16, 1000);
 
+/** A module that imports its memory, and that memory's type: what runs in a pooled memory (a worker is sent one). */
+export interface PooledVariant extends MemoryType {
+  readonly module: WebAssembly.Module;
+}
+
 /** @internal A module's memory-importing variant, made and compiled on its first pooled run. */
-export class PooledMemoryModule implements MemoryType {
+export class PooledMemoryModule implements PooledVariant {
   readonly pages: number;
   readonly maxPages: number;
   #bytes: Uint8Array | undefined;
@@ -61,18 +67,24 @@ export function pooledMemoryModule(bytes: Uint8Array): PooledMemoryModule | unde
   return type === undefined ? undefined : new PooledMemoryModule(bytes, type);
 }
 
-/** A kept memory of `variant`'s type, zeroed, or undefined when none is kept. */
-export function takeMemory(variant: PooledMemoryModule): WebAssembly.Memory | undefined {
-  const found = pool.take((m) => m.pages === variant.pages && m.maxPages === variant.maxPages);
+/** A kept memory of this type, zeroed, or undefined when none is kept. */
+export function takeMemory(type: MemoryType): WebAssembly.Memory | undefined {
+  const found = pool.take((m) => m.pages === type.pages && m.maxPages === type.maxPages);
   if (found === undefined) return undefined;
   new Uint8Array(found.memory.buffer).fill(0);
   return found.memory;
 }
 
-/** Keep the memory of a process that is over, if it is still of `variant`'s type (it did not grow). */
-export function keepMemory(variant: PooledMemoryModule, memory: unknown): void {
-  if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength !== variant.pages * wasmPage) return;
-  pool.give({ memory, pages: variant.pages, maxPages: variant.maxPages });
+/** Keep the memory of a process that is over, if it is still of this type (it did not grow). */
+export function keepMemory(type: MemoryType, memory: unknown): void {
+  if (!(memory instanceof WebAssembly.Memory) || memory.buffer.byteLength !== type.pages * wasmPage) return;
+  pool.give({ memory, pages: type.pages, maxPages: type.maxPages });
+}
+
+/** `imports` with the memory a variant imports added; `imports` is the run's own object, so it is added to, not copied. */
+export function withMemory(imports: WebAssembly.Imports, memory: WebAssembly.Memory): WebAssembly.Imports {
+  (imports as Record<string, Record<string, unknown>>)[importedMemory.module] = { [importedMemory.name]: memory };
+  return imports;
 }
 
 /** @internal Memories kept now (tests). */

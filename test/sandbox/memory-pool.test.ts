@@ -4,7 +4,7 @@
  * memory, and that no process ever sees what another left in one.
  */
 import { describe, expect, it } from 'vitest';
-import { compileGuest, Sandbox } from '../../src/index.js';
+import { compileGuest, Sandbox, SandboxPool } from '../../src/index.js';
 import { maxPooledPages, pooledMemories } from '../../src/sandbox/memory-pool.js';
 import { importableMemory, importedMemory, importingMemory, limitSections } from '../../src/sandbox/module-sections.js';
 import { guestBytes, name, section, text, wasmModule } from '../support/guests.js';
@@ -100,5 +100,32 @@ describe('a command in a memory another process left', () => {
 
   it('is not made for a reactor or a module compiled with extra imports', async () => {
     expect((await compileGuest(guestBytes('hello'), { imports: { env: ['f'] } })).pooled).toBeUndefined();
+  });
+});
+
+describe('a pool worker', () => {
+  it('runs a command in a memory its last process left, zeroed, from bytes or a compiled module', async () => {
+    const pool = new SandboxPool({ size: 1 });
+    try {
+      const sandbox = await pool.create();
+      for (const guest of [guestBytes('mem-reuse'), await compileGuest(guestBytes('mem-reuse'))]) {
+        const outputs: string[] = [];
+        for (const args of [[], [], ['trap'], ['grow'], []]) {
+          if (args[0] === 'trap') {
+            await expect(sandbox.run(guest, { args })).rejects.toMatchObject({ code: 'ERR_GUEST_TRAP' });
+            continue;
+          }
+          const result = await sandbox.run(guest, { args });
+          expect(result.exitCode).toBe(0);
+          outputs.push(text(result.stdout));
+        }
+        expect(outputs[0]).toMatch(/^dirty 0, pages \d+\n$/);
+        expect(outputs[1]).toBe(outputs[0]);
+        expect(outputs[2]).toMatch(/^dirty 0, pages \d+\ngrown to \d+ pages\n$/);
+        expect(outputs[3]).toBe(outputs[0]);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -254,6 +254,6 @@ export class SandboxPool {
     const guest = await compiled.catch((error: unknown) => {
       throw error instanceof StrataError ? new StrataError(error.code, error.message.replaceAll("'main.wasm'", `'${name}'`), { cause: error }) : error;
     });
-    return guest.name === name ? guest : new GuestModule(guest.module, guest.memoryLimitBytes, name);
+    return guest.name === name ? guest : new GuestModule(guest.module, guest.memoryLimitBytes, name, guest.kind, guest.imports, guest.pooled);
   }
 }

@@ -12,7 +12,7 @@ import { defaultMaxOutputBytes, GuestError, type RunResult, type SandboxChange, 
 import type { HomeWorker } from './home-worker.js';
 import { PooledSandboxFs } from './pooled-fs.js';
 import { Process, ProcessJob, type ProcessExit } from './process.js';
-import { maxPid, stdioBuffer } from './protocol.js';
+import { maxPid, stdioBuffer, type WireSpawn } from './protocol.js';
 import { OutputPipe, StdinPipe, type OutputMode } from './stdio.js';
 import type { GuestLimits } from './worker-process.js';
 
@@ -274,7 +274,7 @@ export class PooledSandbox {
     const spec = (guest: GuestModule | HostComponent | undefined) => ({
       pid,
       sandbox: this.id,
-      ...(guest instanceof GuestModule && { guest: { module: guest.module, name: guest.name } }),
+      ...(guest instanceof GuestModule && { guest: wireGuest(guest) }),
       ...(guest !== undefined && !(guest instanceof GuestModule) && { component: guest }),
       argv,
       env: options.env,
@@ -342,4 +342,11 @@ function settle(exit: ProcessExit, name: string, timeoutMs: number | undefined, 
     default:
       throw exit.error ?? new StrataError(ErrorCode.internal, `'${name}' could not run`);
   }
+}
+
+/** A module as a worker is sent it: with its pooled-memory variant, when it has one (compiled here on its first spawn). */
+function wireGuest(guest: GuestModule): NonNullable<WireSpawn['guest']> {
+  const pooled = guest.pooled;
+  if (pooled === undefined) return { module: guest.module, name: guest.name };
+  return { module: guest.module, name: guest.name, pooled: { module: pooled.module, pages: pooled.pages, maxPages: pooled.maxPages } };
 }

@@ -4,6 +4,7 @@
  * structured clone, so it holds data only: no functions, no classes.
  */
 import type { ImageRecord } from '../../oci/index.js';
+import type { PooledVariant } from '../memory-pool.js';
 import type { MountSpec } from '../mounts.js';
 import type { PreopenOption } from '../preopens.js';
 import type { RootMode } from '../root.js';
@@ -88,8 +89,12 @@ export interface WireSandboxOptions {
 export interface WireSpawn {
   readonly pid: number;
   readonly sandbox: number;
-  /** A module compiled by the main thread, or none: find `argv[0]` in the sandbox, as `exec` does. */
-  readonly guest?: { readonly module: WebAssembly.Module; readonly name: string };
+  /**
+   * A module compiled by the main thread, or none: find `argv[0]` in the
+   * sandbox, as `exec` does. `pooled`: its variant that runs in a memory a
+   * finished process on the worker left (src/sandbox/memory-pool.ts).
+   */
+  readonly guest?: { readonly module: WebAssembly.Module; readonly name: string; readonly pooled?: PooledVariant };
   /** A component from the host (WASI preview2), transpiled and loaded by the worker (src/sandbox/pool/component-process.ts). */
   readonly component?: { readonly bytes: Uint8Array; readonly name: string };
   /** With a guest: the whole argv. Without: the command after the image's Entrypoint (Cmd when absent). */

@@ -9,6 +9,7 @@ import type { CompileOptions } from '../guest-module.js';
 import { compiledProgram, imageCommand, readProgram } from '../program.js';
 import { checkWorkdir } from '../command-run.js';
 import { linkImports, wasiImportNames } from '../guest-imports.js';
+import { keepMemory, takeMemory, withMemory, type PooledVariant } from '../memory-pool.js';
 import { resolvePreopens } from '../preopens.js';
 import type { Sandbox } from '../sandbox.js';
 import { ProcessKilled, type SyscallGate } from './gate.js';
@@ -23,6 +24,8 @@ import { runPreparedComponent } from './component-process.js';
 export interface Prepared {
   /** The module to run; or, for a component found in the sandbox, none and `component` (component-process.ts). */
   readonly module: WebAssembly.Module | undefined;
+  /** Its variant that runs in a memory a finished process on this thread left (src/sandbox/memory-pool.ts), if it has one. */
+  readonly pooled?: PooledVariant | undefined;
   readonly component?: LoadedComponent;
   readonly name: string;
   readonly argv: readonly string[];
@@ -79,7 +82,7 @@ export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepar
   }
   if (spec.guest !== undefined) {
     const argv = spec.argv !== undefined && spec.argv.length > 0 ? spec.argv : [spec.guest.name];
-    return { module: spec.guest.module, name: spec.guest.name, argv, env: spec.env ?? {}, workdir: spec.workdir };
+    return { module: spec.guest.module, pooled: spec.guest.pooled, name: spec.guest.name, argv, env: spec.env ?? {}, workdir: spec.workdir };
   }
   const { argv, env, workdir } = imageCommand(sandbox.image, spec.argv, spec);
   const name = argv[0]!;
@@ -90,7 +93,7 @@ export async function prepare(sandbox: Sandbox, spec: WireSpawn): Promise<Prepar
     return { module: undefined, component, name: base, argv, env, workdir };
   }
   const guest = await compiledProgram(program, compileLimits(spec));
-  return { module: guest.module, name: base, argv, env, workdir };
+  return { module: guest.module, pooled: guest.pooled, name: base, argv, env, workdir };
 }
 
 /**
@@ -161,13 +164,17 @@ export function runPrepared(
   gate.killableDeadline(host.context, spec.pid);
   onRunning({ pid: spec.pid, host, program: prepared.name, started });
   const untrack = sandbox.running.track(host);
+  // A memory a finished process on this thread left, zeroed (memory-pool.ts); taken before the guest phase, where no kill lands.
+  const { pooled } = prepared;
+  const memory = pooled === undefined ? undefined : takeMemory(pooled);
   // From here the guest's own code may run (a start function too), so a kill may terminate it.
   gate.enterGuest(spec.pid, deadline);
   let instance: WebAssembly.Instance;
   try {
     // A worker provides preview1 only: a module declaring extra imports is
     // refused here, every missing import named (ERR_UNKNOWN_IMPORT).
-    instance = new WebAssembly.Instance(module, linkImports(module, prepared.name, host.imports, undefined));
+    const imports = linkImports(module, prepared.name, host.imports, undefined);
+    instance = memory === undefined ? new WebAssembly.Instance(module, imports) : new WebAssembly.Instance(pooled!.module, withMemory(imports, memory));
   } catch (error) {
     gate.leaveGuest();
     onRunning(undefined);
@@ -200,6 +207,8 @@ export function runPrepared(
   } finally {
     onRunning(undefined);
     untrack();
+    // The process is over: its memory may serve the next one (zeroed first).
+    if (pooled !== undefined) keepMemory(pooled, instance.exports['memory']);
   }
 }
 
