@@ -56,12 +56,13 @@ describe('resolvePreopens', () => {
 });
 
 describe('Sandbox.run with preopens', () => {
-  it('hands the guest each directory by its name, from fd 3', async () => {
+  it('hands the guest each directory by its name (outside ASCII, as its UTF-8 bytes), from fd 3', async () => {
     const sandbox = await sandboxWithData();
     const { stdout, exitCode } = await sandbox.run(guestBytes('fd-misc'), {
       preopens: [
         { dir: '/', as: '/' },
         { dir: '/data', as: '/data' },
+        { dir: '/data', as: '/données/日本' },
       ],
     });
     expect(exitCode).toBe(0);
@@ -69,23 +70,8 @@ describe('Sandbox.run with preopens', () => {
     expect(lines.filter((l) => l.startsWith('preopen'))).toEqual([
       'preopen: type-dir yes, name "/", ok',
       'preopen: type-dir yes, name "/data", ok',
-      'preopens: 2',
-    ]);
-  });
-
-  it('gives a name outside ASCII as its UTF-8 bytes, with their length', async () => {
-    const sandbox = await sandboxWithData();
-    const { stdout, exitCode } = await sandbox.run(guestBytes('fd-misc'), {
-      preopens: [
-        { dir: '/', as: '/' },
-        { dir: '/data', as: '/données/日本' },
-      ],
-    });
-    expect(exitCode).toBe(0);
-    expect(text(stdout).split('\n').filter((l) => l.startsWith('preopen'))).toEqual([
-      'preopen: type-dir yes, name "/", ok',
       'preopen: type-dir yes, name "/données/日本", ok',
-      'preopens: 2',
+      'preopens: 3',
     ]);
   });
 
